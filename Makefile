@@ -1,0 +1,47 @@
+# Kortstation — the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/kortstation/kortstation/kiosk/version.Version=$(VERSION)
+BIN     := bin
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-deps build-deps lint bench fuzz clean
+
+all: build
+
+build-deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+## build: compile kioskd into bin/
+build: build-deps
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kioskd ./kiosk/cmd/kioskd
+
+## run: build and start the station on its embedded defaults (simulated
+## hardware, embedded reference registry, data in ./var, UI on :8080)
+run: build
+	$(BIN)/kioskd -data-dir ./var -log-format text
+
+## test: install what the tests need, then every test with the race detector
+test: test-deps lint
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the performance numbers in docs/benchmarks.md
+bench: build test-deps
+	scripts/bench.sh
+
+## fuzz: longer fuzz runs (make test runs each target's seeds)
+FUZZTIME ?= 60s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,270 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/web"
+)
+
+type running struct {
+	addr    string
+	dataDir string
+	cancel  context.CancelFunc
+	done    chan error
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu chan struct{}
+	b  bytes.Buffer
+}
+
+func newSyncBuffer() *syncBuffer { s := &syncBuffer{mu: make(chan struct{}, 1)}; return s }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	return s.b.String()
+}
+
+// start runs kioskd in-process on a free port with its data in a temp dir.
+func start(t *testing.T, extra ...string) *running {
+	t.Helper()
+	r := &running{dataDir: t.TempDir(), done: make(chan error, 1), logs: newSyncBuffer()}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	ready := make(chan string, 1)
+	args := append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", r.dataDir, "-log-format", "json"}, extra...)
+	go func() {
+		r.done <- Main(ctx, Env{Args: args, Stdout: io.Discard, Stderr: r.logs, Getenv: func(string) string { return "" },
+			Ready: func(a string) { ready <- a }})
+	}()
+	select {
+	case r.addr = <-ready:
+	case err := <-r.done:
+		t.Fatalf("kioskd exited before serving: %v\n%s", err, r.logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("kioskd did not start in 10 s")
+	}
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("kioskd did not stop in 15 s")
+		return nil
+	}
+}
+
+// The allowed host must match the port we got; the tests listen on :0, so
+// they ask with Host 127.0.0.1:0 — the configured one.
+func (r *running) get(t *testing.T, path string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+r.addr+path, nil)
+	req.Host = "127.0.0.1:0"
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func (r *running) dial(t *testing.T, origin, host string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	h.Set("Origin", origin)
+	h.Set("Host", host)
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	return d.Dial("ws://"+r.addr+"/ws", h)
+}
+
+func readEnvelope(t *testing.T, c *websocket.Conn) web.Envelope {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var e web.Envelope
+	if err := c.ReadJSON(&e); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return e
+}
+
+func TestServesUIHealthMetrics(t *testing.T) {
+	r := start(t)
+	resp := r.get(t, "/", nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Kortstation") || !strings.Contains(string(body), `lang="sv"`) {
+		t.Errorf("/ = %d %q", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" {
+		t.Error("no Content-Security-Policy header")
+	}
+	resp = r.get(t, "/healthz", nil)
+	var health struct {
+		OK     bool           `json:"ok"`
+		Detail map[string]any `json:"detail"`
+	}
+	json.NewDecoder(resp.Body).Decode(&health)
+	if resp.StatusCode != 200 || !health.OK || health.Detail["store"] != "ok" {
+		t.Errorf("/healthz = %d %+v", resp.StatusCode, health)
+	}
+	resp = r.get(t, "/metrics", nil)
+	body, _ = io.ReadAll(resp.Body)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") ||
+		!strings.Contains(string(body), "# TYPE kiosk_outbox_depth gauge") || !strings.Contains(string(body), "kiosk_store_schema_version 1") {
+		t.Errorf("/metrics:\n%s", body)
+	}
+}
+
+func TestForeignHostRefused(t *testing.T) {
+	r := start(t)
+	for _, path := range []string{"/", "/healthz", "/metrics", "/ws"} {
+		if resp := r.get(t, path, map[string]string{"Host": "attacker.example:8080"}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with foreign Host: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	_, resp, err := r.dial(t, "http://127.0.0.1:0", "rebind.attacker.example")
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("websocket with foreign Host: err=%v resp=%v, want 403", err, resp)
+	}
+}
+
+func TestWebsocketOriginSizeAndMalformed(t *testing.T) {
+	r := start(t, "-ws-max-message", "2048")
+	for _, origin := range []string{"http://evil.example", "null", "", "http://127.0.0.1:0.evil.example"} {
+		_, resp, err := r.dial(t, origin, "127.0.0.1:0")
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %q: err=%v, want 403", origin, err)
+		}
+	}
+	c, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if e := readEnvelope(t, c); e.Type != web.TypeHello || e.V != web.ProtocolVersion {
+		t.Fatalf("first message %+v, want hello", e)
+	}
+	// A request gets its reply with the same ID.
+	c.WriteJSON(web.Envelope{V: 1, Type: "status.get", ID: "r1"})
+	if e := readEnvelope(t, c); e.Type != web.TypeReply || e.ID != "r1" {
+		t.Errorf("reply %+v", e)
+	}
+	// Malformed, wrong version, unknown type: an error, the connection stays.
+	for _, m := range []string{`{not json`, `{"v":99,"type":"status.get","id":"x"}`, `{"v":1,"type":"no.such","id":"u1"}`} {
+		c.WriteMessage(websocket.TextMessage, []byte(m))
+		e := readEnvelope(t, c)
+		var p web.Problem
+		json.Unmarshal(e.Payload, &p)
+		if e.Type != web.TypeError || p.Text["sv"] == "" || p.Text["en"] == "" {
+			t.Errorf("%s: got %+v / %+v, want an error with sv and en text", m, e, p)
+		}
+	}
+	// Oversize: the server closes with 1009.
+	c.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"status.get","payload":"`+strings.Repeat("x", 4096)+`"}`))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err = c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
+		t.Errorf("after oversize message: %v, want close 1009", err)
+	}
+	if !strings.Contains(r.logs.String(), "over the size limit") {
+		t.Error("oversize message not logged")
+	}
+}
+
+func TestCleanShutdownClosesWebsocketAndRecordsStop(t *testing.T) {
+	r := start(t)
+	c, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	readEnvelope(t, c)
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Main returned %v on shutdown", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err = c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || !strings.Contains(ce.Text, "shutting down") {
+		t.Errorf("websocket ended with %v, want 1001 with a reason", err)
+	}
+	// The stop was committed: the chain has start and stop and verifies.
+	var out bytes.Buffer
+	err = Main(context.Background(), Env{Args: []string{"-data-dir", r.dataDir, "audit", "verify"}, Stdout: &out, Stderr: io.Discard})
+	if err != nil || !strings.Contains(out.String(), "intact: 2 entries") {
+		t.Errorf("audit verify after shutdown: %v %q", err, out.String())
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := Main(context.Background(), Env{Args: append([]string{"-data-dir", dir}, args...), Stdout: &out, Stderr: io.Discard})
+		return out.String(), err
+	}
+	if out, err := run("--version"); err != nil || !strings.HasPrefix(out, "kioskd ") {
+		t.Errorf("--version: %q %v", out, err)
+	}
+	if out, err := run("-enrol-code", "SECRET-1", "config"); err != nil || strings.Contains(out, "SECRET-1") || !strings.Contains(out, "data-dir = "+dir) {
+		t.Errorf("config: %q %v", out, err)
+	}
+	if out, err := run("selftest"); err != nil || !strings.Contains(out, "selftest ok") || !strings.Contains(out, "schema version 1") {
+		t.Errorf("selftest: %q %v", out, err)
+	}
+	if _, err := run("frobnicate"); err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Errorf("unknown command: %v", err)
+	}
+	var ke *config.KeyError
+	if _, err := run("-printer", "laser"); !errors.As(err, &ke) || ke.Key != "printer" {
+		t.Errorf("bad config: %v, want KeyError for printer", err)
+	}
+	if out, err := run("--help"); !errors.Is(err, flagErrHelp()) || !strings.Contains(out, "audit verify") {
+		t.Errorf("--help: %v %q", err, out)
+	}
+}
+
+func TestRefusesCorruptStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "station.db")
+	writeFile(t, path, "garbage that is not sqlite")
+	err := Main(context.Background(), Env{Args: []string{"-data-dir", dir, "-listen", "127.0.0.1:0"}, Stdout: io.Discard, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "not a Kortstation station database") {
+		t.Fatalf("err = %v, want refusal", err)
+	}
+	if got := readFile(t, path); got != "garbage that is not sqlite" {
+		t.Errorf("file changed to %q", got)
+	}
+}

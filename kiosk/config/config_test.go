@@ -1,0 +1,125 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsAreValidAndDerived(t *testing.T) {
+	c, rest, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 0 {
+		t.Errorf("rest = %v", rest)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Reader != "sim" || c.Registry != "embedded" {
+		t.Errorf("defaults: %+v", c)
+	}
+	wantHosts := "127.0.0.1:8080,localhost:8080,[::1]:8080"
+	if got := strings.Join(c.AllowedHosts, ","); got != wantHosts {
+		t.Errorf("AllowedHosts = %s, want %s", got, wantHosts)
+	}
+	if c.AllowedOrigins[0] != "http://127.0.0.1:8080" {
+		t.Errorf("AllowedOrigins = %v", c.AllowedOrigins)
+	}
+}
+
+func TestPrecedenceFileEnvFlag(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kiosk.json")
+	os.WriteFile(file, []byte(`{"station-id": "from-file", "location": "Halmstad", "ws-ping": "7s"}`), 0o600)
+	c, rest, err := Load([]string{"-config", file, "-station-id", "from-flag", "serve"},
+		env(map[string]string{"KIOSK_STATION_ID": "from-env", "KIOSK_LOCATION": "Växjö"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StationID != "from-flag" || c.Location != "Växjö" || c.WSPing != 7*time.Second {
+		t.Errorf("got id=%s location=%s ping=%s", c.StationID, c.Location, c.WSPing)
+	}
+	if len(rest) != 1 || rest[0] != "serve" {
+		t.Errorf("rest = %v, want [serve]", rest)
+	}
+}
+
+func TestBadValuesNameTheKey(t *testing.T) {
+	cases := []struct {
+		args    []string
+		env     map[string]string
+		file    string
+		wantKey string
+	}{
+		{args: []string{"-listen", "nonsense"}, wantKey: "listen"},
+		{args: []string{"-listen", "127.0.0.1:99999"}, wantKey: "listen"},
+		{args: []string{"-reader", "usb"}, wantKey: "reader"},
+		{env: map[string]string{"KIOSK_WS_PING": "often"}, wantKey: "ws-ping"},
+		{env: map[string]string{"KIOSK_WS_MAX_MESSAGE": "10"}, wantKey: "ws-max-message"},
+		{args: []string{"-allowed-origins", "evil"}, wantKey: "allowed-origins"},
+		{args: []string{"-registry", "remote"}, wantKey: "registry-url"},
+		{args: []string{"-registry", "remote", "-registry-url", "http://plain"}, wantKey: "registry-url"},
+		{args: []string{"-registry", "remote", "-registry-url", "https://reg.example"}, wantKey: "registry-ca"},
+		{args: []string{"-station-id", "has space"}, wantKey: "station-id"},
+		{args: []string{"-drawer-debounce", "10s"}, wantKey: "drawer-debounce"},
+		{file: `{"no-such-key": "x"}`, wantKey: "no-such-key"},
+		{file: `not json`, wantKey: "config"},
+		{args: []string{"-enrol-code-file", "/nonexistent/code"}, wantKey: "enrol-code-file"},
+	}
+	for _, c := range cases {
+		args := c.args
+		if c.file != "" {
+			f := filepath.Join(t.TempDir(), "c.json")
+			os.WriteFile(f, []byte(c.file), 0o600)
+			args = append([]string{"-config", f}, args...)
+		}
+		_, _, err := Load(args, env(c.env), io.Discard)
+		var ke *KeyError
+		if !errors.As(err, &ke) {
+			t.Errorf("%v %v %q: err = %v, want *KeyError", c.args, c.env, c.file, err)
+			continue
+		}
+		if ke.Key != c.wantKey {
+			t.Errorf("%v %v %q: key = %s, want %s (%v)", c.args, c.env, c.file, ke.Key, c.wantKey, err)
+		}
+	}
+}
+
+func TestSecretsFromFileAreRedacted(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "code")
+	os.WriteFile(f, []byte("ABCD-1234\n"), 0o600)
+	c, _, err := Load([]string{"-enrol-code-file", f}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnrolCode != "ABCD-1234" {
+		t.Errorf("EnrolCode = %q", c.EnrolCode)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	if strings.Contains(b.String(), "ABCD-1234") || !strings.Contains(b.String(), "enrol-code = <redacted>") {
+		t.Errorf("Print leaks or lacks the secret:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "listen = 127.0.0.1:8080") {
+		t.Errorf("Print lacks listen:\n%s", b.String())
+	}
+}
+
+func TestHelpListsEveryKey(t *testing.T) {
+	var b strings.Builder
+	_, _, err := Load([]string{"-help"}, env(nil), &b)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want ErrHelp", err)
+	}
+	for _, f := range fields() {
+		if !strings.Contains(b.String(), "-"+f.key) || !strings.Contains(b.String(), EnvName(f.key)) {
+			t.Errorf("help does not document %s / %s", f.key, EnvName(f.key))
+		}
+	}
+}

@@ -1,0 +1,166 @@
+// Package station is the station's authoritative state behind the UI: what
+// hardware it sees, who is logged in, what is queued, and the requests the
+// UI may make. The web layer asks it for snapshots and hands it requests;
+// the hardware drivers and the sync client feed it events through the bus.
+package station
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kortstation/kortstation/kiosk/bus"
+	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/web"
+)
+
+// Info identifies the station.
+type Info struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	Version  string `json:"version"`
+}
+
+// Station is the state machine behind the UI.
+type Station struct {
+	info  Info
+	store *store.Store
+	bus   *bus.Bus
+	clock clock.Clock
+	log   *slog.Logger
+	sim   bool
+
+	mu       sync.Mutex
+	hardware map[string]DeviceState // "reader", "drawer", "printer"
+	handlers map[string]Handler
+}
+
+// DeviceState is one device's state as the UI shows it.
+type DeviceState struct {
+	State  string    `json:"state"`            // e.g. "ok", "card_present", "open", "offline"
+	Detail string    `json:"detail,omitempty"` // non-personal detail
+	Since  time.Time `json:"since"`
+}
+
+// Handler answers one request type from the UI.
+type Handler func(ctx context.Context, client string, payload json.RawMessage) (any, error)
+
+// New returns a station.
+func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger, simulation bool) *Station {
+	s := &Station{
+		info: info, store: st, bus: b, clock: c, log: log.With("component", "station"), sim: simulation,
+		hardware: map[string]DeviceState{},
+		handlers: map[string]Handler{},
+	}
+	s.handlers["status.get"] = func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+		return s.Snapshot(ctx), nil
+	}
+	return s
+}
+
+// HandleFunc registers h for requests of type typ. Types starting with
+// "dev." are only served in simulation.
+func (s *Station) HandleFunc(typ string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[typ] = h
+}
+
+// SetDevice records a device's state and publishes it on the bus.
+func (s *Station) SetDevice(name, state, detail string, at time.Time) {
+	s.mu.Lock()
+	prev := s.hardware[name]
+	if prev.State == state && prev.Detail == detail {
+		s.mu.Unlock()
+		return
+	}
+	ds := DeviceState{State: state, Detail: detail, Since: at}
+	s.hardware[name] = ds
+	s.mu.Unlock()
+	s.bus.Publish("device."+name, at, map[string]any{"device": name, "state": ds})
+}
+
+// Snapshot is the full state the UI renders.
+type Snapshot struct {
+	Station    Info                   `json:"station"`
+	Simulation bool                   `json:"simulation"`
+	Clock      ClockState             `json:"clock"`
+	Session    SessionState           `json:"session"`
+	Hardware   map[string]DeviceState `json:"hardware"`
+	Outbox     int64                  `json:"outbox"`
+	Problems   []string               `json:"problems,omitempty"`
+}
+
+// ClockState says whether dates can be trusted.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Source string    `json:"source"`
+	Synced bool      `json:"synced"`
+}
+
+// SessionState is the operator session as the UI sees it.
+type SessionState struct {
+	State string `json:"state"` // "locked" until an operator logs in
+}
+
+// Snapshot returns the current state.
+func (s *Station) Snapshot(ctx context.Context) any {
+	snap := Snapshot{
+		Station:    s.info,
+		Simulation: s.sim,
+		Clock:      ClockState{Now: s.clock.Now(), Source: s.clock.Source(), Synced: clock.Synced(s.clock)},
+		Session:    SessionState{State: "locked"},
+		Hardware:   map[string]DeviceState{},
+	}
+	s.mu.Lock()
+	for k, v := range s.hardware {
+		snap.Hardware[k] = v
+	}
+	s.mu.Unlock()
+	depth, err := outbox.Depth(ctx, s.store.Reader())
+	if err != nil {
+		s.log.Error("read outbox depth", "err", err)
+		snap.Problems = append(snap.Problems, "store")
+	}
+	snap.Outbox = depth
+	return snap
+}
+
+// Handle dispatches one UI request.
+func (s *Station) Handle(ctx context.Context, client, typ string, payload json.RawMessage) (any, error) {
+	s.mu.Lock()
+	h, ok := s.handlers[typ]
+	s.mu.Unlock()
+	if !ok || (!s.sim && len(typ) > 4 && typ[:4] == "dev.") {
+		return nil, web.NewProblem("unknown_request", "Okänd begäran.", fmt.Sprintf("Unknown request type %q.", typ))
+	}
+	return h(ctx, client, payload)
+}
+
+// Health is the /healthz answer: the store must answer; device states are
+// reported.
+func (s *Station) Health(ctx context.Context) (bool, any) {
+	detail := map[string]any{}
+	ok := true
+	if err := s.store.Ping(ctx); err != nil {
+		ok = false
+		detail["store"] = "unreachable"
+		s.log.Error("health: store", "err", err)
+	} else {
+		detail["store"] = "ok"
+	}
+	s.mu.Lock()
+	hw := map[string]DeviceState{}
+	for k, v := range s.hardware {
+		hw[k] = v
+	}
+	s.mu.Unlock()
+	detail["hardware"] = hw
+	return ok, detail
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every performance measurement behind docs/benchmarks.md and prints
+# the raw numbers. The machine is shared and noisy: read medians, compare
+# ratios, and run it twice before believing a change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${COUNT:-5}
+out=${BENCH_OUT:-test-artifacts/bench}
+mkdir -p "$out"
+
+echo "== kioskd start-to-serving and idle RSS (issue 2)"
+go build -o "$out/kioskbench" ./kiosk/cmd/kioskbench
+"$out/kioskbench" -bin bin/kioskd -runs 21 | tee "$out/kioskd.txt"
+
+bench() { # package regexp
+  echo "== go test -bench '$2' $1"
+  go test -run '^$' -bench "$2" -benchmem -count "$COUNT" "$1" | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+}
+: > "$out/go-bench.txt"
+bench ./kiosk/store/ 'RawInsert|StoreWrite|DurableCommit'
+
+echo "== ratios (median ns/op)"
+awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); v[name]=v[name] " " $3 }
+  END {
+    for (n in v) { split(substr(v[n],2), a, " "); asort(a); m[n]=a[int((length(a)+1)/2)] }
+    if (m["BenchmarkRawInsert"]) {
+      printf "Store.Write / raw INSERT: %.2fx\n", m["BenchmarkStoreWrite"]/m["BenchmarkRawInsert"]
+      printf "full record (row + audit + outbox) / raw INSERT: %.2fx\n", m["BenchmarkDurableCommit"]/m["BenchmarkRawInsert"]
+    }
+  }' "$out/go-bench.txt"
