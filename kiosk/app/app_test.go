@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -141,7 +142,7 @@ func TestServesUIHealthMetrics(t *testing.T) {
 	resp = r.get(t, "/metrics", nil)
 	body, _ = io.ReadAll(resp.Body)
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") ||
-		!strings.Contains(string(body), "# TYPE kiosk_outbox_depth gauge") || !strings.Contains(string(body), "kiosk_store_schema_version 1") {
+		!strings.Contains(string(body), "# TYPE kiosk_outbox_depth gauge") || !strings.Contains(string(body), fmt.Sprintf("kiosk_store_schema_version %d", latestSchema(t))) {
 		t.Errorf("/metrics:\n%s", body)
 	}
 }
@@ -241,7 +242,7 @@ func TestCommands(t *testing.T) {
 	if out, err := run("-enrol-code", "SECRET-1", "config"); err != nil || strings.Contains(out, "SECRET-1") || !strings.Contains(out, "data-dir = "+dir) {
 		t.Errorf("config: %q %v", out, err)
 	}
-	if out, err := run("selftest"); err != nil || !strings.Contains(out, "selftest ok") || !strings.Contains(out, "schema version 1") {
+	if out, err := run("selftest"); err != nil || !strings.Contains(out, "selftest ok") || !strings.Contains(out, fmt.Sprintf("schema version %d", latestSchema(t))) {
 		t.Errorf("selftest: %q %v", out, err)
 	}
 	if _, err := run("frobnicate"); err == nil || !strings.Contains(err.Error(), "frobnicate") {

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 func flagErrHelp() error { return flag.ErrHelp }
@@ -22,4 +24,13 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func latestSchema(t *testing.T) int {
+	t.Helper()
+	migs, err := store.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(migs)
 }

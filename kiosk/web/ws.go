@@ -226,4 +226,3 @@ func (s *Server) writeLoop(c *client) {
 		}
 	}
 }
-
