@@ -21,6 +21,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/metrics"
 	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/sdnotify"
 	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/version"
@@ -188,6 +189,13 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if env.Ready != nil {
 		env.Ready(ln.Addr().String())
 	}
+	notify := sdnotify.New(env.Getenv)
+	if err := notify.Send("READY=1\nSTATUS=serving"); err != nil {
+		log.Warn("systemd notify", "err", err)
+	}
+	wdCtx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	go notify.Watchdog(wdCtx, st.Ping, func(err error) { log.Error("watchdog withheld: store does not answer", "err", err) })
 
 	select {
 	case <-ctx.Done():
@@ -195,6 +203,8 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
+	stopWatchdog()
+	_ = notify.Send("STOPPING=1")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var errs []error
