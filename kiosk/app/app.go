@@ -167,7 +167,7 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	reg := metrics.NewRegistry()
 	registerStoreMetrics(reg, st, b)
 	stn := station.New(station.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
-		st, b, env.Clock, log, cfg.Simulation)
+		st, b, env.Clock, log, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
 
 	ws := web.New(web.Config{
 		AllowedHosts: cfg.AllowedHosts, AllowedOrigins: cfg.AllowedOrigins,

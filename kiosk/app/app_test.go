@@ -199,8 +199,12 @@ func TestWebsocketOriginSizeAndMalformed(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
 		t.Errorf("after oversize message: %v, want close 1009", err)
 	}
-	if !strings.Contains(r.logs.String(), "over the size limit") {
-		t.Error("oversize message not logged")
+	// gorilla sends the 1009 itself before our read loop logs: wait for it.
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(r.logs.String(), "over the size limit"); {
+		if time.Now().After(deadline) {
+			t.Fatal("oversize message not logged")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -267,5 +271,48 @@ func TestRefusesCorruptStore(t *testing.T) {
 	}
 	if got := readFile(t, path); got != "garbage that is not sqlite" {
 		t.Errorf("file changed to %q", got)
+	}
+}
+
+type unsyncedClock struct{}
+
+func (unsyncedClock) Now() time.Time { return time.Date(1970, 1, 1, 0, 0, 42, 0, time.UTC) }
+func (unsyncedClock) Source() string { return "unsynced" }
+
+// TestClockGate: with require-clock-sync an unsynchronised clock blocks
+// issuing and the UI is told why; without it the station only reports it.
+func TestClockGate(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- Main(ctx, Env{Args: []string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", dir,
+				fmt.Sprintf("-require-clock-sync=%v", require)}, Stdout: io.Discard, Stderr: io.Discard,
+				Clock: unsyncedClock{}, Ready: func(a string) { ready <- a }})
+		}()
+		addr := <-ready
+		r := &running{addr: addr}
+		c, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hello := readEnvelope(t, c)
+		var snap struct {
+			Clock struct {
+				Synced, Blocking bool
+				Source           string
+			}
+		}
+		json.Unmarshal(hello.Payload, &snap)
+		if snap.Clock.Synced || snap.Clock.Blocking != require || snap.Clock.Source != "unsynced" {
+			t.Errorf("require=%v: clock %+v", require, snap.Clock)
+		}
+		c.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

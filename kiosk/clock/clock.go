@@ -24,9 +24,10 @@ type Clock interface {
 	Source() string
 }
 
-// System is the machine's wall clock. SyncFile is the file whose existence
-// says the clock is synchronised; systemd-timesyncd creates
-// /run/systemd/timesync/synchronized.
+// System is the machine's wall clock. It counts as synchronised when the
+// kernel says so (adjtimex: STA_UNSYNC clear, as chrony and
+// systemd-timesyncd leave it) or when SyncFile exists (systemd-timesyncd
+// creates /run/systemd/timesync/synchronized).
 type System struct {
 	SyncFile string
 }
@@ -37,8 +38,11 @@ const DefaultSyncFile = "/run/systemd/timesync/synchronized"
 // Now is time.Now.
 func (System) Now() time.Time { return time.Now() }
 
-// Source is SourceNTP when SyncFile exists, else SourceUnsynced.
+// Source is SourceNTP when the clock is synchronised, else SourceUnsynced.
 func (s System) Source() string {
+	if kernelSynced() {
+		return SourceNTP
+	}
 	f := s.SyncFile
 	if f == "" {
 		f = DefaultSyncFile

@@ -50,6 +50,7 @@ type Config struct {
 	EnrolCode      string        // one-time enrolment code (a secret)
 	SyncInterval   time.Duration // reconcile interval
 	Simulation     bool          // expose the dev panel for simulated hardware
+	RequireClock   bool          // refuse issuing until the clock is synchronised
 }
 
 // Defaults is the configuration of `make run`.
@@ -234,6 +235,9 @@ func fields() []field {
 		}),
 		mk("sync-interval", "how often to reconcile with the registry", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.SyncInterval })
+		}),
+		mk("require-clock-sync", "refuse issuing until the system clock is NTP-synchronised (the appliance sets this)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.RequireClock })
 		}),
 		mk("simulation", "serve the dev panel that drives simulated hardware", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Simulation })

@@ -34,7 +34,7 @@ type Station struct {
 	bus   *bus.Bus
 	clock clock.Clock
 	log   *slog.Logger
-	sim   bool
+	opts  Options
 
 	mu       sync.Mutex
 	hardware map[string]DeviceState // "reader", "drawer", "printer"
@@ -51,10 +51,16 @@ type DeviceState struct {
 // Handler answers one request type from the UI.
 type Handler func(ctx context.Context, client string, payload json.RawMessage) (any, error)
 
+// Options are the station's policies.
+type Options struct {
+	Simulation   bool // serve the dev.* requests that drive simulated hardware
+	RequireClock bool // refuse issuing until the clock is synchronised
+}
+
 // New returns a station.
-func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger, simulation bool) *Station {
+func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger, opts Options) *Station {
 	s := &Station{
-		info: info, store: st, bus: b, clock: c, log: log.With("component", "station"), sim: simulation,
+		info: info, store: st, bus: b, clock: c, log: log.With("component", "station"), opts: opts,
 		hardware: map[string]DeviceState{},
 		handlers: map[string]Handler{},
 	}
@@ -102,6 +108,9 @@ type ClockState struct {
 	Now    time.Time `json:"now"`
 	Source string    `json:"source"`
 	Synced bool      `json:"synced"`
+	// Blocking: issuing waits for the clock (require-clock-sync and not
+	// synchronised).
+	Blocking bool `json:"blocking"`
 }
 
 // SessionState is the operator session as the UI sees it.
@@ -109,12 +118,17 @@ type SessionState struct {
 	State string `json:"state"` // "locked" until an operator logs in
 }
 
+func (s *Station) clockState() ClockState {
+	synced := clock.Synced(s.clock)
+	return ClockState{Now: s.clock.Now(), Source: s.clock.Source(), Synced: synced, Blocking: s.opts.RequireClock && !synced}
+}
+
 // Snapshot returns the current state.
 func (s *Station) Snapshot(ctx context.Context) any {
 	snap := Snapshot{
 		Station:    s.info,
-		Simulation: s.sim,
-		Clock:      ClockState{Now: s.clock.Now(), Source: s.clock.Source(), Synced: clock.Synced(s.clock)},
+		Simulation: s.opts.Simulation,
+		Clock:      s.clockState(),
 		Session:    SessionState{State: "locked"},
 		Hardware:   map[string]DeviceState{},
 	}
@@ -137,7 +151,7 @@ func (s *Station) Handle(ctx context.Context, client, typ string, payload json.R
 	s.mu.Lock()
 	h, ok := s.handlers[typ]
 	s.mu.Unlock()
-	if !ok || (!s.sim && len(typ) > 4 && typ[:4] == "dev.") {
+	if !ok || (!s.opts.Simulation && len(typ) > 4 && typ[:4] == "dev.") {
 		return nil, web.NewProblem("unknown_request", "Okänd begäran.", fmt.Sprintf("Unknown request type %q.", typ))
 	}
 	return h(ctx, client, payload)

@@ -3,6 +3,13 @@ import { t, text, apply, setLang, currentLang } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let snapshot = null;
+let connState = "connecting";
+
+function renderConn() {
+  const el = $("conn");
+  el.dataset.state = connState;
+  el.textContent = t("conn." + connState);
+}
 
 function render() {
   if (!snapshot) return;
@@ -13,7 +20,7 @@ function render() {
     $("st-" + dev).textContent = d ? d.state + (d.detail ? ` (${d.detail})` : "") : t("state.unknown");
   }
   $("st-outbox").textContent = String(snapshot.outbox);
-  $("clock-warning").hidden = snapshot.clock.synced;
+  $("clock-warning").hidden = !snapshot.clock.blocking;
   $("devpanel").hidden = !snapshot.simulation;
 }
 
@@ -27,9 +34,8 @@ function toast(problem) {
 
 const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, {
   onState(state) {
-    const el = $("conn");
-    el.dataset.state = state;
-    el.textContent = t("conn." + state);
+    connState = state;
+    renderConn();
   },
   onMessage(msg) {
     switch (msg.type) {
@@ -56,6 +62,7 @@ const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${loca
 $("lang").addEventListener("click", () => {
   setLang(currentLang() === "sv" ? "en" : "sv");
   $("lang").textContent = t("lang.other");
+  renderConn();
   render();
 });
 

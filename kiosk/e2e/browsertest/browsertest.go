@@ -1,0 +1,156 @@
+// Package browsertest drives the station's UI in a real headless Chromium
+// (Debian's /usr/bin/chromium) through the DevTools protocol, and saves a
+// screenshot of each step into the test-artifacts folder, at the two screen
+// sizes the station supports.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// Size is a screen size the UI must work at.
+type Size struct {
+	Name          string
+	Width, Height int64
+}
+
+// Sizes are the station's screens: a 7" landscape panel and a portrait one.
+var Sizes = []Size{{"800x480", 800, 480}, {"720x1280", 720, 1280}}
+
+// ChromiumPath is where Debian installs Chromium.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Browser is one Chromium with one tab.
+type Browser struct {
+	t       testing.TB
+	Ctx     context.Context
+	cancel  func()
+	size    Size
+	step    int
+	artDir  string
+	profile string
+}
+
+// New starts Chromium at size. It fails the test (never skips) when
+// Chromium is missing, with the command that installs it.
+func New(t testing.TB, size Size) *Browser {
+	t.Helper()
+	if _, err := exec.LookPath(ChromiumPath); err != nil {
+		t.Fatalf("Chromium not found at %s: run `make test` (it installs it) or `apt-get install -y chromium`", ChromiumPath)
+	}
+	profile, err := os.MkdirTemp("", "kortstation-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("touch-events", "enabled"),
+		chromedp.WindowSize(int(size.Width), int(size.Height)),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	b := &Browser{t: t, Ctx: ctx, size: size, profile: profile,
+		cancel: func() { cancelCtx(); cancelAlloc(); os.RemoveAll(profile) }}
+	b.artDir = filepath.Join(artifactsRoot(), sanitize(t.Name()), size.Name)
+	if err := os.MkdirAll(b.artDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(size.Width, size.Height, 1, false),
+		emulation.SetTouchEmulationEnabled(true)); err != nil {
+		b.cancel()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	t.Cleanup(b.cancel)
+	return b
+}
+
+// artifactsRoot is $KIOSK_TEST_ARTIFACTS or test-artifacts/ at the module root.
+func artifactsRoot() string {
+	if d := os.Getenv("KIOSK_TEST_ARTIFACTS"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "test-artifacts", "screenshots")
+		}
+	}
+	return filepath.Join(os.TempDir(), "kortstation-test-artifacts")
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func sanitize(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
+
+// Run runs actions with a timeout, failing the test on error with a final
+// screenshot.
+func (b *Browser) Run(what string, actions ...chromedp.Action) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		b.Shot("FAILED-" + what)
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Shot saves a screenshot named for the step.
+func (b *Browser) Shot(name string) {
+	b.t.Helper()
+	b.step++
+	var png []byte
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(b.artDir, fmt.Sprintf("%02d-%s.png", b.step, sanitize(name)))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Logf("save screenshot: %v", err)
+	}
+}
+
+// WaitText waits until the element matching sel contains want.
+func (b *Browser) WaitText(sel, want string) {
+	b.t.Helper()
+	b.Run(fmt.Sprintf("wait for %q in %s", want, sel),
+		chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, want), nil,
+			chromedp.WithPollingInterval(10*time.Millisecond)))
+}
+
+// Text returns the text content of the element matching sel.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	var s string
+	b.Run("read "+sel, chromedp.TextContent(sel, &s, chromedp.ByQuery))
+	return strings.TrimSpace(s)
+}
+
+// Tap dispatches a touch tap on the centre of the element matching sel.
+func (b *Browser) Tap(sel string) {
+	b.t.Helper()
+	b.Run("tap "+sel, chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
+}

@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kortstation/kortstation/kiosk/app"
+	"github.com/kortstation/kortstation/kiosk/e2e/browsertest"
+)
+
+// station runs kioskd in-process on addr with its data in dataDir until the
+// returned stop function is called.
+func station(t *testing.T, addr, dataDir string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Main(ctx, app.Env{
+			Args:   []string{"-listen", addr, "-data-dir", dataDir, "-log-level", "warn"},
+			Stdout: io.Discard, Stderr: io.Discard, Ready: func(a string) { ready <- a },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("station did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("station did not start in 10 s")
+	}
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("station stopped with %v", err)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestUIReconnectsAndResumesAfterDrop: the station goes away under the
+// browser and comes back; the page, never reloaded, reconnects by itself and
+// shows the station's state again.
+func TestUIReconnectsAndResumesAfterDrop(t *testing.T) {
+	for _, size := range browsertest.Sizes {
+		t.Run(size.Name, func(t *testing.T) {
+			addr, dir := freeAddr(t), t.TempDir()
+			stop := station(t, addr, dir)
+			b := browsertest.New(t, size)
+			b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
+			b.WaitText("#conn", "Ansluten")
+			b.WaitText("#station-name", "Kortstation (utveckling)")
+			b.WaitText("#st-outbox", "0")
+			b.Shot("connected")
+
+			stop()
+			b.WaitText("#conn", "Frånkopplad")
+			b.Shot("dropped")
+
+			stop = station(t, addr, dir)
+			defer stop()
+			b.WaitText("#conn", "Ansluten")
+			b.WaitText("#station-name", "Kortstation (utveckling)")
+			b.Shot("resumed")
+
+			// The language toggle is local to the UI and survives too.
+			b.Tap("#lang")
+			b.WaitText("#conn", "Connected")
+			b.WaitText("#status-title", "Station status")
+			b.Shot("english")
+		})
+	}
+}
