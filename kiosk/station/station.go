@@ -38,6 +38,7 @@ type Station struct {
 
 	mu       sync.Mutex
 	hardware map[string]DeviceState // "reader", "drawer", "printer"
+	operator *Operator              // nil while locked
 	handlers map[string]Handler
 }
 
