@@ -166,8 +166,20 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	b := bus.New()
 	reg := metrics.NewRegistry()
 	registerStoreMetrics(reg, st, b)
+	hw, err := openHardware(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer hw.close()
 	stn := station.New(station.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
-		st, b, env.Clock, log, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+		st, b, env.Clock, log, hw.devices, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	if cfg.Simulation {
+		hw.registerDev(stn)
+	}
+	devCtx, stopDevices := context.WithCancel(ctx)
+	defer stopDevices()
+	devDone := make(chan error, 1)
+	go func() { devDone <- stn.Run(devCtx) }()
 
 	ws := web.New(web.Config{
 		AllowedHosts: cfg.AllowedHosts, AllowedOrigins: cfg.AllowedOrigins,
@@ -213,6 +225,10 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	stopDevices()
+	if err := <-devDone; err != nil {
+		errs = append(errs, fmt.Errorf("devices: %w", err))
 	}
 	if err := st.Write(sctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(sctx, tx, env.Clock, audit.Entry{Kind: "station.stopped", Actor: "station", Subject: cfg.StationID})

@@ -64,7 +64,8 @@ func TestUIReconnectsAndResumesAfterDrop(t *testing.T) {
 			b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
 			b.WaitText("#conn", "Ansluten")
 			b.WaitText("#station-name", "Kortstation (utveckling)")
-			b.WaitText("#st-outbox", "0")
+			b.WaitText("#st-drawer", "closed")
+			b.WaitText("#st-printer", "ready")
 			b.Shot("connected")
 
 			stop()
@@ -84,4 +85,29 @@ func TestUIReconnectsAndResumesAfterDrop(t *testing.T) {
 			b.Shot("english")
 		})
 	}
+}
+
+// TestDevPanelDrivesSimulatedHardware: in simulation the dev panel opens the
+// drawer; with nobody logged in that is an RC-7 alarm, shown on the status
+// screen of every connected browser.
+func TestDevPanelDrivesSimulatedHardware(t *testing.T) {
+	addr, dir := freeAddr(t), t.TempDir()
+	stop := station(t, addr, dir)
+	defer stop()
+	a := browsertest.New(t, browsertest.Sizes[0])
+	b := browsertest.New(t, browsertest.Sizes[1])
+	for _, br := range []*browsertest.Browser{a, b} {
+		br.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
+		br.WaitText("#st-drawer", "closed")
+	}
+	a.Tap("#dev-drawer-open")
+	for _, br := range []*browsertest.Browser{a, b} {
+		br.WaitText("#st-drawer", "alarm")
+		br.Shot("drawer-alarm")
+	}
+	a.Tap("#dev-printer-paused")
+	b.WaitText("#st-printer", "paused")
+	a.Tap("#dev-drawer-close")
+	b.WaitText("#st-drawer", "closed")
+	b.Shot("closed")
 }

@@ -25,7 +25,7 @@ func newTestStation(t *testing.T) (*Station, *store.Store, *bus.Bus) {
 	}
 	t.Cleanup(func() { st.Close() })
 	b := bus.New()
-	s := New(Info{ID: "test-station"}, st, b, clock.System{}, log, Options{Simulation: true})
+	s := New(Info{ID: "test-station"}, st, b, clock.System{}, log, Devices{}, Options{Simulation: true})
 	return s, st, b
 }
 

@@ -7,11 +7,14 @@ package station
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/kortstation/kortstation/hw/drawer"
+	"github.com/kortstation/kortstation/hw/printer"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/outbox"
@@ -35,6 +38,7 @@ type Station struct {
 	clock clock.Clock
 	log   *slog.Logger
 	opts  Options
+	dev   Devices
 
 	mu       sync.Mutex
 	hardware map[string]DeviceState // "reader", "drawer", "printer"
@@ -52,6 +56,12 @@ type DeviceState struct {
 // Handler answers one request type from the UI.
 type Handler func(ctx context.Context, client string, payload json.RawMessage) (any, error)
 
+// Devices are the station's hardware, real or simulated.
+type Devices struct {
+	Drawer  drawer.Sensor
+	Printer printer.Printer
+}
+
 // Options are the station's policies.
 type Options struct {
 	Simulation   bool // serve the dev.* requests that drive simulated hardware
@@ -59,9 +69,9 @@ type Options struct {
 }
 
 // New returns a station.
-func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger, opts Options) *Station {
+func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger, dev Devices, opts Options) *Station {
 	s := &Station{
-		info: info, store: st, bus: b, clock: c, log: log.With("component", "station"), opts: opts,
+		info: info, store: st, bus: b, clock: c, log: log.With("component", "station"), opts: opts, dev: dev,
 		hardware: map[string]DeviceState{},
 		handlers: map[string]Handler{},
 	}
@@ -178,4 +188,23 @@ func (s *Station) Health(ctx context.Context) (bool, any) {
 	s.mu.Unlock()
 	detail["hardware"] = hw
 	return ok, detail
+}
+
+// Run watches every device until ctx ends.
+func (s *Station) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	n := 0
+	if s.dev.Drawer != nil {
+		n++
+		go func() { errc <- s.RunDrawer(ctx, s.dev.Drawer) }()
+	}
+	if s.dev.Printer != nil {
+		n++
+		go func() { errc <- s.RunPrinter(ctx, s.dev.Printer) }()
+	}
+	var errs []error
+	for ; n > 0; n-- {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
 }

@@ -59,6 +59,39 @@ const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${loca
   },
 });
 
+// The dev panel drives the simulated hardware (served only in simulation).
+const devButtons = [
+  { id: "dev-drawer-open", key: "dev.drawer.open", type: "dev.drawer.open" },
+  { id: "dev-drawer-close", key: "dev.drawer.close", type: "dev.drawer.close" },
+  { id: "dev-drawer-fail", key: "dev.drawer.fail", type: "dev.drawer.fail" },
+  { id: "dev-drawer-repair", key: "dev.drawer.repair", type: "dev.drawer.repair" },
+  { id: "dev-printer-paused", key: "dev.printer.paused", type: "dev.printer.paused", toggle: true },
+  { id: "dev-printer-offline", key: "dev.printer.offline", type: "dev.printer.offline", toggle: true },
+  { id: "dev-printer-paper", key: "dev.printer.out_of_paper", type: "dev.printer.out_of_paper", toggle: true },
+];
+
+function buildDevPanel() {
+  const box = $("dev-buttons");
+  for (const b of devButtons) {
+    const el = document.createElement("button");
+    el.type = "button";
+    el.id = b.id;
+    el.dataset.i18n = b.key;
+    el.textContent = t(b.key);
+    if (b.toggle) el.setAttribute("aria-pressed", "false");
+    el.addEventListener("click", () => {
+      let payload;
+      if (b.toggle) {
+        const on = el.getAttribute("aria-pressed") !== "true";
+        el.setAttribute("aria-pressed", String(on));
+        payload = { on };
+      }
+      conn.request(b.type, payload).catch(toast);
+    });
+    box.appendChild(el);
+  }
+}
+
 $("lang").addEventListener("click", () => {
   setLang(currentLang() === "sv" ? "en" : "sv");
   $("lang").textContent = t("lang.other");
@@ -66,6 +99,7 @@ $("lang").addEventListener("click", () => {
   render();
 });
 
+buildDevPanel();
 apply(document);
 $("lang").textContent = t("lang.other");
 window.kortstation = { conn };
