@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/kortstation/kortstation/hw/cardreader/pcsc"
+	readersim "github.com/kortstation/kortstation/hw/cardreader/sim"
 	"github.com/kortstation/kortstation/hw/drawer"
 	drawersim "github.com/kortstation/kortstation/hw/drawer/sim"
 	"github.com/kortstation/kortstation/hw/printer"
@@ -24,6 +26,8 @@ import (
 // knobs for the dev panel.
 type hardware struct {
 	devices    station.Devices
+	readerSim  *readersim.Reader
+	devCards   *devCards
 	drawerSim  *drawersim.Sensor
 	printerSim *printersim.Printer
 }
@@ -32,6 +36,18 @@ type hardware struct {
 // the real drivers on a station.
 func openHardware(cfg config.Config, log *slog.Logger) (*hardware, error) {
 	h := &hardware{}
+	switch cfg.Reader {
+	case "sim":
+		h.readerSim = readersim.New(log.With("component", "reader"), readersim.DefaultReaders()...)
+		h.devices.Reader = h.readerSim
+		cards, err := newDevCards()
+		if err != nil {
+			return nil, err
+		}
+		h.devCards = cards
+	case "pcsc":
+		h.devices.Reader = pcsc.New(pcsc.Config{Logger: log.With("component", "reader")})
+	}
 	switch cfg.Drawer {
 	case "sim":
 		dc := drawersim.DefaultConfig()
@@ -101,6 +117,46 @@ func (h *hardware) registerDev(s *station.Station) {
 			f(t.On)
 			return map[string]bool{"ok": true}, nil
 		}
+	}
+	if r := h.readerSim; r != nil {
+		type cardReq struct {
+			Reader string `json:"reader"`
+			Serial string `json:"serial"`
+		}
+		decode := func(payload json.RawMessage) (cardReq, error) {
+			var req cardReq
+			if err := json.Unmarshal(payload, &req); err != nil {
+				return req, web.NewProblem("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
+			}
+			return req, nil
+		}
+		s.HandleFunc("dev.cards", func(context.Context, string, json.RawMessage) (any, error) {
+			return map[string]any{"readers": r.Readers(), "cards": h.devCards.list()}, nil
+		})
+		s.HandleFunc("dev.card.insert", func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
+			req, err := decode(payload)
+			if err != nil {
+				return nil, err
+			}
+			card, ok := h.devCards.get(req.Serial)
+			if !ok {
+				return nil, web.NewProblem("unknown_card", "Okänt testkort.", "Unknown test card.")
+			}
+			if err := r.Insert(req.Reader, card); err != nil {
+				return nil, web.NewProblem("reader", "Kortet kunde inte sättas i: "+err.Error(), "The card could not be inserted: "+err.Error())
+			}
+			return map[string]bool{"ok": true}, nil
+		})
+		s.HandleFunc("dev.card.remove", func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
+			req, err := decode(payload)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.Remove(req.Reader); err != nil {
+				return nil, web.NewProblem("reader", "Kortet kunde inte tas ut: "+err.Error(), "The card could not be removed: "+err.Error())
+			}
+			return map[string]bool{"ok": true}, nil
+		})
 	}
 	if d := h.drawerSim; d != nil {
 		s.HandleFunc("dev.drawer.open", simple(d.Open))

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kortstation/kortstation/hw/cardreader"
 	"github.com/kortstation/kortstation/hw/drawer"
 	"github.com/kortstation/kortstation/hw/printer"
 	"github.com/kortstation/kortstation/kiosk/bus"
@@ -40,10 +41,11 @@ type Station struct {
 	opts  Options
 	dev   Devices
 
-	mu       sync.Mutex
-	hardware map[string]DeviceState // "reader", "drawer", "printer"
-	operator *Operator              // nil while locked
-	handlers map[string]Handler
+	mu          sync.Mutex
+	hardware    map[string]DeviceState // "reader", "drawer", "printer"
+	operator    *Operator              // nil while locked
+	readerHooks []func(context.Context, cardreader.Event)
+	handlers    map[string]Handler
 }
 
 // DeviceState is one device's state as the UI shows it.
@@ -58,6 +60,7 @@ type Handler func(ctx context.Context, client string, payload json.RawMessage) (
 
 // Devices are the station's hardware, real or simulated.
 type Devices struct {
+	Reader  cardreader.Reader
 	Drawer  drawer.Sensor
 	Printer printer.Printer
 }
@@ -192,8 +195,12 @@ func (s *Station) Health(ctx context.Context) (bool, any) {
 
 // Run watches every device until ctx ends.
 func (s *Station) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	n := 0
+	if s.dev.Reader != nil {
+		n++
+		go func() { errc <- s.RunReader(ctx, s.dev.Reader) }()
+	}
 	if s.dev.Drawer != nil {
 		n++
 		go func() { errc <- s.RunDrawer(ctx, s.dev.Drawer) }()

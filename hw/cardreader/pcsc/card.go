@@ -1,0 +1,172 @@
+package pcsc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ebfe/scard"
+
+	"github.com/kortstation/kortstation/hw/cardreader"
+)
+
+// ReadCard reads the card in reader. See cardreader.Reader.
+func (d *Driver) ReadCard(ctx context.Context, reader string) (cardreader.Card, error) {
+	var card cardreader.Card
+	err := d.withCard(ctx, reader, "read card", func(t cardreader.Transport, atr []byte) error {
+		var err error
+		card, err = cardreader.NewClient(t).ReadCard(atr)
+		return err
+	})
+	if err != nil {
+		return cardreader.Card{}, err
+	}
+	return card, nil
+}
+
+// VerifyPIN verifies pin on the card in reader and zeroes pin before it
+// returns. See cardreader.Reader.
+func (d *Driver) VerifyPIN(ctx context.Context, reader string, pin []byte) error {
+	// The operation may outlive this call (timeout): give it its own copy,
+	// which the client zeroes, and zero the caller's now.
+	own := slices.Clone(pin)
+	clear(pin)
+	if !cardreader.ValidPIN(own) {
+		clear(own)
+		return fmt.Errorf("pcsc: verify PIN in reader %q: %w", reader, cardreader.ErrPINFormat)
+	}
+	return d.withCard(ctx, reader, "verify PIN", func(t cardreader.Transport, _ []byte) error {
+		return cardreader.NewClient(t).VerifyPIN(own)
+	})
+}
+
+// withCard runs fn on a fresh shared connection to the card in reader,
+// inside a transaction, bounded by ctx and OpTimeout.
+func (d *Driver) withCard(ctx context.Context, reader, op string, fn func(t cardreader.Transport, atr []byte) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.OpTimeout)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pcsc: %s in reader %q: %w", op, reader, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.session(ctx, reader, fn) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("pcsc: %s in reader %q: %w", op, reader, err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The PC/SC call in flight cannot be cancelled; the session ends
+		// (and releases everything) when it returns.
+		return fmt.Errorf("pcsc: %s in reader %q: card did not answer: %w", op, reader, ctx.Err())
+	}
+}
+
+// transport sends APDUs on a connected card; it stops at ctx.
+type transport struct {
+	ctx  context.Context
+	card *scard.Card
+}
+
+func (t transport) Transmit(apdu []byte) ([]byte, error) {
+	if err := t.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.card.Transmit(apdu)
+}
+
+func (d *Driver) session(ctx context.Context, reader string, fn func(t cardreader.Transport, atr []byte) error) error {
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		return mapError(err)
+	}
+	defer sc.Release()
+	card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
+	if err != nil {
+		if errors.Is(err, scard.ErrRemovedCard) || errors.Is(err, scard.ErrNoSmartcard) {
+			return fmt.Errorf("%w (%w)", cardreader.ErrNoCard, err)
+		}
+		return mapError(err)
+	}
+	defer card.Disconnect(scard.LeaveCard)
+	if err := card.BeginTransaction(); err != nil {
+		return d.classify(sc, reader, err)
+	}
+	defer card.EndTransaction(scard.LeaveCard)
+	status, err := card.Status()
+	if err != nil {
+		return d.classify(sc, reader, err)
+	}
+	if err := fn(transport{ctx: ctx, card: card}, status.Atr); err != nil {
+		return d.classify(sc, reader, err)
+	}
+	return nil
+}
+
+// mapError turns PC/SC errors into the cardreader sentinels.
+func mapError(err error) error {
+	var se scard.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se {
+	case scard.ErrNoService, scard.ErrServiceStopped, scard.ErrInvalidHandle:
+		return fmt.Errorf("%w (%w)", cardreader.ErrServiceUnavailable, err)
+	case scard.ErrUnknownReader, scard.ErrReaderUnavailable, scard.ErrNoReadersAvailable:
+		return fmt.Errorf("%w (%w)", cardreader.ErrNoReader, err)
+	case scard.ErrRemovedCard, scard.ErrNoSmartcard:
+		return fmt.Errorf("%w (%w)", cardreader.ErrCardRemoved, err)
+	default:
+		return err
+	}
+}
+
+// classify maps an error from a card session. A transmission failure or
+// an empty response (not a status word) with the card gone from the reader
+// within RemovalGrace is ErrCardRemoved.
+func (d *Driver) classify(sc *scard.Context, reader string, err error) error {
+	var se scard.Error
+	switch {
+	case errors.As(err, &se):
+		if mapped := mapError(err); mapped != err {
+			return mapped
+		}
+	case !errors.Is(err, cardreader.ErrNoResponse):
+		return err // a status word or a protocol error: the card answered
+	}
+	if d.cardGone(sc, reader) {
+		return fmt.Errorf("%w (%w)", cardreader.ErrCardRemoved, err)
+	}
+	return err
+}
+
+// cardGone reports whether reader shows no card, waiting up to
+// RemovalGrace for pcscd to notice a removal.
+func (d *Driver) cardGone(sc *scard.Context, reader string) bool {
+	readerGone := func(err error) bool {
+		return errors.Is(err, scard.ErrUnknownReader) || errors.Is(err, scard.ErrReaderUnavailable)
+	}
+	states := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+	deadline := time.Now().Add(d.cfg.RemovalGrace)
+	timeout := time.Duration(0)
+	for {
+		err := sc.GetStatusChange(states, timeout)
+		switch {
+		case errors.Is(err, scard.ErrTimeout):
+			return false
+		case err != nil:
+			return readerGone(err)
+		}
+		ev := states[0].EventState
+		if ev&scard.StatePresent == 0 {
+			return true
+		}
+		states[0].CurrentState = ev &^ scard.StateChanged
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return false
+		}
+	}
+}

@@ -1,0 +1,433 @@
+// Package readertest is the contract suite every cardreader.Reader must
+// pass: the real driver (pcscd + vpcd + a virtual card, in package pcsc's
+// tests) and the simulator (package sim) run the same tests through a
+// Harness. If the simulator passes what the real driver fails, the
+// simulator is wrong.
+package readertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kortstation/kortstation/hw/cardreader"
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
+)
+
+// Harness connects the suite to one Reader implementation and lets it act
+// on the (real or simulated) readers.
+type Harness interface {
+	// New returns a Reader that is not running and sees ReaderNames (a new
+	// one, or the harness's only one).
+	New(t *testing.T) cardreader.Reader
+	// ReaderNames returns the names of two readers the suite may use.
+	ReaderNames() []string
+	// Insert puts card into reader and returns once the reader service
+	// can see it. The card is removed when the test ends.
+	Insert(t *testing.T, reader string, card *vcard.Card)
+	// Remove takes the card out of reader (nothing if it is empty) and
+	// returns once the reader service has seen it go.
+	Remove(t *testing.T, reader string)
+	// RestartService stops the PC/SC service and starts it again.
+	RestartService(t *testing.T)
+}
+
+// EventTimeout bounds the wait for an event. pcscd sees a vpcd card within
+// about 400 ms; the margin is for a loaded machine.
+const EventTimeout = 10 * time.Second
+
+// opTimeout bounds ReadCard and VerifyPIN in the suite.
+const opTimeout = 15 * time.Second
+
+// pins of the suite's cards.
+const (
+	rightPIN = "1234"
+	wrongPIN = "9999"
+)
+
+// fixture issues the suite's cards.
+type fixture struct {
+	ca *vcard.CA
+}
+
+func (f fixture) operator(t *testing.T, serial string) *vcard.Card {
+	t.Helper()
+	c, err := f.ca.Issue(vcard.Profile{Serial: serial, HSAID: "SE2321000131-P0000000" + serial[len(serial)-5:], PIN: rightPIN})
+	if err != nil {
+		t.Fatalf("issue card: %v", err)
+	}
+	return c
+}
+
+func (f fixture) blank(t *testing.T, serial string) *vcard.Card {
+	t.Helper()
+	c, err := f.ca.Issue(vcard.Profile{Serial: serial, PIN: rightPIN})
+	if err != nil {
+		t.Fatalf("issue blank card: %v", err)
+	}
+	return c
+}
+
+// Run runs the contract suite against h.
+func Run(t *testing.T, h Harness) {
+	ca, err := vcard.NewCA("readertest CA")
+	if err != nil {
+		t.Fatalf("new CA: %v", err)
+	}
+	f := fixture{ca: ca}
+	names := h.ReaderNames()
+	if len(names) < 2 {
+		t.Fatalf("harness gives %d readers, want 2", len(names))
+	}
+	r0, r1 := names[0], names[1]
+
+	t.Run("readers attached at start", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		rec.expect(t, match{cardreader.ReaderAttached, r0}, match{cardreader.ReaderAttached, r1})
+		waitFor(t, "Readers() lists both readers", func() bool {
+			got := r.Readers()
+			return slices.Contains(got, r0) && slices.Contains(got, r1) && slices.IsSorted(got)
+		})
+	})
+
+	t.Run("second Run is refused", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		rec.expect(t, match{cardreader.ReaderAttached, r0})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Run(ctx, make(chan cardreader.Event)); !errors.Is(err, cardreader.ErrAlreadyRunning) {
+			t.Errorf("second Run: got %v, want ErrAlreadyRunning", err)
+		}
+	})
+
+	t.Run("insert and remove", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		rec.expect(t, match{cardreader.ReaderAttached, r0})
+		h.Insert(t, r0, f.operator(t, "1000000000000000001"))
+		ev := rec.expect(t, match{cardreader.CardInserted, r0})[0]
+		if !bytes.Equal(ev.ATR, vcard.ATR()) {
+			t.Errorf("CardInserted ATR = % X, want % X", ev.ATR, vcard.ATR())
+		}
+		h.Remove(t, r0)
+		rec.expect(t, match{cardreader.CardRemoved, r0})
+	})
+
+	t.Run("card already in the reader when Run starts", func(t *testing.T) {
+		h.Insert(t, r0, f.operator(t, "1000000000000000002"))
+		r := h.New(t)
+		rec := start(t, r)
+		rec.expect(t, match{cardreader.ReaderAttached, r0})
+		rec.expect(t, match{cardreader.CardInserted, r0})
+	})
+
+	t.Run("RC-9/read serial, certificate and HSA-ID", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "1000000000000000003")
+		h.Insert(t, r0, card)
+		got := readCard(t, r, r0)
+		if got.Serial != card.Serial() {
+			t.Errorf("Serial = %q, want %q", got.Serial, card.Serial())
+		}
+		if !bytes.Equal(got.ATR, vcard.ATR()) {
+			t.Errorf("ATR = % X, want % X", got.ATR, vcard.ATR())
+		}
+		if !bytes.Equal(got.CertificateDER, card.CertificateDER()) {
+			t.Errorf("certificate: got %d bytes, want the card's %d", len(got.CertificateDER), len(card.CertificateDER()))
+		}
+		if got.Certificate == nil {
+			t.Fatal("Certificate not parsed")
+		}
+		if err := got.Certificate.CheckSignatureFrom(ca.Certificate()); err != nil {
+			t.Errorf("certificate not signed by the CA: %v", err)
+		}
+		if want := "SE2321000131-P000000000003"; got.HSAID != want {
+			t.Errorf("HSAID = %q, want %q", got.HSAID, want)
+		}
+		if got.PINRetries != vcard.DefaultMaxRetries {
+			t.Errorf("PINRetries = %d, want %d", got.PINRetries, vcard.DefaultMaxRetries)
+		}
+	})
+
+	t.Run("RC-9/blank reserve card has a serial and no certificate", func(t *testing.T) {
+		r := h.New(t)
+		card := f.blank(t, "2000000000000000001")
+		h.Insert(t, r0, card)
+		got := readCard(t, r, r0)
+		if got.Serial != card.Serial() {
+			t.Errorf("Serial = %q, want %q", got.Serial, card.Serial())
+		}
+		if got.CertificateDER != nil || got.Certificate != nil || got.HSAID != "" {
+			t.Errorf("blank card: got certificate %d bytes, HSAID %q; want none", len(got.CertificateDER), got.HSAID)
+		}
+	})
+
+	t.Run("right PIN", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "1000000000000000004")
+		h.Insert(t, r0, card)
+		pin := []byte(rightPIN)
+		if err := verify(r, r0, pin); err != nil {
+			t.Fatalf("VerifyPIN(right PIN): %v", err)
+		}
+		assertZeroed(t, pin)
+		if got := card.PINRetries(); got != vcard.DefaultMaxRetries {
+			t.Errorf("card retry counter = %d, want %d", got, vcard.DefaultMaxRetries)
+		}
+	})
+
+	t.Run("wrong PIN counts down to blocked", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "1000000000000000005")
+		h.Insert(t, r0, card)
+		for _, want := range []int{2, 1} {
+			pin := []byte(wrongPIN)
+			err := verify(r, r0, pin)
+			assertZeroed(t, pin)
+			var pe *cardreader.PINError
+			if !errors.As(err, &pe) {
+				t.Fatalf("VerifyPIN(wrong PIN): got %v, want *PINError", err)
+			}
+			if pe.Retries != want {
+				t.Errorf("Retries = %d, want %d", pe.Retries, want)
+			}
+			msg := fmt.Sprintf("%d attempts left", want)
+			if want == 1 {
+				msg = "1 attempt left"
+			}
+			if !bytes.Contains([]byte(pe.Error()), []byte(msg)) {
+				t.Errorf("PINError message %q does not say %q", pe.Error(), msg)
+			}
+		}
+		if err := verify(r, r0, []byte(wrongPIN)); !errors.Is(err, cardreader.ErrPINBlocked) {
+			t.Fatalf("last wrong PIN: got %v, want ErrPINBlocked", err)
+		}
+		if err := verify(r, r0, []byte(rightPIN)); !errors.Is(err, cardreader.ErrPINBlocked) {
+			t.Errorf("right PIN on a blocked card: got %v, want ErrPINBlocked", err)
+		}
+		got := readCard(t, r, r0)
+		if got.PINRetries != 0 || !got.PINBlocked() {
+			t.Errorf("PINRetries = %d, want 0 (blocked)", got.PINRetries)
+		}
+	})
+
+	t.Run("right PIN resets the retry counter", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "1000000000000000006")
+		h.Insert(t, r0, card)
+		var pe *cardreader.PINError
+		if err := verify(r, r0, []byte(wrongPIN)); !errors.As(err, &pe) || pe.Retries != 2 {
+			t.Fatalf("wrong PIN: got %v, want 2 attempts left", err)
+		}
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("right PIN: %v", err)
+		}
+		if got := readCard(t, r, r0).PINRetries; got != vcard.DefaultMaxRetries {
+			t.Errorf("PINRetries after the right PIN = %d, want %d", got, vcard.DefaultMaxRetries)
+		}
+	})
+
+	t.Run("malformed PIN is refused without using an attempt", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "1000000000000000007")
+		h.Insert(t, r0, card)
+		for _, bad := range []string{"", "123", "123456789", "12a4", "12 4"} {
+			pin := []byte(bad)
+			if err := verify(r, r0, pin); !errors.Is(err, cardreader.ErrPINFormat) {
+				t.Errorf("VerifyPIN(%d bad bytes): got %v, want ErrPINFormat", len(bad), err)
+			}
+			assertZeroed(t, pin)
+		}
+		if got := card.PINRetries(); got != vcard.DefaultMaxRetries {
+			t.Errorf("card retry counter = %d, want %d (untouched)", got, vcard.DefaultMaxRetries)
+		}
+	})
+
+	t.Run("empty reader", func(t *testing.T) {
+		r := h.New(t)
+		h.Remove(t, r0)
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if _, err := r.ReadCard(ctx, r0); !errors.Is(err, cardreader.ErrNoCard) {
+			t.Errorf("ReadCard: got %v, want ErrNoCard", err)
+		}
+		if err := r.VerifyPIN(ctx, r0, []byte(rightPIN)); !errors.Is(err, cardreader.ErrNoCard) {
+			t.Errorf("VerifyPIN: got %v, want ErrNoCard", err)
+		}
+	})
+
+	t.Run("unknown reader", func(t *testing.T) {
+		r := h.New(t)
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if _, err := r.ReadCard(ctx, "No Such Reader 99 99"); !errors.Is(err, cardreader.ErrNoReader) {
+			t.Errorf("ReadCard: got %v, want ErrNoReader", err)
+		}
+	})
+
+	t.Run("card pulled mid-read", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		card := f.operator(t, "1000000000000000008")
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+		reads := 0
+		card.PullOn(func(apdu []byte) bool {
+			if len(apdu) > 1 && apdu[1] == cardreader.InsReadBinary {
+				reads++
+			}
+			return reads == 2
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		began := time.Now()
+		_, err := r.ReadCard(ctx, r0)
+		if !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Errorf("ReadCard with the card pulled: got %v, want ErrCardRemoved", err)
+		}
+		if d := time.Since(began); d > 5*time.Second {
+			t.Errorf("ReadCard took %v after the pull, want a prompt error", d)
+		}
+		rec.expect(t, match{cardreader.CardRemoved, r0})
+		h.Remove(t, r0)
+
+		// The reader works again.
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+		if got := readCard(t, r, r0); got.Serial != card.Serial() {
+			t.Errorf("after the pull: Serial = %q, want %q", got.Serial, card.Serial())
+		}
+	})
+
+	t.Run("card that stops answering does not hang", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		card := f.operator(t, "1000000000000000011")
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+		card.StallOn(func(apdu []byte) bool { return len(apdu) > 1 && apdu[1] == cardreader.InsReadBinary })
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		began := time.Now()
+		_, err := r.ReadCard(ctx, r0)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("ReadCard on a mute card: got %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(began); d > 4*time.Second {
+			t.Errorf("ReadCard returned after %v, want about its 2 s deadline", d)
+		}
+		h.Remove(t, r0)
+		rec.expect(t, match{cardreader.CardRemoved, r0})
+
+		// The reader works again.
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+		if got := readCard(t, r, r0); got.Serial != card.Serial() {
+			t.Errorf("after the stall: Serial = %q, want %q", got.Serial, card.Serial())
+		}
+	})
+
+	t.Run("second reader", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		a, b := f.operator(t, "1000000000000000009"), f.blank(t, "2000000000000000002")
+		h.Insert(t, r0, a)
+		h.Insert(t, r1, b)
+		rec.expect(t, match{cardreader.CardInserted, r0}, match{cardreader.CardInserted, r1})
+		var wg sync.WaitGroup
+		got := make([]cardreader.Card, 2)
+		errs := make([]error, 2)
+		for i, name := range []string{r0, r1} {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+				defer cancel()
+				got[i], errs[i] = r.ReadCard(ctx, name)
+			})
+		}
+		wg.Wait()
+		for i, want := range []*vcard.Card{a, b} {
+			if errs[i] != nil {
+				t.Errorf("ReadCard(reader %d): %v", i, errs[i])
+			} else if got[i].Serial != want.Serial() {
+				t.Errorf("ReadCard(reader %d): Serial = %q, want %q", i, got[i].Serial, want.Serial())
+			}
+		}
+		h.Remove(t, r1)
+		rec.expect(t, match{cardreader.CardRemoved, r1})
+	})
+
+	t.Run("service restart", func(t *testing.T) {
+		r := h.New(t)
+		rec := start(t, r)
+		card := f.operator(t, "1000000000000000010")
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+
+		h.RestartService(t)
+		rec.expect(t, match{cardreader.ServiceUnavailable, ""})
+		rec.expect(t, match{cardreader.ReaderDetached, r0}, match{cardreader.ReaderDetached, r1})
+		rec.expect(t, match{cardreader.ServiceRestored, ""})
+		rec.expect(t, match{cardreader.ReaderAttached, r0}, match{cardreader.ReaderAttached, r1})
+		waitFor(t, "Readers() lists both readers after the restart", func() bool {
+			got := r.Readers()
+			return slices.Contains(got, r0) && slices.Contains(got, r1)
+		})
+
+		// Whether the card survived the restart depends on the reader (a
+		// vpcd card is disconnected, a card in a USB reader is not): take it
+		// out, then insertion must work as before.
+		h.Remove(t, r0)
+		rec.waitState(t, r0, stateAttached)
+		rec.skip()
+		h.Insert(t, r0, card)
+		rec.expect(t, match{cardreader.CardInserted, r0})
+		if got := readCard(t, r, r0); got.Serial != card.Serial() {
+			t.Errorf("after the restart: Serial = %q, want %q", got.Serial, card.Serial())
+		}
+	})
+}
+
+func readCard(t *testing.T, r cardreader.Reader, reader string) cardreader.Card {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	c, err := r.ReadCard(ctx, reader)
+	if err != nil {
+		t.Fatalf("ReadCard(%q): %v", reader, err)
+	}
+	return c
+}
+
+func verify(r cardreader.Reader, reader string, pin []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return r.VerifyPIN(ctx, reader, pin)
+}
+
+func assertZeroed(t *testing.T, pin []byte) {
+	t.Helper()
+	for _, b := range pin {
+		if b != 0 {
+			t.Errorf("PIN buffer not zeroed after VerifyPIN")
+			return
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(EventTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for: %s", EventTimeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

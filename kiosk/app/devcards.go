@@ -1,0 +1,72 @@
+package app
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
+)
+
+// devCards is the development station's drawer of made-up cards: operator
+// and attestor cards with certificates from a throwaway CA, and blank
+// reserve cards. Only `make run`'s simulation uses it.
+type devCards struct {
+	mu    sync.Mutex
+	ca    *vcard.CA
+	cards map[string]*vcard.Card
+	info  []DevCard
+}
+
+// DevCard describes one test card for the dev panel. Its PIN is a public
+// test value, shown so a person can log in on `make run`.
+type DevCard struct {
+	Serial string `json:"serial"`
+	HSAID  string `json:"hsa_id,omitempty"`
+	Name   string `json:"name,omitempty"`
+	PIN    string `json:"pin"`
+}
+
+func newDevCards() (*devCards, error) {
+	ca, err := vcard.NewCA("Kortstation dev CA")
+	if err != nil {
+		return nil, fmt.Errorf("dev cards: %w", err)
+	}
+	d := &devCards{ca: ca, cards: map[string]*vcard.Card{}}
+	for _, p := range vcard.DevProfiles() {
+		if err := d.add(p); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// add issues a card for p (replacing one with the same serial).
+func (d *devCards) add(p vcard.Profile) error {
+	c, err := d.ca.Issue(p)
+	if err != nil {
+		return fmt.Errorf("dev card %s: %w", p.Serial, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, dup := d.cards[p.Serial]; !dup {
+		d.info = append(d.info, DevCard{Serial: p.Serial, HSAID: p.HSAID, Name: p.CommonName, PIN: p.PIN})
+	}
+	d.cards[p.Serial] = c
+	return nil
+}
+
+func (d *devCards) get(serial string) (*vcard.Card, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.cards[serial]
+	return c, ok
+}
+
+func (d *devCards) list() []DevCard {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := append([]DevCard(nil), d.info...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].HSAID > out[j].HSAID })
+	return out
+}
