@@ -19,6 +19,13 @@ bench() { # package regexp
 : > "$out/go-bench.txt"
 bench ./kiosk/store/ 'RawInsert|StoreWrite|DurableCommit'
 
+echo "== hardware (issue 4): card insertion → bus event latency, APDU round trip, print job, PDF render"
+go test -run '^$' -bench 'InsertEvent' -benchtime 30x -count 3 ./hw/cardreader/pcsc/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+bench ./hw/cardreader/pcsc/ 'APDURoundTrip|ReadCard'
+go test -run '^$' -bench 'PrintReceipt' -benchtime 30x -count 3 ./hw/printer/ipp/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+bench ./kiosk/receiptpdf/ 'RenderReceipt'
+bench ./hw/drawer/ 'EdgeToEvent'
+
 echo "== ratios (median ns/op)"
 awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); v[name]=v[name] " " $3 }
   END {
