@@ -27,6 +27,7 @@ run: build
 ## test: install what the tests need, then every test with the race detector
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
+	scripts/fuzz.sh 20000x
 
 ## lint: gofmt and go vet
 lint:
@@ -39,7 +40,7 @@ bench: build test-deps
 	scripts/bench.sh
 
 ## fuzz: longer fuzz runs (make test runs each target's seeds)
-FUZZTIME ?= 60s
+FUZZTIME ?= 1000000x
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 

@@ -26,6 +26,9 @@ go test -run '^$' -bench 'PrintReceipt' -benchtime 30x -count 3 ./hw/printer/ipp
 bench ./kiosk/receiptpdf/ 'RenderReceipt'
 bench ./hw/drawer/ 'EdgeToEvent'
 
+echo "== issuance rules (issue 3)"
+bench ./kiosk/rules/ 'IssueReserve'
+
 echo "== ratios (median ns/op)"
 awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); v[name]=v[name] " " $3 }
   END {
