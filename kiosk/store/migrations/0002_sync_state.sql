@@ -1,0 +1,9 @@
+-- 0002: sync bookkeeping for reference data (sync/reconcile, sync/refdata).
+--
+-- complete_at: when this kind was last completely in step with the registry
+-- (the last page of a pull applied), by the station clock; the staleness
+-- policy measures data age from it.
+-- resyncing: 1 while a full resync ("cursor too old", or first sync) is
+-- part-way through; the data is then incomplete and must not be relied on.
+ALTER TABLE ref_cursors ADD COLUMN complete_at TEXT;
+ALTER TABLE ref_cursors ADD COLUMN resyncing INTEGER NOT NULL DEFAULT 0 CHECK (resyncing IN (0, 1));

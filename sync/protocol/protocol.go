@@ -1,0 +1,339 @@
+// Package protocol defines the wire format between a station and the central
+// registry: versioned JSON bodies, gzip-compressed, over HTTPS with mutual
+// TLS. docs/sync-protocol.md is the human-readable contract; this package is
+// the Go one, shared by the station client (reconcile, control, enrol) and
+// the reference registry.
+//
+// Every request is a POST with a JSON body, so personal numbers never appear
+// in a URL. The station opens every connection (outbound only).
+package protocol
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Version is the protocol version carried in the URL path and in the
+// Kortstation-Protocol header.
+const Version = "1"
+
+// Header names.
+const (
+	HeaderProtocol = "Kortstation-Protocol"
+)
+
+// Paths served by the registry.
+const (
+	PathPush    = "/v1/push"
+	PathPull    = "/v1/pull"
+	PathControl = "/v1/control"
+	PathEnrol   = "/v1/enrol"
+	PathHealth  = "/v1/health"
+)
+
+// Event kinds a station pushes. The registry stores every kind; the ones
+// listed here it also understands.
+const (
+	KindIssuance        = "issuance"         // reserve card handed out (IssuancePayload)
+	KindExtension       = "extension"        // RC-5 (IssuancePayload, RefersTo set)
+	KindReturn          = "return"           // RC-6 (IssuancePayload)
+	KindBlockRequest    = "block_request"    // BL-1 (BlockRequestPayload)
+	KindStockMovement   = "stock_movement"   // stock in/out (StockMovementPayload)
+	KindDrawerAlarm     = "drawer_alarm"     // RC-7
+	KindReceipt         = "receipt"          // RE-1 (ReceiptPayload: PDF and signatures)
+	KindAuditCheckpoint = "audit.checkpoint" // head of the audit chain (AuditCheckpointPayload)
+	KindAdminChange     = "admin_change"     // AD-2
+)
+
+// Reference data kinds a station pulls.
+const (
+	RefOperators    = "operators"     // AD-1, snapshot
+	RefBlockedCards = "blocked_cards" // BL-1, snapshot
+	RefStopWindows  = "stop_windows"  // CP-3, snapshot
+	RefValidity     = "validity"      // RC-1, snapshot
+	RefPersonFacts  = "person_facts"  // RC-2..4, delta
+	RefShipments    = "shipments"     // stock shipped to this station, delta
+	RefCardStatus   = "card_status"   // RE-2, state of cards this station issued, delta
+)
+
+// RefKinds lists every reference data kind in the order a station pulls them.
+var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefPersonFacts, RefShipments, RefCardStatus}
+
+// IsSnapshotKind reports whether kind is sent as a whole snapshot with a
+// content hash rather than as a delta.
+func IsSnapshotKind(kind string) bool {
+	switch kind {
+	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity:
+		return true
+	}
+	return false
+}
+
+// Event is one outbox record as pushed.
+type Event struct {
+	Seq         int64           `json:"seq"`
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"`
+	Payload     json.RawMessage `json:"payload"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ClockSource string          `json:"clock_source"`
+}
+
+// PushRequest carries a batch of events, in sequence order.
+type PushRequest struct {
+	StationID string  `json:"station_id"`
+	Events    []Event `json:"events"`
+}
+
+// Ack results.
+const (
+	AckStored    = "stored"    // stored now
+	AckDuplicate = "duplicate" // stored before (same station, ID and seq)
+	AckConflict  = "conflict"  // seq or ID already used by a different event: not stored
+)
+
+// Ack is the registry's answer for one event.
+type Ack struct {
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+	Result string `json:"result"`
+}
+
+// PushResponse acknowledges each event of a PushRequest.
+type PushResponse struct {
+	Acks []Ack `json:"acks"`
+}
+
+// PullRequest asks for every kind whose cursor is listed; an empty cursor
+// means "from the beginning" (full resync). Status is the station's
+// self-report, stored by the registry for its admin page.
+type PullRequest struct {
+	StationID string            `json:"station_id"`
+	Cursors   map[string]string `json:"cursors"`
+	Limit     int               `json:"limit,omitempty"`
+	Status    *StationStatus    `json:"status,omitempty"`
+}
+
+// Page modes.
+const (
+	ModeUnchanged = "unchanged"      // snapshot kind: the station's hash is current
+	ModeSnapshot  = "snapshot"       // snapshot kind: Items replace the whole set
+	ModeDelta     = "delta"          // delta kind: Items are upserts/deletes since the cursor
+	ModeTooOld    = "cursor_too_old" // delta kind: cursor unknown or compacted; resync from ""
+)
+
+// Page is one kind's answer. For snapshot kinds Cursor equals ContentHash,
+// the hex SHA-256 of the exact bytes of Items.
+type Page struct {
+	Mode        string          `json:"mode"`
+	Items       json.RawMessage `json:"items,omitempty"`
+	Cursor      string          `json:"cursor,omitempty"`
+	ContentHash string          `json:"content_hash,omitempty"`
+	More        bool            `json:"more,omitempty"`
+}
+
+// PullResponse holds one page per requested kind.
+type PullResponse struct {
+	ServerTime time.Time       `json:"server_time"`
+	Pages      map[string]Page `json:"pages"`
+}
+
+// Operator is an authorised issuing administrator (AD-1).
+type Operator struct {
+	HSAID      string `json:"hsa_id"`
+	Name       string `json:"name"`
+	Authorised bool   `json:"authorised"`
+}
+
+// BlockedCard is a blocked card serial (BL-1).
+type BlockedCard struct {
+	Serial    string    `json:"serial"`
+	Reason    string    `json:"reason"`
+	BlockedAt time.Time `json:"blocked_at"`
+}
+
+// Stop window kinds (CP-3).
+const (
+	OrderStop = "order_stop"
+	TotalStop = "total_stop"
+)
+
+// StopWindow is an order or total stop (CP-3), to the minute.
+type StopWindow struct {
+	ID     string    `json:"id"`
+	Kind   string    `json:"kind"`
+	Starts time.Time `json:"starts"`
+	Ends   time.Time `json:"ends"`
+	Note   string    `json:"note"`
+}
+
+// Validity is one row of the reason → maximum validity table (RC-1).
+type Validity struct {
+	Reason  string `json:"reason"`
+	MaxDays int    `json:"max_days"`
+}
+
+// PersonFacts are the registry's facts about one person (RC-2..4). Facts is
+// an object such as {"regular_cards":[...],"orders":[...],"reserve_cards":[...]}.
+type PersonFacts struct {
+	PersonalNumber string          `json:"personal_number"`
+	Facts          json.RawMessage `json:"facts,omitempty"`
+	Deleted        bool            `json:"deleted,omitempty"`
+}
+
+// Shipment is one card shipped to this station.
+type Shipment struct {
+	Serial      string    `json:"serial"`
+	CardType    string    `json:"card_type"`
+	ShipmentRef string    `json:"shipment_ref"`
+	ShippedAt   time.Time `json:"shipped_at"`
+	Deleted     bool      `json:"deleted,omitempty"`
+}
+
+// Card states at the registry.
+const (
+	CardPending   = "pending"
+	CardApproved  = "approved"
+	CardRejected  = "rejected"
+	CardActivated = "activated"
+	CardBlocked   = "blocked"
+	CardReturned  = "returned"
+)
+
+// CardStatus is the registry's view of a card this station issued (RE-2).
+type CardStatus struct {
+	Serial          string    `json:"serial"`
+	State           string    `json:"state"`
+	ReceiptReceived bool      `json:"receipt_received"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	Deleted         bool      `json:"deleted,omitempty"`
+}
+
+// StationStatus is what a station reports about itself.
+type StationStatus struct {
+	Version        string            `json:"version,omitempty"`
+	LastSync       time.Time         `json:"last_sync,omitzero"`
+	LastError      string            `json:"last_error,omitempty"`
+	OutboxDepth    int64             `json:"outbox_depth"`
+	DataAgeSeconds map[string]int64  `json:"data_age_seconds,omitempty"`
+	Drawer         string            `json:"drawer,omitempty"`
+	Alarms         int               `json:"alarms,omitempty"`
+	Stock          map[string]int    `json:"stock,omitempty"`
+	Hardware       map[string]string `json:"hardware,omitempty"`
+	Locked         bool              `json:"locked,omitempty"`
+	ClockSource    string            `json:"clock_source,omitempty"`
+}
+
+// Control command kinds.
+const (
+	CmdSyncNow = "sync_now"
+	CmdLock    = "lock"
+	CmdUnlock  = "unlock"
+)
+
+// ControlRequest is a long poll: it acknowledges every command up to and
+// including After and waits up to WaitSeconds for newer ones.
+type ControlRequest struct {
+	StationID   string `json:"station_id"`
+	After       int64  `json:"after"`
+	WaitSeconds int    `json:"wait_seconds,omitempty"`
+}
+
+// Command is one remote instruction.
+type Command struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ControlResponse lists the commands newer than the request's After, oldest
+// first; empty when the wait ended without any.
+type ControlResponse struct {
+	Commands []Command `json:"commands"`
+}
+
+// EnrolRequest exchanges a one-time code and a certificate signing request
+// for a station certificate. It is the only request made without a client
+// certificate.
+type EnrolRequest struct {
+	Code   string `json:"code"`
+	CSRPEM string `json:"csr_pem"`
+}
+
+// EnrolResponse carries the station's identity.
+type EnrolResponse struct {
+	StationID string `json:"station_id"`
+	CertPEM   string `json:"cert_pem"`
+	CAPEM     string `json:"ca_pem"`
+}
+
+// Error codes in ErrorBody.Code.
+const (
+	CodeBadRequest       = "bad_request"
+	CodeUnauthenticated  = "unauthenticated"
+	CodeIdentityMismatch = "identity_mismatch"
+	CodeUnknownStation   = "unknown_station"
+	CodeBadCode          = "bad_enrolment_code"
+	CodeInternal         = "internal"
+	CodeUnsupported      = "unsupported_version"
+)
+
+// ErrorBody is the JSON body of every non-2xx response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// IssuancePayload is the payload of issuance, extension and return events.
+// PersonalNumber travels only in this body, never in a URL or a log line.
+type IssuancePayload struct {
+	IssuanceID     string    `json:"issuance_id"`
+	CardSerial     string    `json:"card_serial"`
+	CardType       string    `json:"card_type,omitempty"`
+	PersonalNumber string    `json:"personal_number,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	ValidFrom      time.Time `json:"valid_from,omitzero"`
+	ValidUntil     time.Time `json:"valid_until,omitzero"`
+	RefersTo       string    `json:"refers_to,omitempty"`
+	Operator       string    `json:"operator,omitempty"`
+	Attestors      []string  `json:"attestors,omitempty"`
+}
+
+// ReceiptPayload is the payload of a receipt event (RE-1): the signed
+// receipt's fields, its PDF and the signature strokes.
+type ReceiptPayload struct {
+	ReceiptID  string          `json:"receipt_id"`
+	IssuanceID string          `json:"issuance_id"`
+	CardSerial string          `json:"card_serial"`
+	Corrects   string          `json:"corrects,omitempty"`
+	Content    json.RawMessage `json:"content,omitempty"`
+	Signatures json.RawMessage `json:"signatures,omitempty"`
+	PDF        []byte          `json:"pdf,omitempty"`
+	PDFSHA256  string          `json:"pdf_sha256,omitempty"`
+	SignedAt   time.Time       `json:"signed_at,omitzero"`
+}
+
+// BlockRequestPayload asks the registry to block a card (BL-1).
+type BlockRequestPayload struct {
+	CardSerial string `json:"card_serial"`
+	Reason     string `json:"reason"`
+	Operator   string `json:"operator,omitempty"`
+}
+
+// StockMovementPayload records a card entering or leaving stock.
+type StockMovementPayload struct {
+	CardSerial  string `json:"card_serial"`
+	Movement    string `json:"movement"`
+	ShipmentRef string `json:"shipment_ref,omitempty"`
+}
+
+// DrawerAlarmPayload records a drawer opened outside a session (RC-7).
+type DrawerAlarmPayload struct {
+	State string `json:"state"`
+}
+
+// AuditCheckpointPayload is the head of the station's audit chain.
+type AuditCheckpointPayload struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}

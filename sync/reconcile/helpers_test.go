@@ -1,0 +1,183 @@
+package reconcile_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/registrytest"
+)
+
+// testClock is a settable clock safe for concurrent use.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *testClock { return &testClock{t: time.Now().UTC()} }
+
+func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Source() string  { return clock.SourceFixed }
+func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+var _ clock.Clock = (*testClock)(nil)
+
+type station struct {
+	t    testing.TB
+	path string
+	st   *store.Store
+	cli  *reconcile.Client
+	clk  *testClock
+	id   enrol.Identity
+	cfg  reconcile.Config
+}
+
+func openStore(t testing.TB, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{Logger: registrytest.Logger(t)})
+	if err != nil {
+		t.Fatalf("open station store: %v", err)
+	}
+	return st
+}
+
+// newStation opens a station database in a temporary directory and a sync
+// client for it towards url (the registry or a proxy in front of it).
+func newStation(t testing.TB, id enrol.Identity, url string, mod func(*reconcile.Config)) *station {
+	t.Helper()
+	s := &station{t: t, path: filepath.Join(t.TempDir(), "station.db"), clk: newClock(), id: id}
+	s.st = openStore(t, s.path)
+	t.Cleanup(func() { s.st.Close() })
+	id.URL = url
+	s.cfg = reconcile.Config{Identity: id, Version: "test", RequestTimeout: 10 * time.Second}
+	if mod != nil {
+		mod(&s.cfg)
+	}
+	s.client()
+	return s
+}
+
+func (s *station) client() {
+	s.t.Helper()
+	cli, err := reconcile.New(s.cfg, s.st, s.clk, registrytest.Logger(s.t), nil)
+	if err != nil {
+		s.t.Fatalf("new client: %v", err)
+	}
+	s.t.Cleanup(cli.Close)
+	s.cli = cli
+}
+
+// reopen closes and reopens the station database, as after a restart.
+func (s *station) reopen() {
+	s.t.Helper()
+	if err := s.st.Close(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.st = openStore(s.t, s.path)
+	s.t.Cleanup(func() { s.st.Close() })
+	s.client()
+}
+
+func (s *station) enqueue(kind string, payload any) outbox.Event {
+	s.t.Helper()
+	var ev outbox.Event
+	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		ev, err = outbox.Enqueue(context.Background(), tx, s.clk, kind, payload)
+		return err
+	})
+	if err != nil {
+		s.t.Fatalf("enqueue: %v", err)
+	}
+	return ev
+}
+
+// enqueueN adds n events of about size bytes of incompressible payload.
+func (s *station) enqueueN(n, size int) []outbox.Event {
+	s.t.Helper()
+	var out []outbox.Event
+	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+		for i := 0; i < n; i++ {
+			ev, err := outbox.Enqueue(context.Background(), tx, s.clk, "stock_movement", map[string]any{"card_serial": randHex(8), "movement": "counted", "pad": randHex(size / 2)})
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		s.t.Fatalf("enqueue: %v", err)
+	}
+	return out
+}
+
+func (s *station) depth() int64 {
+	s.t.Helper()
+	n, err := outbox.Depth(context.Background(), s.st.Reader())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+func (s *station) count(q string, args ...any) int {
+	s.t.Helper()
+	var n int
+	if err := s.st.Reader().QueryRow(q, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// assertExactlyOnce checks at the registry that it holds exactly the
+// station's events: each once, under its seq, with its payload; and that
+// the station has nothing left unacknowledged.
+func assertExactlyOnce(t testing.TB, reg *registrytest.Registry, s *station) {
+	t.Helper()
+	got, err := reg.Server.Events(context.Background(), s.id.StationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := outbox.Pending(context.Background(), s.st.Reader(), 0, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 0 {
+		t.Errorf("station still has %d unacknowledged events", len(want))
+	}
+	rows, err := s.st.Reader().Query(`SELECT seq, event_id, payload FROM outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var seq int64
+		var id string
+		var payload []byte
+		if err := rows.Scan(&seq, &id, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(got) {
+			t.Errorf("registry lacks event seq %d (lost)", seq)
+			i++
+			continue
+		}
+		if got[i].Seq != seq || got[i].ID != id || string(got[i].Payload) != string(payload) {
+			t.Errorf("registry event %d = seq %d id %s, want seq %d id %s with the same payload", i, got[i].Seq, got[i].ID, seq, id)
+		}
+		i++
+	}
+	if len(got) != i {
+		t.Errorf("registry holds %d events, station made %d (doubled or foreign)", len(got), i)
+	}
+}

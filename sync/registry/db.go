@@ -1,0 +1,199 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // the registry's SQLite
+)
+
+// schema is the registry's database. rev is one counter for every change
+// to reference data: each changed row takes the next value inside its write
+// transaction, and SQLite serialises writers, so a reader never sees rev N+1
+// committed without every rev ≤ N. That is what makes cursors exact.
+const schema = `
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+CREATE TABLE IF NOT EXISTS stations (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL DEFAULT '',
+    cert_serial  TEXT,
+    enrolled_at  TEXT,
+    locked       INTEGER NOT NULL DEFAULT 0,
+    last_seen    TEXT,
+    status       TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS enrol_codes (
+    code_hash  TEXT PRIMARY KEY,
+    station_id TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+) STRICT;
+
+-- Every event a station pushed, kept forever. Idempotent by (station, id)
+-- and by (station, seq).
+CREATE TABLE IF NOT EXISTS events (
+    station_id   TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    event_id     TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    clock_source TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (station_id, event_id),
+    UNIQUE (station_id, seq)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS events_keep BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'pushed events are kept forever'); END;
+
+CREATE TABLE IF NOT EXISTS issuances (
+    id          TEXT PRIMARY KEY,
+    station_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    card_serial TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    valid_until TEXT NOT NULL DEFAULT '',
+    decision    TEXT NOT NULL DEFAULT 'pending' CHECK (decision IN ('pending', 'approved', 'rejected')),
+    decided_at  TEXT,
+    received_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS commands (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    acked_at   TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS commands_station ON commands(station_id, id);
+
+CREATE TABLE IF NOT EXISTS operators (hsa_id TEXT PRIMARY KEY, name TEXT NOT NULL, authorised INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS blocked_cards (serial TEXT PRIMARY KEY, reason TEXT NOT NULL, blocked_at TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS stop_windows (id TEXT PRIMARY KEY, kind TEXT NOT NULL, starts TEXT NOT NULL, ends TEXT NOT NULL, note TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS validity (reason TEXT PRIMARY KEY, max_days INTEGER NOT NULL CHECK (max_days > 0)) STRICT;
+
+CREATE TABLE IF NOT EXISTS person_facts (
+    personal_number TEXT PRIMARY KEY,
+    facts   TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    rev     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS person_facts_rev ON person_facts(rev);
+
+CREATE TABLE IF NOT EXISTS shipments (
+    serial       TEXT PRIMARY KEY,
+    station_id   TEXT NOT NULL,
+    card_type    TEXT NOT NULL,
+    shipment_ref TEXT NOT NULL,
+    shipped_at   TEXT NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    rev          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS shipments_rev ON shipments(station_id, rev);
+
+CREATE TABLE IF NOT EXISTS card_status (
+    serial           TEXT PRIMARY KEY,
+    station_id       TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    receipt_received INTEGER NOT NULL DEFAULT 0,
+    updated_at       TEXT NOT NULL,
+    deleted          INTEGER NOT NULL DEFAULT 0,
+    rev              INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS card_status_rev ON card_status(station_id, rev);
+`
+
+// db is the registry's SQLite: one writer connection, a pool of readers.
+type db struct {
+	writer *sql.DB
+	reader *sql.DB
+	mu     sync.Mutex // serialises Go-side writers so revs commit in order
+}
+
+func openDB(ctx context.Context, path string) (*db, error) {
+	mk := func(ro bool) string {
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "FULL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_busy_timeout", "10000")
+		if ro {
+			q.Set("_query_only", "true")
+			q.Set("_txlock", "deferred")
+		} else {
+			q.Set("_txlock", "immediate")
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite3", mk(false))
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("registry: %s: journal_mode %q, want wal: %v", path, mode, err)
+	}
+	if _, err := w.ExecContext(ctx, schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("registry: schema: %w", err)
+	}
+	epoch := make([]byte, 6)
+	if _, err := rand.Read(epoch); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("registry: epoch: %w", err)
+	}
+	if _, err := w.ExecContext(ctx, `
+		INSERT OR IGNORE INTO counters (name, value) VALUES ('rev', 0), ('horizon', 0);
+		INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?);`, hex.EncodeToString(epoch)); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("registry: init counters: %w", err)
+	}
+	r, err := sql.Open("sqlite3", mk(true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("registry: open reader %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &db{writer: w, reader: r}, nil
+}
+
+func (d *db) close() error { return errors.Join(d.reader.Close(), d.writer.Close()) }
+
+// write runs fn in one immediate transaction.
+func (d *db) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	tx, err := d.writer.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: commit: %w", err)
+	}
+	return nil
+}
+
+// nextRev takes the next reference-data revision inside tx.
+func nextRev(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'rev' RETURNING value`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("registry: next rev: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,136 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/pki"
+)
+
+// EmbeddedOptions tune StartEmbedded.
+type EmbeddedOptions struct {
+	// StationID of the local station; default "local-station".
+	StationID string
+	// Addr for the station API; default 127.0.0.1:0 (a free port).
+	Addr string
+	// AdminAddr for the admin page; default 127.0.0.1:0. "-" disables it.
+	AdminAddr string
+}
+
+// Embedded is a registry running in-process for `make run`.
+type Embedded struct {
+	Server   *Server
+	URL      string         // station API, https://127.0.0.1:port
+	AdminURL string         // admin page, http://127.0.0.1:port/admin ("" if disabled)
+	Identity enrol.Identity // the local station's identity (files under dataDir/station)
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartEmbedded starts a registry in dataDir/registry on loopback, seeds it
+// with demonstration data the first time, enrols the local station through
+// the real enrolment path (identity files under dataDir/station) and
+// serves until ctx ends or Close is called.
+func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt EmbeddedOptions) (*Embedded, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if opt.StationID == "" {
+		opt.StationID = "local-station"
+	}
+	if opt.Addr == "" {
+		opt.Addr = "127.0.0.1:0"
+	}
+	if opt.AdminAddr == "" {
+		opt.AdminAddr = "127.0.0.1:0"
+	}
+	regDir := filepath.Join(dataDir, "registry")
+	_, statErr := os.Stat(filepath.Join(regDir, "registry.db"))
+	fresh := errors.Is(statErr, os.ErrNotExist)
+	srv, err := Open(ctx, Config{DataDir: regDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Embedded, error) { srv.Close(); return nil, err }
+	if fresh {
+		if err := srv.Seed(ctx, opt.StationID); err != nil {
+			return fail(fmt.Errorf("registry: seed: %w", err))
+		}
+	}
+	ln, err := net.Listen("tcp", opt.Addr)
+	if err != nil {
+		return fail(fmt.Errorf("registry: listen: %w", err))
+	}
+	var aln net.Listener
+	if opt.AdminAddr != "-" {
+		if aln, err = net.Listen("tcp", opt.AdminAddr); err != nil {
+			ln.Close()
+			return fail(fmt.Errorf("registry: listen admin: %w", err))
+		}
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Embedded{Server: srv, URL: "https://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 2)}
+	go func() { e.done <- srv.Serve(rctx, ln) }()
+	if aln != nil {
+		e.AdminURL = "http://" + aln.Addr().String() + "/admin"
+		go func() { e.done <- srv.ServeAdmin(rctx, aln) }()
+	} else {
+		e.done <- nil
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	stationDir := filepath.Join(dataDir, "station")
+	id := enrol.InDir(stationDir, opt.StationID, e.URL)
+	if err := id.Validate(time.Now()); err != nil || !srv.isCurrentCert(ctx, id) {
+		code, err := srv.NewEnrolCode(ctx, opt.StationID, time.Hour)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		if id, err = enrol.Enrol(ctx, e.URL, code, srv.CA().Fingerprint(), stationDir); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	e.Identity = id
+	log.Info("embedded registry running", "url", e.URL, "admin", e.AdminURL, "station", opt.StationID)
+	return e, nil
+}
+
+// isCurrentCert reports whether the identity's certificate is the one the
+// registry has on record for the station.
+func (s *Server) isCurrentCert(ctx context.Context, id enrol.Identity) bool {
+	b, err := os.ReadFile(id.CertFile)
+	if err != nil {
+		return false
+	}
+	c, err := pki.ParseCertPEM(b)
+	if err != nil || c.CheckSignatureFrom(s.ca.Cert) != nil {
+		return false
+	}
+	var serial string
+	if err := s.db.reader.QueryRowContext(ctx, `SELECT coalesce(cert_serial, '') FROM stations WHERE id = ?`, id.StationID).Scan(&serial); err != nil {
+		return false
+	}
+	return serial == c.SerialNumber.Text(16)
+}
+
+// Close stops the servers and closes the database.
+func (e *Embedded) Close() error {
+	e.cancel()
+	err1, err2 := <-e.done, <-e.done
+	return errors.Join(err1, err2, e.Server.Close())
+}

@@ -1,0 +1,420 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kortstation/kortstation/sync/pki"
+	"github.com/kortstation/kortstation/sync/protocol"
+)
+
+// Errors of the admin operations.
+var (
+	ErrInvalid  = errors.New("invalid input")
+	ErrNotFound = errors.New("not found")
+	ErrBadCode  = errors.New("enrolment code unknown, used or expired")
+)
+
+var stationIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// StationCertValidity is how long an enrolled station's certificate lasts.
+const StationCertValidity = 2 * 365 * 24 * time.Hour
+
+// AddStation registers a station (idempotent).
+func (s *Server) AddStation(ctx context.Context, id, name string) error {
+	if !stationIDRe.MatchString(id) {
+		return fmt.Errorf("registry: station ID %q: %w", id, ErrInvalid)
+	}
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO stations (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END`, id, name)
+		return err
+	})
+}
+
+// NewEnrolCode registers station (if new) and returns a one-time code,
+// valid for ttl, that exchanges a CSR for the station's certificate.
+func (s *Server) NewEnrolCode(ctx context.Context, station string, ttl time.Duration) (string, error) {
+	if err := s.AddStation(ctx, station, ""); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 10)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("registry: code: %w", err)
+	}
+	code := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+	code = code[:4] + "-" + code[4:8] + "-" + code[8:12] + "-" + code[12:]
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO enrol_codes (code_hash, station_id, expires_at) VALUES (?, ?, ?)`,
+			hashCode(code), station, s.now().Add(ttl).UTC().Format(time.RFC3339))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("registry: store code: %w", err)
+	}
+	return code, nil
+}
+
+func hashCode(code string) string {
+	c := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
+	h := sha256.Sum256([]byte(c))
+	return hex.EncodeToString(h[:])
+}
+
+// Enrol exchanges a one-time code and a CSR for a certificate; the code
+// is spent, and the new certificate replaces any earlier one of the station.
+func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protocol.EnrolResponse, error) {
+	csr, err := pki.ParseCSR(csrPEM)
+	if err != nil {
+		return protocol.EnrolResponse{}, fmt.Errorf("registry: %w: %w", ErrInvalid, err)
+	}
+	var resp protocol.EnrolResponse
+	err = s.db.write(ctx, func(tx *sql.Tx) error {
+		var station, expires string
+		var used sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT station_id, expires_at, used_at FROM enrol_codes WHERE code_hash = ?`, hashCode(code)).Scan(&station, &expires, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrBadCode
+		}
+		if err != nil {
+			return fmt.Errorf("registry: read code: %w", err)
+		}
+		exp, _ := time.Parse(time.RFC3339, expires)
+		if used.Valid || !s.now().Before(exp) {
+			return ErrBadCode
+		}
+		now := s.now()
+		certPEM, serial, err := s.ca.SignStation(csr.PublicKey, station, now.Add(-time.Hour), now.Add(StationCertValidity))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE enrol_codes SET used_at = ? WHERE code_hash = ?`, now.UTC().Format(time.RFC3339), hashCode(code)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stations SET cert_serial = ?, enrolled_at = ? WHERE id = ?`, serial, now.UTC().Format(time.RFC3339), station); err != nil {
+			return err
+		}
+		resp = protocol.EnrolResponse{StationID: station, CertPEM: string(certPEM), CAPEM: string(s.ca.CertPEM)}
+		return nil
+	})
+	if err != nil {
+		return protocol.EnrolResponse{}, err
+	}
+	s.log.Info("station enrolled", "station", resp.StationID)
+	return resp, nil
+}
+
+func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	var req protocol.EnrolRequest
+	if err := protocol.ReadRequest(r, &req); err != nil {
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+		return
+	}
+	resp, err := s.Enrol(r.Context(), req.Code, []byte(req.CSRPEM))
+	switch {
+	case errors.Is(err, ErrBadCode):
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeBadCode, err.Error())
+	case errors.Is(err, ErrInvalid):
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+	case err != nil:
+		s.log.Error("enrol failed", "err", err)
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeInternal, "enrolment failed")
+	default:
+		_ = protocol.WriteJSON(w, http.StatusOK, resp)
+	}
+}
+
+// IssueStationCert registers station and issues its certificate and key
+// directly, valid from notBefore to notAfter (the embedded registry and
+// tests; production stations enrol with a code).
+func (s *Server) IssueStationCert(ctx context.Context, station string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte, err error) {
+	if err := s.AddStation(ctx, station, ""); err != nil {
+		return nil, nil, err
+	}
+	csr, key, err := pki.NewCSR(station)
+	if err != nil {
+		return nil, nil, err
+	}
+	parsed, err := pki.ParseCSR(csr)
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM, serial, err := s.ca.SignStation(parsed.PublicKey, station, notBefore, notAfter)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE stations SET cert_serial = ?, enrolled_at = ? WHERE id = ?`, serial, s.now().UTC().Format(time.RFC3339), station)
+		return err
+	})
+	return certPEM, key, err
+}
+
+// SetValidity sets the maximum validity for a reason (RC-1).
+func (s *Server) SetValidity(ctx context.Context, reason string, maxDays int) error {
+	if reason == "" || maxDays <= 0 || maxDays > 366 {
+		return fmt.Errorf("registry: validity %q %d days: %w", reason, maxDays, ErrInvalid)
+	}
+	return s.changeRef(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO validity (reason, max_days) VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET max_days = excluded.max_days`, reason, maxDays)
+		return err
+	})
+}
+
+// SetOperator adds or changes an administrator (AD-1).
+func (s *Server) SetOperator(ctx context.Context, hsaID, name string, authorised bool) error {
+	if !strings.HasPrefix(hsaID, "SE") || name == "" {
+		return fmt.Errorf("registry: operator %q: %w", hsaID, ErrInvalid)
+	}
+	return s.changeRef(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO operators (hsa_id, name, authorised) VALUES (?, ?, ?)
+			ON CONFLICT (hsa_id) DO UPDATE SET name = excluded.name, authorised = excluded.authorised`, hsaID, name, authorised)
+		return err
+	})
+}
+
+// AddStopWindow adds an order or total stop (CP-3) and returns its ID.
+func (s *Server) AddStopWindow(ctx context.Context, kind string, starts, ends time.Time, note string) (string, error) {
+	if (kind != protocol.OrderStop && kind != protocol.TotalStop) || !ends.After(starts) {
+		return "", fmt.Errorf("registry: stop window %s %s–%s: %w", kind, starts, ends, ErrInvalid)
+	}
+	id := uuid.NewString()
+	return id, s.changeRef(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO stop_windows (id, kind, starts, ends, note) VALUES (?, ?, ?, ?, ?)`,
+			id, kind, starts.UTC().Truncate(time.Minute).Format(time.RFC3339), ends.UTC().Truncate(time.Minute).Format(time.RFC3339), note)
+		return err
+	})
+}
+
+// DeleteStopWindow removes a stop window.
+func (s *Server) DeleteStopWindow(ctx context.Context, id string) error {
+	return s.changeRef(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM stop_windows WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("registry: stop window %q: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// BlockCard blocks a card (BL-1).
+func (s *Server) BlockCard(ctx context.Context, serial, reason string) error {
+	if serial == "" || reason == "" {
+		return fmt.Errorf("registry: block %q: %w", serial, ErrInvalid)
+	}
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	return s.db.write(ctx, func(tx *sql.Tx) error { return blockCard(ctx, tx, "", serial, reason, now) })
+}
+
+// SetPersonFacts sets the registry's facts about a person (RC-2..4).
+func (s *Server) SetPersonFacts(ctx context.Context, personalNumber string, facts json.RawMessage) error {
+	if len(personalNumber) != 12 || !json.Valid(facts) {
+		return fmt.Errorf("registry: person facts: %w", ErrInvalid)
+	}
+	return s.db.write(ctx, func(tx *sql.Tx) error { return putPersonFacts(ctx, tx, personalNumber, facts) })
+}
+
+// DeletePersonFacts removes a person (a tombstone stations pull).
+func (s *Server) DeletePersonFacts(ctx context.Context, personalNumber string) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		rev, err := nextRev(ctx, tx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE person_facts SET deleted = 1, facts = '{}', rev = ? WHERE personal_number = ?`, rev, personalNumber)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("registry: person: %w", ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// Ship records cards shipped to station.
+func (s *Server) Ship(ctx context.Context, station, shipmentRef, cardType string, serials ...string) error {
+	if station == "" || shipmentRef == "" || len(serials) == 0 {
+		return fmt.Errorf("registry: shipment: %w", ErrInvalid)
+	}
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		for _, serial := range serials {
+			rev, err := nextRev(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO shipments (serial, station_id, card_type, shipment_ref, shipped_at, rev) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, card_type = excluded.card_type,
+				shipment_ref = excluded.shipment_ref, shipped_at = excluded.shipped_at, deleted = 0, rev = excluded.rev`,
+				serial, station, cardType, shipmentRef, now, rev); err != nil {
+				return fmt.Errorf("registry: ship %s: %w", serial, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Decide approves or rejects an issuance (CP-1); the card's state reaches
+// its station with the next pull.
+func (s *Server) Decide(ctx context.Context, issuanceID string, approve bool) error {
+	decision, state := "rejected", protocol.CardRejected
+	if approve {
+		decision, state = "approved", protocol.CardApproved
+	}
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		var station, serial string
+		err := tx.QueryRowContext(ctx, `UPDATE issuances SET decision = ?, decided_at = ? WHERE id = ? AND decision = 'pending' RETURNING station_id, card_serial`,
+			decision, now, issuanceID).Scan(&station, &serial)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("registry: pending issuance %q: %w", issuanceID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return setCardStatus(ctx, tx, station, serial, state, nil, now)
+	})
+}
+
+// Compact removes tombstones; cursors older than now get "cursor too old".
+func (s *Server) Compact(ctx context.Context) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		for _, t := range []string{"person_facts", "shipments", "card_status"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE deleted = 1`); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE counters SET value = (SELECT value FROM counters WHERE name = 'rev') WHERE name = 'horizon'`)
+		return err
+	})
+}
+
+// changeRef runs fn and bumps rev so snapshot hashes are recomputed.
+func (s *Server) changeRef(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := nextRev(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// StoredEvent is an event as the registry holds it.
+type StoredEvent struct {
+	Seq         int64
+	ID          string
+	Kind        string
+	Payload     json.RawMessage
+	CreatedAt   time.Time
+	ClockSource string
+}
+
+// Events returns every event stored for station, by seq.
+func (s *Server) Events(ctx context.Context, station string) ([]StoredEvent, error) {
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT seq, event_id, kind, payload, created_at, clock_source FROM events WHERE station_id = ? ORDER BY seq`, station)
+	if err != nil {
+		return nil, fmt.Errorf("registry: events: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		var p []byte
+		var at string
+		if err := rows.Scan(&e.Seq, &e.ID, &e.Kind, &p, &at, &e.ClockSource); err != nil {
+			return nil, fmt.Errorf("registry: events: %w", err)
+		}
+		e.Payload = p
+		e.CreatedAt, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// StationInfo is a station as the admin page shows it.
+type StationInfo struct {
+	ID             string
+	Name           string
+	Enrolled       bool
+	Locked         bool
+	LastSeen       time.Time
+	ControlSeen    time.Time
+	Status         protocol.StationStatus
+	Events         int64
+	LastSeq        int64
+	PendingCommand int64
+}
+
+// Stations lists every station with its last reported status.
+func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT s.id, s.name, s.cert_serial IS NOT NULL, s.locked, coalesce(s.last_seen, ''), s.status,
+		(SELECT count(*) FROM events e WHERE e.station_id = s.id), (SELECT coalesce(max(seq), 0) FROM events e WHERE e.station_id = s.id),
+		(SELECT count(*) FROM commands c WHERE c.station_id = s.id AND c.acked_at IS NULL)
+		FROM stations s ORDER BY s.id`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: stations: %w", err)
+	}
+	defer rows.Close()
+	var out []StationInfo
+	for rows.Next() {
+		var si StationInfo
+		var seen, status string
+		if err := rows.Scan(&si.ID, &si.Name, &si.Enrolled, &si.Locked, &seen, &status, &si.Events, &si.LastSeq, &si.PendingCommand); err != nil {
+			return nil, fmt.Errorf("registry: stations: %w", err)
+		}
+		si.LastSeen, _ = time.Parse(time.RFC3339, seen)
+		_ = json.Unmarshal([]byte(status), &si.Status)
+		s.liveMu.Lock()
+		si.ControlSeen = s.live[si.ID]
+		if r, ok := s.recent[si.ID]; ok && r.at.After(si.LastSeen) {
+			si.Status, si.LastSeen = r.status, r.at
+		}
+		s.liveMu.Unlock()
+		out = append(out, si)
+	}
+	return out, rows.Err()
+}
+
+// Issuance is an issuance awaiting or past central processing (CP-1).
+type Issuance struct {
+	ID, Station, Kind, CardSerial, Reason, ValidUntil, Decision string
+	ReceivedAt                                                  time.Time
+}
+
+// Issuances lists issuances, pending first.
+func (s *Server) Issuances(ctx context.Context) ([]Issuance, error) {
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, station_id, kind, card_serial, reason, valid_until, decision, received_at
+		FROM issuances ORDER BY decision != 'pending', received_at DESC LIMIT 500`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: issuances: %w", err)
+	}
+	defer rows.Close()
+	var out []Issuance
+	for rows.Next() {
+		var i Issuance
+		var at string
+		if err := rows.Scan(&i.ID, &i.Station, &i.Kind, &i.CardSerial, &i.Reason, &i.ValidUntil, &i.Decision, &at); err != nil {
+			return nil, fmt.Errorf("registry: issuances: %w", err)
+		}
+		i.ReceivedAt, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}

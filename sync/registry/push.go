@@ -1,0 +1,266 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kortstation/kortstation/sync/protocol"
+)
+
+// MaxBatch is the most events one push may carry.
+const MaxBatch = 5000
+
+func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
+	var req protocol.PushRequest
+	if err := protocol.ReadRequest(r, &req); err != nil {
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
+		return
+	}
+	if !checkBodyStation(w, r, req.StationID) {
+		return
+	}
+	if len(req.Events) > MaxBatch {
+		protocol.WriteError(w, http.StatusRequestEntityTooLarge, protocol.CodeBadRequest, fmt.Sprintf("at most %d events per push", MaxBatch))
+		return
+	}
+	for _, ev := range req.Events {
+		if err := validEvent(ev); err != nil {
+			protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, fmt.Sprintf("event seq %d: %v", ev.Seq, err))
+			return
+		}
+	}
+	acks, err := s.Store(r.Context(), req.StationID, req.Events)
+	if err != nil {
+		s.log.Error("push failed", "station", req.StationID, "err", err)
+		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeInternal, "could not store events")
+		return
+	}
+	_ = protocol.WriteJSON(w, http.StatusOK, protocol.PushResponse{Acks: acks})
+}
+
+func validEvent(ev protocol.Event) error {
+	if ev.Seq <= 0 {
+		return errors.New("seq must be positive")
+	}
+	if _, err := uuid.Parse(ev.ID); err != nil {
+		return fmt.Errorf("id is not a UUID: %w", err)
+	}
+	if ev.Kind == "" {
+		return errors.New("kind is empty")
+	}
+	if !json.Valid(ev.Payload) {
+		return errors.New("payload is not JSON")
+	}
+	return nil
+}
+
+// Store stores events of station idempotently in one transaction and
+// returns an acknowledgement for each: stored, duplicate (the same ID and
+// seq were stored before) or conflict (the ID or seq belongs to another
+// event; nothing stored).
+func (s *Server) Store(ctx context.Context, station string, events []protocol.Event) ([]protocol.Ack, error) {
+	acks := make([]protocol.Ack, 0, len(events))
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		acks = acks[:0]
+		byID, err := tx.PrepareContext(ctx, `SELECT seq FROM events WHERE station_id = ? AND event_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer byID.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, ev := range events {
+			ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
+			// The common case costs one statement; only an event that was
+			// there before is looked up to tell a duplicate from a conflict.
+			res, err := ins.ExecContext(ctx, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload),
+				ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
+			if err != nil {
+				return fmt.Errorf("store event: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store event: %w", err)
+			} else if n == 1 {
+				if err := s.project(ctx, tx, station, ev, now); err != nil {
+					return err
+				}
+			} else {
+				var seq int64
+				err := byID.QueryRowContext(ctx, station, ev.ID).Scan(&seq)
+				switch {
+				case err == nil && seq == ev.Seq:
+					ack.Result = protocol.AckDuplicate
+				case err == nil || errors.Is(err, sql.ErrNoRows):
+					ack.Result = protocol.AckConflict // the ID has another seq, or the seq another ID
+				default:
+					return fmt.Errorf("look up event: %w", err)
+				}
+			}
+			if ack.Result == protocol.AckConflict {
+				s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
+			}
+			acks = append(acks, ack)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return acks, nil
+}
+
+// project updates the registry's views from an event it understands. An
+// event it cannot interpret is still stored (never lost) and logged.
+func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, now string) error {
+	switch ev.Kind {
+	case protocol.KindIssuance, protocol.KindExtension, protocol.KindReturn:
+		var p protocol.IssuancePayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
+			s.log.Warn("issuance event without a card serial; stored only", "station", station, "seq", ev.Seq)
+			return nil
+		}
+		state := protocol.CardPending
+		if ev.Kind == protocol.KindReturn {
+			state = protocol.CardReturned
+		} else if p.IssuanceID != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now); err != nil {
+				return fmt.Errorf("project issuance: %w", err)
+			}
+		}
+		if err := setCardStatus(ctx, tx, station, p.CardSerial, state, nil, now); err != nil {
+			return err
+		}
+		if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance {
+			return addReserveCard(ctx, tx, p)
+		}
+	case protocol.KindReceipt:
+		var p protocol.ReceiptPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
+			s.log.Warn("receipt event without a card serial; stored only", "station", station, "seq", ev.Seq)
+			return nil
+		}
+		yes := true
+		return setCardStatus(ctx, tx, station, p.CardSerial, "", &yes, now)
+	case protocol.KindBlockRequest:
+		var p protocol.BlockRequestPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
+			s.log.Warn("block request without a card serial; stored only", "station", station, "seq", ev.Seq)
+			return nil
+		}
+		return blockCard(ctx, tx, station, p.CardSerial, p.Reason, now)
+	}
+	return nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// setCardStatus upserts a card's state (unless state is "") and receipt flag
+// (unless nil) under a new rev.
+func setCardStatus(ctx context.Context, tx *sql.Tx, station, serial, state string, receipt *bool, now string) error {
+	rev, err := nextRev(ctx, tx)
+	if err != nil {
+		return err
+	}
+	rr := -1
+	if receipt != nil {
+		rr = 0
+		if *receipt {
+			rr = 1
+		}
+	}
+	initial := state
+	if initial == "" {
+		initial = protocol.CardPending
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO card_status (serial, station_id, state, receipt_received, updated_at, rev)
+		VALUES (?1, ?2, ?3, max(?4, 0), ?5, ?6)
+		ON CONFLICT (serial) DO UPDATE SET
+		  station_id = CASE WHEN ?7 != '' THEN excluded.station_id ELSE station_id END,
+		  state = CASE WHEN ?7 != '' THEN ?7 ELSE state END,
+		  receipt_received = CASE WHEN ?4 >= 0 THEN ?4 ELSE receipt_received END,
+		  updated_at = ?5, deleted = 0, rev = ?6`,
+		serial, station, initial, rr, now, rev, state)
+	if err != nil {
+		return fmt.Errorf("set card status: %w", err)
+	}
+	return nil
+}
+
+func blockCard(ctx context.Context, tx *sql.Tx, station, serial, reason, now string) error {
+	if _, err := nextRev(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocked_cards (serial, reason, blocked_at) VALUES (?, ?, ?)
+		ON CONFLICT (serial) DO UPDATE SET reason = excluded.reason`, serial, reason, now); err != nil {
+		return fmt.Errorf("block card: %w", err)
+	}
+	var owner string
+	err := tx.QueryRowContext(ctx, `SELECT station_id FROM card_status WHERE serial = ?`, serial).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		if station == "" {
+			return nil
+		}
+		owner = station
+	} else if err != nil {
+		return fmt.Errorf("block card: %w", err)
+	}
+	return setCardStatus(ctx, tx, owner, serial, protocol.CardBlocked, nil, now)
+}
+
+// addReserveCard records a reserve card in the person's facts so every
+// station sees it (RC-4: one reserve card per person).
+func addReserveCard(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload) error {
+	facts := map[string]any{}
+	var raw string
+	err := tx.QueryRowContext(ctx, `SELECT facts FROM person_facts WHERE personal_number = ? AND deleted = 0`, p.PersonalNumber).Scan(&raw)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read person facts: %w", err)
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &facts); err != nil {
+			facts = map[string]any{}
+		}
+	}
+	list, _ := facts["reserve_cards"].([]any)
+	for _, c := range list {
+		if m, ok := c.(map[string]any); ok && m["serial"] == p.CardSerial {
+			return nil
+		}
+	}
+	facts["reserve_cards"] = append(list, map[string]any{"serial": p.CardSerial, "reason": p.Reason, "valid_until": fmtTime(p.ValidUntil)})
+	b, err := json.Marshal(facts)
+	if err != nil {
+		return fmt.Errorf("encode person facts: %w", err)
+	}
+	return putPersonFacts(ctx, tx, p.PersonalNumber, b)
+}
+
+func putPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte) error {
+	rev, err := nextRev(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO person_facts (personal_number, facts, rev) VALUES (?, ?, ?)
+		ON CONFLICT (personal_number) DO UPDATE SET facts = excluded.facts, deleted = 0, rev = excluded.rev`, pnr, string(facts), rev); err != nil {
+		return fmt.Errorf("put person facts: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kortstation/kortstation/sync/protocol"
+)
+
+// DefaultValidity is the reason → maximum validity table of DOMAIN RC-1.
+var DefaultValidity = []protocol.Validity{
+	{Reason: "forgotten", MaxDays: 10},
+	{Reason: "stolen", MaxDays: 30},
+	{Reason: "lost", MaxDays: 30},
+	{Reason: "broken", MaxDays: 30},
+	{Reason: "damaged", MaxDays: 30},
+	{Reason: "waiting_for_new_card", MaxDays: 30},
+	{Reason: "temporary_assignment", MaxDays: 100},
+}
+
+// luhn returns the check digit for the nine digits YYMMDDNNN.
+func luhn(nine string) int {
+	sum := 0
+	for i, r := range nine {
+		d := int(r - '0')
+		if i%2 == 0 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return (10 - sum%10) % 10
+}
+
+// TestPersonalNumber makes a canonical 12-digit personal number with a
+// valid check digit from a birth date and a three-digit serial.
+func TestPersonalNumber(birth string, serial int) string {
+	s := fmt.Sprintf("%s%03d", birth, serial)
+	return s + strconv.Itoa(luhn(s[2:]))
+}
+
+// Seed fills an empty registry with realistic reference data for a
+// demonstration station: the RC-1 validity table, authorised
+// administrators, persons with cards and orders, and a reserve-card
+// shipment for station. It only adds; running it twice changes nothing
+// that matters.
+func (s *Server) Seed(ctx context.Context, station string) error {
+	for _, v := range DefaultValidity {
+		if err := s.SetValidity(ctx, v.Reason, v.MaxDays); err != nil {
+			return err
+		}
+	}
+	ops := []protocol.Operator{
+		{HSAID: "SE2321000131-P000000012345", Name: "Anna Administratör", Authorised: true},
+		{HSAID: "SE2321000131-P000000023456", Name: "Bertil Behörig", Authorised: true},
+		{HSAID: "SE2321000131-P000000034567", Name: "Cecilia Utbildad", Authorised: true},
+		{HSAID: "SE2321000131-P000000099999", Name: "Doris Avregistrerad", Authorised: false},
+	}
+	for _, o := range ops {
+		if err := s.SetOperator(ctx, o.HSAID, o.Name, o.Authorised); err != nil {
+			return err
+		}
+	}
+	persons := []struct {
+		pnr   string
+		facts map[string]any
+	}{
+		{TestPersonalNumber("19121212", 121), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
+		{TestPersonalNumber("19800101", 234), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}}, "orders": []any{map[string]any{"type": "regular", "ordered": "2026-10-02"}}}},
+		{TestPersonalNumber("19750315", 456), map[string]any{"orders": []any{map[string]any{"type": "reserve", "ordered": "2026-11-01", "reason": "temporary_assignment"}}}},
+		{TestPersonalNumber("19900707", 789), map[string]any{}},
+	}
+	for _, p := range persons {
+		b, err := json.Marshal(p.facts)
+		if err != nil {
+			return err
+		}
+		if err := s.SetPersonFacts(ctx, p.pnr, b); err != nil {
+			return err
+		}
+	}
+	if station != "" {
+		var serials []string
+		for i := 1; i <= 10; i++ {
+			serials = append(serials, fmt.Sprintf("RK-%s-%04d", time.Now().Format("2006"), i))
+		}
+		if err := s.Ship(ctx, station, "SHIP-0001", "reserve", serials...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

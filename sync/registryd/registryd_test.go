@@ -1,0 +1,179 @@
+package registryd_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/registryd"
+	"github.com/kortstation/kortstation/sync/registrytest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := registryd.Run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("registryd %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+// TestServeEnrolAdmin runs `registryd serve`, enrols a station with a code
+// from `registryd admin enrol-code`, syncs it, and drives the central
+// admin operations through the CLI and the HTML page.
+func TestServeEnrolAdmin(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- registryd.Run(ctx, []string{"serve", "-data", dir, "-listen", addr, "-admin", adminAddr, "-seed", "ST-CLI"}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	adminURL := "http://" + adminAddr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if res, err := http.Get(adminURL + "/admin"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("registryd serve did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	out := run(t, "admin", "-url", adminURL, "enrol-code", "ST-CLI")
+	code := regexp.MustCompile(`code:\s+(\S+)`).FindStringSubmatch(out)
+	fp := regexp.MustCompile(`CA fingerprint:\s+([0-9a-f]{64})`).FindStringSubmatch(out)
+	if code == nil || fp == nil {
+		t.Fatalf("enrol-code printed %q", out)
+	}
+	url := "https://" + addr
+	if _, err := enrol.Enrol(ctx, url, code[1], strings.Repeat("ab", 32), t.TempDir()); !errors.Is(err, enrol.ErrFingerprint) {
+		t.Errorf("enrolment against another CA fingerprint: got %v, want ErrFingerprint", err)
+	}
+	if _, err := enrol.Enrol(ctx, url, "AAAA-BBBB-CCCC-DDDD", fp[1], t.TempDir()); !isCode(err, protocol.CodeBadCode) {
+		t.Errorf("enrolment with an unknown code: got %v, want %s", err, protocol.CodeBadCode)
+	}
+	id, err := enrol.Enrol(ctx, url, code[1], fp[1], t.TempDir())
+	if err != nil {
+		t.Fatalf("enrol: %v", err)
+	}
+	if id.StationID != "ST-CLI" {
+		t.Errorf("enrolled as %q, want ST-CLI", id.StationID)
+	}
+	if _, err := enrol.Enrol(ctx, url, code[1], fp[1], t.TempDir()); !isCode(err, protocol.CodeBadCode) {
+		t.Errorf("a code used twice: got %v, want %s", err, protocol.CodeBadCode)
+	}
+
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{Logger: registrytest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rc, err := reconcile.New(reconcile.Config{Identity: id, Version: "1.2.3"}, st, clock.System{}, registrytest.Logger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if err := st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.KindIssuance, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Once(ctx); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if out := run(t, "admin", "-url", adminURL, "stations"); !strings.Contains(out, "ST-CLI") || !strings.Contains(out, "1.2.3") {
+		t.Errorf("stations listing lacks the synced station:\n%s", out)
+	}
+	run(t, "admin", "-url", adminURL, "approve", "iss-cli")
+	run(t, "admin", "-url", adminURL, "block", "RK-LOST", "lost")
+	run(t, "admin", "-url", adminURL, "stop-window", "order_stop", "2030-01-01T08:00", "2030-01-02T17:00", "year-end")
+	run(t, "admin", "-url", adminURL, "validity", "forgotten", "30")
+	run(t, "admin", "-url", adminURL, "lock", "ST-CLI")
+	if err := rc.Once(ctx); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM ref_card_status WHERE serial = 'RK-CLI' AND state = 'approved'`:                 1,
+		`SELECT count(*) FROM ref_blocked_cards WHERE serial = 'RK-LOST'`:                                     1,
+		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T08:00:00Z'`: 1,
+		`SELECT max_days FROM ref_validity WHERE reason = 'forgotten'`:                                        30,
+		`SELECT count(*) FROM ref_shipments`:                                                                  10,
+	} {
+		var got int
+		if err := st.Reader().QueryRow(q).Scan(&got); err != nil || got != want {
+			t.Errorf("%s: got %d (%v), want %d", q, got, err, want)
+		}
+	}
+	var errb bytes.Buffer
+	err = registryd.Run(ctx, []string{"admin", "-url", adminURL, "validity", "forgotten", "0"}, io.Discard, &errb)
+	var ae *registryd.AdminError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Errorf("validity 0 days: got %v, want a 400 AdminError", err)
+	}
+	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "frobnicate"}, io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
+		t.Errorf("unknown command: got %v, want ErrUsage", err)
+	}
+
+	res, err := http.Get(adminURL + "/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("admin page lacks %q", want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, adminURL+"/admin/block", strings.NewReader("serial=X&reason=y"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin admin post: status %d, want 403", res.StatusCode)
+	}
+}
+
+func isCode(err error, code string) bool {
+	var pe *protocol.Error
+	return errors.As(err, &pe) && pe.Code == code
+}
