@@ -91,6 +91,13 @@ func Main(ctx context.Context, env Env) error {
 		return auditVerify(ctx, cfg, env, log)
 	case "selftest":
 		return selftest(ctx, cfg, env, log)
+	case "sync":
+		if len(rest) != 1 || (rest[0] != "--once" && rest[0] != "-once") {
+			return errors.New("usage: kioskd sync --once")
+		}
+		return syncOnce(ctx, cfg, env, log)
+	case "enrol":
+		return enrolStation(ctx, cfg, env)
 	default:
 		return fmt.Errorf("unknown command %q (see kioskd --help)", cmd)
 	}
@@ -205,6 +212,14 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if err := notify.Send("READY=1\nSTATUS=serving"); err != nil {
 		log.Warn("systemd notify", "err", err)
 	}
+	// Sync starts once the UI serves: the embedded registry's first start
+	// (a CA, a seed) must not delay the screen.
+	syn, err := startSync(devCtx, cfg, st, env.Clock, log, stn)
+	if err != nil && devCtx.Err() == nil {
+		// The station still serves its status; issuing that depends on
+		// fresh reference data will refuse with the data's age.
+		log.Error("sync not running", "err", err)
+	}
 	wdCtx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
 	go notify.Watchdog(wdCtx, st.Ping, func(err error) { log.Error("watchdog withheld: store does not answer", "err", err) })
@@ -227,6 +242,11 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	stopDevices()
+	if syn != nil {
+		if err := syn.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("sync: %w", err))
+		}
+	}
 	if err := <-devDone; err != nil {
 		errs = append(errs, fmt.Errorf("devices: %w", err))
 	}

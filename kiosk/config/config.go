@@ -21,36 +21,37 @@ import (
 
 // Config is everything kioskd can be told.
 type Config struct {
-	Listen         string        // HTTP listen address
-	AllowedHosts   []string      // Host headers the UI may use (DNS-rebinding guard)
-	AllowedOrigins []string      // websocket Origins accepted
-	DataDir        string        // the SQLite file and station state live here
-	StationID      string        // this station's ID at the registry
-	StationName    string        // shown on receipts and the status screen
-	Location       string        // the photo/pickup location (RE-4 "place")
-	LogLevel       string        // debug, info, warn, error
-	LogFormat      string        // auto (JSON unless a terminal), json, text
-	WSMaxMessage   int64         // largest websocket message accepted, bytes
-	WSPing         time.Duration // websocket ping interval
-	IdleTimeout    time.Duration // operator session idle logout
-	Reader         string        // sim or pcsc
-	Printer        string        // sim or ipp
-	PrinterURL     string        // IPP server (CUPS) URL, for printer=ipp
-	PrinterQueue   string        // CUPS queue name
-	Drawer         string        // sim or gpio
-	DrawerPin      string        // GPIO pin name, for drawer=gpio
-	DrawerPull     string        // none, up, down
-	DrawerActive   string        // the level that means open: high or low
-	DrawerDebounce time.Duration // how long a level must hold to count
-	Registry       string        // embedded or remote
-	RegistryURL    string        // remote registry base URL
-	RegistryCA     string        // PEM file of the registry CA (pinned)
-	StationCert    string        // PEM file of this station's client certificate
-	StationKey     string        // PEM file of its private key (a secret)
-	EnrolCode      string        // one-time enrolment code (a secret)
-	SyncInterval   time.Duration // reconcile interval
-	Simulation     bool          // expose the dev panel for simulated hardware
-	RequireClock   bool          // refuse issuing until the clock is synchronised
+	Listen                string        // HTTP listen address
+	AllowedHosts          []string      // Host headers the UI may use (DNS-rebinding guard)
+	AllowedOrigins        []string      // websocket Origins accepted
+	DataDir               string        // the SQLite file and station state live here
+	StationID             string        // this station's ID at the registry
+	StationName           string        // shown on receipts and the status screen
+	Location              string        // the photo/pickup location (RE-4 "place")
+	LogLevel              string        // debug, info, warn, error
+	LogFormat             string        // auto (JSON unless a terminal), json, text
+	WSMaxMessage          int64         // largest websocket message accepted, bytes
+	WSPing                time.Duration // websocket ping interval
+	IdleTimeout           time.Duration // operator session idle logout
+	Reader                string        // sim or pcsc
+	Printer               string        // sim or ipp
+	PrinterURL            string        // IPP server (CUPS) URL, for printer=ipp
+	PrinterQueue          string        // CUPS queue name
+	Drawer                string        // sim or gpio
+	DrawerPin             string        // GPIO pin name, for drawer=gpio
+	DrawerPull            string        // none, up, down
+	DrawerActive          string        // the level that means open: high or low
+	DrawerDebounce        time.Duration // how long a level must hold to count
+	Registry              string        // embedded or remote
+	RegistryURL           string        // remote registry base URL
+	RegistryCA            string        // PEM file of the registry CA (pinned)
+	RegistryCAFingerprint string        // SHA-256 of the registry CA, pinned at enrolment
+	StationCert           string        // PEM file of this station's client certificate
+	StationKey            string        // PEM file of its private key (a secret)
+	EnrolCode             string        // one-time enrolment code (a secret)
+	SyncInterval          time.Duration // reconcile interval
+	Simulation            bool          // expose the dev panel for simulated hardware
+	RequireClock          bool          // refuse issuing until the clock is synchronised
 }
 
 // Defaults is the configuration of `make run`.
@@ -221,13 +222,16 @@ func fields() []field {
 		mk("registry-url", "remote registry base URL (https://…)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.RegistryURL })
 		}),
-		mk("registry-ca", "PEM file with the registry CA certificate (pinned)", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("registry-ca", "PEM file with the registry CA certificate (pinned; default <data-dir>/station/registry-ca.pem from enrolment)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.RegistryCA })
 		}),
-		mk("station-cert", "PEM file with this station's client certificate", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("registry-ca-fingerprint", "SHA-256 fingerprint of the registry CA certificate, pinned at enrolment", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.RegistryCAFingerprint })
+		}),
+		mk("station-cert", "PEM file with this station's client certificate (default <data-dir>/station/station.pem)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.StationCert })
 		}),
-		mk("station-key", "PEM file with this station's private key", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("station-key", "PEM file with this station's private key (default <data-dir>/station/station-key.pem)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.StationKey })
 		}),
 		mk("enrol-code", "one-time enrolment code (secret; or enrol-code-file)", true, func() (func(*Config) string, func(*Config, string) error) {
@@ -288,6 +292,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, []s
 			"  config         print the effective configuration, secrets redacted\n"+
 			"  audit verify   walk the audit chain and report the first broken entry\n"+
 			"  sync --once    reconcile with the registry once and exit\n"+
+			"  enrol          obtain this station's certificate with a one-time code\n"+
 			"  selftest       open the store, run migrations, check the audit chain, exit\n"+
 			"  version        print the version (also --version)\n\nFlags (each also settable from the environment and the config file):\n")
 		fs.PrintDefaults()
@@ -463,11 +468,6 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.RegistryURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return &KeyError{Key: "registry-url", Reason: fmt.Sprintf("%q is not an https:// URL (required with registry=remote)", c.RegistryURL)}
-		}
-		for _, k := range []struct{ key, val string }{{"registry-ca", c.RegistryCA}, {"station-cert", c.StationCert}, {"station-key", c.StationKey}} {
-			if k.val == "" {
-				return &KeyError{Key: k.key, Reason: "required with registry=remote"}
-			}
 		}
 	}
 	return nil

@@ -65,7 +65,6 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{args: []string{"-allowed-origins", "evil"}, wantKey: "allowed-origins"},
 		{args: []string{"-registry", "remote"}, wantKey: "registry-url"},
 		{args: []string{"-registry", "remote", "-registry-url", "http://plain"}, wantKey: "registry-url"},
-		{args: []string{"-registry", "remote", "-registry-url", "https://reg.example"}, wantKey: "registry-ca"},
 		{args: []string{"-station-id", "has space"}, wantKey: "station-id"},
 		{args: []string{"-drawer-debounce", "10s"}, wantKey: "drawer-debounce"},
 		{file: `{"no-such-key": "x"}`, wantKey: "no-such-key"},

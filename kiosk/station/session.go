@@ -19,3 +19,16 @@ func (s *Station) Operator() (Operator, bool) {
 	}
 	return *s.operator, true
 }
+
+// SetOperator records who is logged in (nil: nobody, the station is
+// locked). The drawer policy (RC-7) reads it.
+func (s *Station) SetOperator(op *Operator) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op == nil {
+		s.operator = nil
+		return
+	}
+	cp := *op
+	s.operator = &cp
+}

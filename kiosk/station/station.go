@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,11 +42,15 @@ type Station struct {
 	opts  Options
 	dev   Devices
 
-	mu          sync.Mutex
-	hardware    map[string]DeviceState // "reader", "drawer", "printer"
-	operator    *Operator              // nil while locked
-	readerHooks []func(context.Context, cardreader.Event)
-	handlers    map[string]Handler
+	mu           sync.Mutex
+	hardware     map[string]DeviceState // "reader", "drawer", "printer"
+	operator     *Operator              // nil while locked
+	readerHooks  []func(context.Context, cardreader.Event)
+	remoteLocked bool
+	syncStatus   func(context.Context) any
+	handlers     map[string]Handler
+	sessionView  func(ctx context.Context) SessionState
+	tasks        []func(ctx context.Context) error
 }
 
 // DeviceState is one device's state as the UI shows it.
@@ -92,6 +97,55 @@ func (s *Station) HandleFunc(typ string, h Handler) {
 	s.handlers[typ] = h
 }
 
+// Handles reports whether a handler for typ is registered.
+func (s *Station) Handles(typ string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.handlers[typ]
+	return ok
+}
+
+// Go adds a task that Run starts with the devices and waits for; it must
+// return when its context ends. Tasks added after Run started are not run.
+func (s *Station) Go(task func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tasks = append(s.tasks, task)
+}
+
+// SetSessionView sets the function that fills the snapshot's session state
+// (package flow provides it).
+func (s *Station) SetSessionView(f func(ctx context.Context) SessionState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessionView = f
+}
+
+// Info returns the station's identity.
+func (s *Station) Info() Info { return s.info }
+
+// Store returns the station's database.
+func (s *Station) Store() *store.Store { return s.store }
+
+// Bus returns the station's event bus.
+func (s *Station) Bus() *bus.Bus { return s.bus }
+
+// Clock returns the station's clock.
+func (s *Station) Clock() clock.Clock { return s.clock }
+
+// Logger returns the station's logger.
+func (s *Station) Logger() *slog.Logger { return s.log }
+
+// Devices returns the station's hardware.
+func (s *Station) Devices() Devices { return s.dev }
+
+// Simulation reports whether the station runs on simulated hardware.
+func (s *Station) Simulation() bool { return s.opts.Simulation }
+
+// ClockBlocking reports whether issuing must wait for the clock
+// (require-clock-sync and not synchronised).
+func (s *Station) ClockBlocking() bool { return s.clockState().Blocking }
+
 // SetDevice records a device's state and publishes it on the bus.
 func (s *Station) SetDevice(name, state, detail string, at time.Time) {
 	s.mu.Lock()
@@ -114,7 +168,11 @@ type Snapshot struct {
 	Session    SessionState           `json:"session"`
 	Hardware   map[string]DeviceState `json:"hardware"`
 	Outbox     int64                  `json:"outbox"`
-	Problems   []string               `json:"problems,omitempty"`
+	// RemoteLocked: a central admin locked the station.
+	RemoteLocked bool `json:"remote_locked"`
+	// Sync is the registry sync state, when sync runs.
+	Sync     any      `json:"sync,omitempty"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // ClockState says whether dates can be trusted.
@@ -130,6 +188,10 @@ type ClockState struct {
 // SessionState is the operator session as the UI sees it.
 type SessionState struct {
 	State string `json:"state"` // "locked" until an operator logs in
+	// View is the session's screen state (package flow): the step the
+	// counter is at and what it shows. It holds personal data while a flow
+	// runs and is cleared on logout; it goes only to the station's own UI.
+	View any `json:"view,omitempty"`
 }
 
 func (s *Station) clockState() ClockState {
@@ -150,7 +212,11 @@ func (s *Station) Snapshot(ctx context.Context) any {
 	for k, v := range s.hardware {
 		snap.Hardware[k] = v
 	}
+	view := s.sessionView
 	s.mu.Unlock()
+	if view != nil {
+		snap.Session = view(ctx)
+	}
 	depth, err := outbox.Depth(ctx, s.store.Reader())
 	if err != nil {
 		s.log.Error("read outbox depth", "err", err)
@@ -164,7 +230,11 @@ func (s *Station) Snapshot(ctx context.Context) any {
 func (s *Station) Handle(ctx context.Context, client, typ string, payload json.RawMessage) (any, error) {
 	s.mu.Lock()
 	h, ok := s.handlers[typ]
+	locked := s.remoteLocked
 	s.mu.Unlock()
+	if locked && !allowedWhileLocked(typ) && !(s.opts.Simulation && strings.HasPrefix(typ, "dev.")) {
+		return nil, errLocked
+	}
 	if !ok || (!s.opts.Simulation && len(typ) > 4 && typ[:4] == "dev.") {
 		return nil, web.NewProblem("unknown_request", "Okänd begäran.", fmt.Sprintf("Unknown request type %q.", typ))
 	}
@@ -193,10 +263,18 @@ func (s *Station) Health(ctx context.Context) (bool, any) {
 	return ok, detail
 }
 
-// Run watches every device until ctx ends.
+// Run watches every device, and runs the tasks added with Go, until ctx
+// ends.
 func (s *Station) Run(ctx context.Context) error {
-	errc := make(chan error, 3)
+	s.mu.Lock()
+	tasks := append([]func(context.Context) error(nil), s.tasks...)
+	s.mu.Unlock()
+	errc := make(chan error, 3+len(tasks))
 	n := 0
+	for _, task := range tasks {
+		n++
+		go func() { errc <- task(ctx) }()
+	}
 	if s.dev.Reader != nil {
 		n++
 		go func() { errc <- s.RunReader(ctx, s.dev.Reader) }()

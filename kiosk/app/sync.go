@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/station"
+	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/version"
+	"github.com/kortstation/kortstation/sync/control"
+	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/schedule"
+)
+
+// identityDir is where the station's enrolment files live.
+func identityDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "station") }
+
+// registryIdentity returns the station's identity at the registry: for the
+// embedded registry it starts one (the caller closes it); for a remote one
+// it reads the enrolment files.
+func registryIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) (enrol.Identity, *registry.Embedded, error) {
+	if cfg.Registry == "embedded" {
+		emb, err := registry.StartEmbedded(ctx, cfg.DataDir, log.With("component", "registry"), registry.EmbeddedOptions{StationID: cfg.StationID})
+		if err != nil {
+			return enrol.Identity{}, nil, fmt.Errorf("embedded registry: %w", err)
+		}
+		return emb.Identity, emb, nil
+	}
+	id := enrol.InDir(identityDir(cfg), cfg.StationID, cfg.RegistryURL)
+	if cfg.RegistryCA != "" {
+		id.CAFile = cfg.RegistryCA
+	}
+	if cfg.StationCert != "" {
+		id.CertFile = cfg.StationCert
+	}
+	if cfg.StationKey != "" {
+		id.KeyFile = cfg.StationKey
+	}
+	if err := id.Validate(time.Now()); err != nil {
+		return id, nil, fmt.Errorf("station identity (run `kioskd enrol` first): %w", err)
+	}
+	return id, nil, nil
+}
+
+// syncer is the station's side of the registry: the reconcile client on a
+// schedule, and the control channel through which central admins reach it.
+type syncer struct {
+	emb    *registry.Embedded
+	client *reconcile.Client
+	sched  *schedule.Runner
+	ctl    *control.Client
+	done   chan struct{}
+}
+
+// startSync starts syncing in the background. The station serves without
+// it; sync failures show on the status screen and in the log.
+func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, stn *station.Station) (*syncer, error) {
+	log = log.With("component", "sync")
+	id, emb, err := registryIdentity(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &syncer{emb: emb, done: make(chan struct{})}
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, clk, log, stationStatus(stn))
+	if err != nil {
+		s.closeEmbedded()
+		return nil, fmt.Errorf("sync client: %w", err)
+	}
+	s.sched, err = schedule.New(schedule.Config{Interval: cfg.SyncInterval}, func(ctx context.Context) error {
+		err := s.client.Once(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("sync attempt failed", "err", err)
+		}
+		stn.Changed(ctx)
+		return err
+	})
+	if err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
+	s.ctl, err = control.New(control.Config{Identity: id}, control.Handlers{
+		SyncNow: func(context.Context) error { return s.sched.SyncNow() },
+		Lock:    func(ctx context.Context) error { return stn.SetRemoteLock(ctx, true) },
+		Unlock:  func(ctx context.Context) error { return stn.SetRemoteLock(ctx, false) },
+	})
+	if err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
+	if err := s.sched.Start(ctx); err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.ctl.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("control channel ended", "err", err)
+		}
+	}()
+	stn.HandleFunc("sync.now", func(context.Context, string, json.RawMessage) (any, error) {
+		return map[string]bool{"ok": true}, s.sched.SyncNow()
+	})
+	stn.SetSyncStatus(func(ctx context.Context) any { return s.status(ctx) })
+	if emb != nil {
+		log.Info("embedded reference registry", "url", emb.URL, "admin", emb.AdminURL)
+	}
+	return s, nil
+}
+
+// SyncStatus is the sync part of the status screen.
+type SyncStatus struct {
+	LastAttempt time.Time        `json:"last_attempt,omitzero"`
+	LastSuccess time.Time        `json:"last_success,omitzero"`
+	LastError   string           `json:"last_error,omitempty"`
+	Connected   bool             `json:"connected"`
+	DataAges    map[string]int64 `json:"data_age_seconds"`
+	Stale       []string         `json:"stale,omitempty"`
+	AdminURL    string           `json:"admin_url,omitempty"`
+}
+
+func (s *syncer) status(ctx context.Context) SyncStatus {
+	st, err := s.client.Status(ctx)
+	out := SyncStatus{DataAges: map[string]int64{}, Connected: s.ctl.State().Connected}
+	if err != nil {
+		out.LastError = err.Error()
+		return out
+	}
+	out.LastAttempt, out.LastSuccess, out.LastError = st.LastAttempt, st.LastSuccess, st.LastError
+	for _, a := range st.Ages {
+		if a.CompleteAt.IsZero() {
+			out.DataAges[a.Kind] = -1
+		} else {
+			out.DataAges[a.Kind] = int64(a.Age.Seconds())
+		}
+	}
+	for k := range st.Stale {
+		out.Stale = append(out.Stale, k)
+	}
+	if s.emb != nil {
+		out.AdminURL = s.emb.AdminURL
+	}
+	return out
+}
+
+// stationStatus is what the registry is told about the station beyond
+// sync's own state.
+func stationStatus(stn *station.Station) reconcile.StatusFunc {
+	return func(ctx context.Context) protocol.StationStatus {
+		snap := stn.Snapshot(ctx).(station.Snapshot)
+		hw := map[string]string{}
+		for name, d := range snap.Hardware {
+			hw[name] = d.State
+		}
+		return protocol.StationStatus{
+			Version:     snap.Station.Version,
+			Drawer:      hw["drawer"],
+			Hardware:    hw,
+			Locked:      snap.RemoteLocked,
+			ClockSource: snap.Clock.Source,
+		}
+	}
+}
+
+func (s *syncer) closeEmbedded() {
+	if s.emb != nil {
+		_ = s.emb.Close()
+	}
+}
+
+// stop ends the schedule and the control channel (ctx must already be
+// cancelled for the latter), then the embedded registry.
+func (s *syncer) stop() error {
+	err := s.sched.Stop()
+	<-s.done
+	s.client.Close()
+	s.closeEmbedded()
+	return err
+}
+
+// syncOnce is `kioskd sync --once`: one reconcile, the same function the
+// schedule and the "sync now" button run.
+func syncOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.StorePath(), store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, emb, err := registryIdentity(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if emb != nil {
+		defer emb.Close()
+	}
+	c, err := reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, env.Clock, log, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Once(ctx); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	status, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "sync ok: outbox depth %d, last success %s\n", status.OutboxDepth, status.LastSuccess.Format(time.RFC3339))
+	return nil
+}
+
+// enrolStation is `kioskd enrol`: exchange a one-time code for the
+// station's certificate, pinning the registry CA by its fingerprint.
+func enrolStation(ctx context.Context, cfg config.Config, env Env) error {
+	if cfg.RegistryURL == "" || cfg.EnrolCode == "" || cfg.RegistryCAFingerprint == "" {
+		return errors.New("kioskd enrol needs registry-url, enrol-code (or enrol-code-file) and registry-ca-fingerprint")
+	}
+	id, err := enrol.Enrol(ctx, cfg.RegistryURL, cfg.EnrolCode, cfg.RegistryCAFingerprint, identityDir(cfg))
+	if err != nil {
+		return fmt.Errorf("enrol: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "enrolled as %s at %s; identity in %s\n", id.StationID, id.URL, identityDir(cfg))
+	return nil
+}
