@@ -213,9 +213,14 @@ func (s *Station) Snapshot(ctx context.Context) any {
 		snap.Hardware[k] = v
 	}
 	view := s.sessionView
+	snap.RemoteLocked = s.remoteLocked
+	syncStatus := s.syncStatus
 	s.mu.Unlock()
 	if view != nil {
 		snap.Session = view(ctx)
+	}
+	if syncStatus != nil {
+		snap.Sync = syncStatus(ctx)
 	}
 	depth, err := outbox.Depth(ctx, s.store.Reader())
 	if err != nil {

@@ -1,0 +1,172 @@
+package app
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kortstation/kortstation/kiosk/web"
+)
+
+type wsClient struct {
+	t    *testing.T
+	c    *websocket.Conn
+	next int
+}
+
+// request sends typ and returns the reply's payload, or the error problem.
+func (w *wsClient) request(typ string, payload any) (json.RawMessage, *web.Problem) {
+	w.t.Helper()
+	w.next++
+	id := "q" + string(rune('a'+w.next%26)) + time.Now().Format("150405.000000")
+	var raw json.RawMessage
+	if payload != nil {
+		raw, _ = json.Marshal(payload)
+	}
+	if err := w.c.WriteJSON(web.Envelope{V: 1, Type: typ, ID: id, Payload: raw}); err != nil {
+		w.t.Fatal(err)
+	}
+	for {
+		e := readEnvelope(w.t, w.c)
+		if e.ID != id {
+			continue
+		}
+		if e.Type == web.TypeError {
+			var p web.Problem
+			json.Unmarshal(e.Payload, &p)
+			return nil, &p
+		}
+		return e.Payload, nil
+	}
+}
+
+type syncSnapshot struct {
+	Outbox       int64 `json:"outbox"`
+	RemoteLocked bool  `json:"remote_locked"`
+	Sync         struct {
+		LastSuccess time.Time        `json:"last_success"`
+		Connected   bool             `json:"connected"`
+		AdminURL    string           `json:"admin_url"`
+		DataAges    map[string]int64 `json:"data_age_seconds"`
+	} `json:"sync"`
+}
+
+func (w *wsClient) status() syncSnapshot {
+	w.t.Helper()
+	raw, p := w.request("status.get", nil)
+	if p != nil {
+		w.t.Fatalf("status.get: %v", p)
+	}
+	var s syncSnapshot
+	if err := json.Unmarshal(raw, &s); err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+func (w *wsClient) waitStatus(what string, ok func(syncSnapshot) bool) syncSnapshot {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := w.status()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s; last status %+v", what, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEmbeddedRegistrySyncAndRemoteControl: `make run`'s station syncs with
+// its embedded reference registry over mTLS — a record (an RC-7 drawer
+// alarm) reaches the registry and is acknowledged, reference data arrives —
+// and a central admin's lock and unlock reach the station through the
+// control channel.
+func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
+	r := start(t, "-sync-interval", "1h")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	conn, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	readEnvelope(t, conn)
+	w := &wsClient{t: t, c: conn}
+
+	// The first sync runs when the schedule starts.
+	s := w.waitStatus("the first sync", func(s syncSnapshot) bool { return s.Outbox == 0 && !s.Sync.LastSuccess.IsZero() })
+	if s.Sync.AdminURL == "" {
+		t.Fatal("no admin URL for the embedded registry")
+	}
+	for _, kind := range []string{"operators", "validity", "stop_windows", "person_facts", "shipments"} {
+		if age, ok := s.Sync.DataAges[kind]; !ok || age < 0 {
+			t.Errorf("reference data %s not pulled (age %d, present %v)", kind, age, ok)
+		}
+	}
+	admin := strings.TrimSuffix(s.Sync.AdminURL, "/admin")
+	events := func() int {
+		t.Helper()
+		resp, err := http.Get(admin + "/admin/api/stations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var stations []struct {
+			ID     string `json:"id"`
+			Events int    `json:"events"`
+		}
+		json.NewDecoder(resp.Body).Decode(&stations)
+		if len(stations) != 1 || stations[0].ID != "dev-station" {
+			t.Fatalf("registry stations = %+v, want dev-station", stations)
+		}
+		return stations[0].Events
+	}
+	before := events()
+
+	// An RC-7 alarm is recorded, queued, pushed on "sync now" and
+	// acknowledged: it leaves the outbox only once the registry has it.
+	if _, p := w.request("dev.drawer.open", nil); p != nil {
+		t.Fatal(p)
+	}
+	// With an hour between scheduled syncs, only "sync now" sends it.
+	w.waitStatus("the alarm in the outbox", func(s syncSnapshot) bool { return s.Outbox > 0 })
+	if _, p := w.request("sync.now", nil); p != nil {
+		t.Fatal(p)
+	}
+	w.waitStatus("the alarm at the registry and acknowledged", func(s syncSnapshot) bool {
+		return s.Outbox == 0 && events() >= before+1
+	})
+
+	command := func(kind string) {
+		t.Helper()
+		resp, err := http.PostForm(admin+"/admin/command", url.Values{"station": {"dev-station"}, "kind": {kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("admin command %s: %s", kind, resp.Status)
+		}
+	}
+	command("lock")
+	w.waitStatus("the remote lock", func(s syncSnapshot) bool { return s.RemoteLocked })
+	if _, p := w.request("issue.start", nil); p == nil || p.Key != "station_locked" || p.Text["sv"] == "" {
+		t.Fatalf("request on a locked station: %+v, want station_locked", p)
+	}
+	command("unlock")
+	w.waitStatus("the unlock", func(s syncSnapshot) bool { return !s.RemoteLocked })
+	if _, p := w.request("issue.start", nil); p == nil || p.Key == "station_locked" {
+		t.Fatalf("request after unlock: %+v, want it no longer refused as locked", p)
+	}
+}
