@@ -71,7 +71,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		return nil, err
 	}
 	s := &syncer{emb: emb, done: make(chan struct{})}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, clk, log, stationStatus(stn))
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, clk, log, stationStatus(stn, st, log))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -154,20 +154,41 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 
 // stationStatus is what the registry is told about the station beyond
 // sync's own state.
-func stationStatus(stn *station.Station) reconcile.StatusFunc {
+func stationStatus(stn *station.Station, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
 	return func(ctx context.Context) protocol.StationStatus {
 		snap := stn.Snapshot(ctx).(station.Snapshot)
 		hw := map[string]string{}
 		for name, d := range snap.Hardware {
 			hw[name] = d.State
 		}
-		return protocol.StationStatus{
+		out := protocol.StationStatus{
 			Version:     snap.Station.Version,
 			Drawer:      hw["drawer"],
 			Hardware:    hw,
 			Locked:      snap.RemoteLocked,
 			ClockSource: snap.Clock.Source,
+			Stock:       map[string]int{},
 		}
+		db := st.Reader()
+		// RC-7 alarms of the last 24 hours.
+		since := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339Nano)
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM drawer_events WHERE alarm = 1 AND at >= ?`, since).Scan(&out.Alarms); err != nil {
+			log.Warn("status: count alarms", "err", err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT type || ':' || state, count(*) FROM cards GROUP BY type, state`)
+		if err != nil {
+			log.Warn("status: count stock", "err", err)
+			return out
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err == nil {
+				out.Stock[k] = n
+			}
+		}
+		return out
 	}
 }
 
