@@ -115,6 +115,7 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 		}
 	}
 	admin := strings.TrimSuffix(s.Sync.AdminURL, "/admin")
+	var alarms int
 	events := func() int {
 		t.Helper()
 		resp, err := http.Get(admin + "/admin/api/stations")
@@ -125,11 +126,16 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 		var stations []struct {
 			ID     string `json:"id"`
 			Events int    `json:"events"`
+			Status struct {
+				Alarms   int               `json:"alarms"`
+				Hardware map[string]string `json:"hardware"`
+			} `json:"status"`
 		}
 		json.NewDecoder(resp.Body).Decode(&stations)
 		if len(stations) != 1 || stations[0].ID != "dev-station" {
 			t.Fatalf("registry stations = %+v, want dev-station", stations)
 		}
+		alarms = stations[0].Status.Alarms
 		return stations[0].Events
 	}
 	before := events()
@@ -146,6 +152,14 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 	}
 	w.waitStatus("the alarm at the registry and acknowledged", func(s syncSnapshot) bool {
 		return s.Outbox == 0 && events() >= before+1
+	})
+	// The registry sees the station's health too (status sent with each sync).
+	w.waitStatus("the alarm in the station status at the registry", func(syncSnapshot) bool {
+		events()
+		if alarms == 0 {
+			w.request("sync.now", nil)
+		}
+		return alarms >= 1
 	})
 
 	command := func(kind string) {
