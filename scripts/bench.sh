@@ -35,11 +35,11 @@ echo "== issuance rules (issue 3)"
 bench ./kiosk/rules/ 'IssueReserve'
 
 echo "== ratios (median ns/op)"
-awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); v[name]=v[name] " " $3 }
-  END {
-    for (n in v) { split(substr(v[n],2), a, " "); asort(a); m[n]=a[int((length(a)+1)/2)] }
-    if (m["BenchmarkRawInsert"]) {
-      printf "Store.Write / raw INSERT: %.2fx\n", m["BenchmarkStoreWrite"]/m["BenchmarkRawInsert"]
-      printf "full record (row + audit + outbox) / raw INSERT: %.2fx\n", m["BenchmarkDurableCommit"]/m["BenchmarkRawInsert"]
-    }
-  }' "$out/go-bench.txt"
+median() { # benchmark name → median ns/op in go-bench.txt
+  grep -E "^$1-[0-9]+ " "$out/go-bench.txt" | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+raw=$(median BenchmarkRawInsert); sw=$(median BenchmarkStoreWrite); full=$(median BenchmarkDurableCommit)
+awk -v r="$raw" -v s="$sw" -v f="$full" 'BEGIN {
+  printf "Store.Write / raw INSERT: %.2fx\n", s/r
+  printf "full record (row + audit + outbox) / raw INSERT: %.2fx\n", f/r
+}'
