@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/station"
@@ -30,9 +33,16 @@ func identityDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "
 // it reads the enrolment files.
 func registryIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) (enrol.Identity, *registry.Embedded, error) {
 	if cfg.Registry == "embedded" {
+		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "registry", "registry.db"))
 		emb, err := registry.StartEmbedded(ctx, cfg.DataDir, log.With("component", "registry"), registry.EmbeddedOptions{StationID: cfg.StationID})
 		if err != nil {
 			return enrol.Identity{}, nil, fmt.Errorf("embedded registry: %w", err)
+		}
+		if errors.Is(statErr, os.ErrNotExist) && cfg.Simulation {
+			if err := seedDevRegistry(ctx, emb.Server, cfg.StationID); err != nil {
+				emb.Close()
+				return enrol.Identity{}, nil, fmt.Errorf("embedded registry: dev data: %w", err)
+			}
 		}
 		return emb.Identity, emb, nil
 	}
@@ -50,6 +60,30 @@ func registryIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) 
 		return id, nil, fmt.Errorf("station identity (run `kioskd enrol` first): %w", err)
 	}
 	return id, nil, nil
+}
+
+// seedDevRegistry makes a new embedded registry know the development
+// station's test cards: the operator cards' holders are authorised
+// administrators (AD-1) and the blank reserve cards are stock shipped to the
+// station, so that a person can log in and issue on `make run` with the
+// cards on the dev panel. The attestor card's holder is deliberately not an
+// administrator (AT-1).
+func seedDevRegistry(ctx context.Context, srv *registry.Server, stationID string) error {
+	var reserve []string
+	for _, p := range vcard.DevProfiles() {
+		switch {
+		case p.HSAID == "":
+			reserve = append(reserve, p.Serial)
+		case strings.HasPrefix(p.CommonName, "Test Operatör"):
+			if err := srv.SetOperator(ctx, p.HSAID, p.CommonName, true); err != nil {
+				return err
+			}
+		}
+	}
+	if len(reserve) == 0 {
+		return nil
+	}
+	return srv.Ship(ctx, stationID, "DEV-SHIP-1", "reserve", reserve...)
 }
 
 // syncer is the station's side of the registry: the reconcile client on a

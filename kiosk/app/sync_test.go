@@ -1,9 +1,11 @@
 package app
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +110,24 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 	s := w.waitStatus("the first sync", func(s syncSnapshot) bool { return s.Outbox == 0 && !s.Sync.LastSuccess.IsZero() })
 	if s.Sync.AdminURL == "" {
 		t.Fatal("no admin URL for the embedded registry")
+	}
+	// The dev station's operator cards are authorised administrators at the
+	// embedded registry (AD-1), and its blank reserve cards are stock.
+	var operators, shipped int
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(r.dataDir, "station.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.QueryRow(`SELECT count(*) FROM operators WHERE authorised = 1 AND hsa_id IN ('SE2321000131-P000000000011', 'SE2321000131-P000000000012')`).Scan(&operators)
+	db.QueryRow(`SELECT count(*) FROM ref_shipments WHERE serial IN ('9752269900000000101', '9752269900000000102')`).Scan(&shipped)
+	if operators != 2 || shipped != 2 {
+		t.Errorf("dev operators authorised: %d, dev reserve cards shipped: %d; want 2 and 2", operators, shipped)
+	}
+	var attestorAdmin int
+	db.QueryRow(`SELECT count(*) FROM operators WHERE authorised = 1 AND hsa_id = 'SE2321000131-P000000000021'`).Scan(&attestorAdmin)
+	if attestorAdmin != 0 {
+		t.Error("AT-1: the dev attestor is an authorised administrator")
 	}
 	for _, kind := range []string{"operators", "validity", "stop_windows", "person_facts", "shipments"} {
 		if age, ok := s.Sync.DataAges[kind]; !ok || age < 0 {
