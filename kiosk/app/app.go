@@ -181,8 +181,10 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	stn := station.New(station.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
 		st, b, env.Clock, log, hw.devices, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
 	if cfg.Simulation {
+		seedDev(ctx, stn)
 		hw.registerDev(stn)
 	}
+	attachFlows(stn, cfg)
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer stopDevices()
 	devDone := make(chan error, 1)

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
+	"github.com/kortstation/kortstation/kiosk/flow/devseed"
 )
 
 // devCards is the development station's drawer of made-up cards: operator
@@ -33,7 +35,7 @@ func newDevCards() (*devCards, error) {
 		return nil, fmt.Errorf("dev cards: %w", err)
 	}
 	d := &devCards{ca: ca, cards: map[string]*vcard.Card{}}
-	for _, p := range vcard.DevProfiles() {
+	for _, p := range append(append(vcard.DevProfiles(), devseed.BlankCards()...), registrySeedCards(time.Now())...) {
 		if err := d.add(p); err != nil {
 			return nil, err
 		}
@@ -68,5 +70,23 @@ func (d *devCards) list() []DevCard {
 	defer d.mu.Unlock()
 	out := append([]DevCard(nil), d.info...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].HSAID > out[j].HSAID })
+	return out
+}
+
+// registrySeedCards are test cards for what the embedded registry's seed
+// (sync/registry.Seed) puts on its lists: its administrators (one of them
+// no longer authorised, to see AD-1 refuse) and the reserve cards it ships
+// to the station, so that a person can log in, receive the shipment and
+// issue from it on `make run` after the first sync. Remove once that seed
+// uses vcard.DevProfiles and the devseed serials.
+func registrySeedCards(now time.Time) []vcard.Profile {
+	out := []vcard.Profile{
+		{Serial: "9752269900000000051", HSAID: "SE2321000131-P000000012345", CommonName: "Anna Administratör", PIN: "1234"},
+		{Serial: "9752269900000000052", HSAID: "SE2321000131-P000000023456", CommonName: "Bertil Behörig", PIN: "2345"},
+		{Serial: "9752269900000000053", HSAID: "SE2321000131-P000000099999", CommonName: "Doris Avregistrerad", PIN: "9999"},
+	}
+	for i := 1; i <= 10; i++ {
+		out = append(out, vcard.Profile{Serial: fmt.Sprintf("RK-%s-%04d", now.Format("2006"), i), PIN: "0000"})
+	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -71,7 +72,11 @@ func openHardware(cfg config.Config, log *slog.Logger) (*hardware, error) {
 	}
 	switch cfg.Printer {
 	case "sim":
-		h.printerSim = printersim.New(printersim.Options{Dir: filepath.Join(cfg.DataDir, "printed"), Logger: log.With("component", "printer")})
+		dir := filepath.Join(cfg.DataDir, "printed")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("printer simulator: %w", err)
+		}
+		h.printerSim = printersim.New(printersim.Options{Dir: dir, Logger: log.With("component", "printer")})
 		h.devices.Printer = h.printerSim
 	case "ipp":
 		u, err := url.Parse(cfg.PrinterURL)

@@ -133,6 +133,39 @@ func (b *Browser) Shot(name string) {
 	}
 }
 
+// ShotBoth saves a screenshot named for the step at the browser's size
+// and at every other size in Sizes: the page is laid out again at each
+// size, captured, and put back. The walk itself happens at one size.
+func (b *Browser) ShotBoth(name string) {
+	b.t.Helper()
+	b.Shot(name)
+	for _, other := range Sizes {
+		if other == b.size {
+			continue
+		}
+		var png []byte
+		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+		err := chromedp.Run(ctx,
+			emulation.SetDeviceMetricsOverride(other.Width, other.Height, 1, false),
+			chromedp.Sleep(50*time.Millisecond), // a layout and a paint at the new size
+			chromedp.CaptureScreenshot(&png),
+			emulation.SetDeviceMetricsOverride(b.size.Width, b.size.Height, 1, false))
+		cancel()
+		if err != nil {
+			b.t.Logf("screenshot %s at %s: %v", name, other.Name, err)
+			continue
+		}
+		dir := filepath.Join(filepath.Dir(b.artDir), other.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.t.Logf("save screenshot: %v", err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", b.step, sanitize(name))), png, 0o644); err != nil {
+			b.t.Logf("save screenshot: %v", err)
+		}
+	}
+}
+
 // WaitText waits until the element matching sel contains want.
 func (b *Browser) WaitText(sel, want string) {
 	b.t.Helper()

@@ -1,0 +1,172 @@
+// Package devseed fills an empty development station with made-up
+// reference data, so that every flow can be tried on `make run` before the
+// station has synced with a registry: the dev operators as authorised
+// administrators (AD-1), the RC-1 validity table, persons with cards and
+// orders, and a stock of reserve cards and ordered cards matching the dev
+// panel's test cards. It never runs on real hardware and never touches a
+// station that already has operators.
+package devseed
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
+	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
+	"github.com/kortstation/kortstation/kiosk/store"
+)
+
+// Reserve cards of the dev station: the first three are in the drawer, the
+// last two are shipped and wait to be received.
+var (
+	ReserveInStock = []string{"9752269900000000101", "9752269900000000102", "9752269900000000103"}
+	ReserveShipped = []string{"9752269900000000104", "9752269900000000105"}
+	// OrderedCard waits for its holder (pickup); ExpiredCard's pickup
+	// deadline has passed (CP-4).
+	OrderedCard = "9752269900000000201"
+	ExpiredCard = "9752269900000000202"
+)
+
+// BlankCards are the serials the dev panel needs as blank test cards
+// beyond vcard.DevProfiles.
+func BlankCards() []vcard.Profile {
+	var out []vcard.Profile
+	have := map[string]bool{}
+	for _, p := range vcard.DevProfiles() {
+		have[p.Serial] = true
+	}
+	for _, s := range append(append(append([]string{}, ReserveInStock...), ReserveShipped...), OrderedCard, ExpiredCard) {
+		if !have[s] {
+			out = append(out, vcard.Profile{Serial: s, PIN: "0000"})
+		}
+	}
+	return out
+}
+
+// PersonalNumber makes a valid personal number YYYYMMDD-NNNC from a birth
+// date and a three-digit serial, with its Luhn digit (ID-5).
+func PersonalNumber(birth string, serial int) string {
+	s := fmt.Sprintf("%s%03d", birth, serial)
+	digits := make([]int, 0, 9)
+	for _, c := range s[2:] {
+		digits = append(digits, int(c-'0'))
+	}
+	return s[:8] + "-" + s[8:] + strconv.Itoa(ident.Luhn(digits))
+}
+
+// The dev persons.
+var (
+	// Lost: lost their regular card; a new one is ordered (RC-2, RC-3).
+	Lost = PersonalNumber("19800101", 234)
+	// Forgot: holds an active regular card.
+	Forgot = PersonalNumber("19121212", 121)
+	// Assigned: has a reserve-card order for a temporary assignment.
+	Assigned = PersonalNumber("19750315", 456)
+	// Ordered: picks up the ordered card OrderedCard.
+	Ordered = PersonalNumber("19900707", 789)
+	// Late: did not pick up ExpiredCard in time.
+	Late = PersonalNumber("19850505", 111)
+)
+
+func digitsOnly(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// Seed fills the reference tables if the station has no operators yet,
+// and reports whether it did.
+func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
+	var n int
+	if err := st.Reader().QueryRowContext(ctx, `SELECT count(*) FROM operators`).Scan(&n); err != nil {
+		return false, fmt.Errorf("devseed: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	now := c.Now()
+	today := calendar.DateOf(now)
+	at := now.UTC().Format(time.RFC3339Nano)
+	err := st.Write(ctx, func(tx *sql.Tx) error {
+		exec := func(q string, args ...any) error {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("devseed: %w", err)
+			}
+			return nil
+		}
+		for _, p := range vcard.DevProfiles() {
+			if p.HSAID == "" {
+				continue
+			}
+			authorised := 1
+			if p.CommonName == "Test Intygsgivare" {
+				authorised = 0 // the attestor is no administrator (AT-1)
+			}
+			if err := exec(`INSERT INTO operators (hsa_id, name, authorised, updated_at) VALUES (?, ?, ?, ?)`, p.HSAID, p.CommonName, authorised, at); err != nil {
+				return err
+			}
+		}
+		for r, d := range rules.DefaultValidityTable() {
+			if err := exec(`INSERT INTO ref_validity (reason, max_days) VALUES (?, ?)`, string(r), d); err != nil {
+				return err
+			}
+		}
+		facts := []struct {
+			pnr string
+			f   map[string]any
+		}{
+			{Lost, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}},
+				"orders": []any{map[string]any{"id": "ORD-LOST", "type": "regular", "ordered": today.AddDays(-3).String()}}}},
+			{Forgot, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
+			{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
+			{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
+				"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
+			{Late, map[string]any{"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis",
+				"ordered": today.AddDays(-90).String(), "card_serial": ExpiredCard, "pickup_deadline": today.AddDays(-2).String()}}}},
+		}
+		for _, p := range facts {
+			b, err := json.Marshal(p.f)
+			if err != nil {
+				return err
+			}
+			if err := exec(`INSERT INTO ref_person_facts (personal_number, facts, updated_at) VALUES (?, ?, ?)`, digitsOnly(p.pnr), string(b), at); err != nil {
+				return err
+			}
+		}
+		for _, s := range append(append([]string{}, ReserveInStock...), ReserveShipped...) {
+			if err := exec(`INSERT INTO ref_shipments (serial, card_type, shipment_ref, shipped_at) VALUES (?, 'reserve', 'DEV-SHIP-1', ?)`, s, at); err != nil {
+				return err
+			}
+		}
+		for _, s := range ReserveInStock {
+			if err := exec(`INSERT INTO cards (serial, type, state, updated_at) VALUES (?, 'reserve', 'in_stock', ?)`, s, at); err != nil {
+				return err
+			}
+		}
+		if err := exec(`INSERT INTO cards (serial, type, state, pickup_deadline, updated_at) VALUES (?, 'sis', 'in_stock', ?, ?)`, OrderedCard, today.AddDays(30).String(), at); err != nil {
+			return err
+		}
+		if err := exec(`INSERT INTO cards (serial, type, state, pickup_deadline, updated_at) VALUES (?, 'sis', 'in_stock', ?, ?)`, ExpiredCard, today.AddDays(-2).String(), at); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, c, audit.Entry{Kind: "devseed", Actor: "station", Subject: "reference data",
+			Detail: map[string]any{"note": "made-up reference data for the development station"}})
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}

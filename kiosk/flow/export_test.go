@@ -1,0 +1,5 @@
+package flow
+
+import "github.com/kortstation/kortstation/kiosk/receiptpdf"
+
+type receiptPoint = receiptpdf.Point

@@ -1,0 +1,369 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kortstation/kortstation/kiosk/receiptpdf"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
+	"github.com/kortstation/kortstation/kiosk/rules/violation"
+)
+
+// RecipientInput is the recipient step: personal or coordination number
+// and name, as typed on the on-screen keyboard.
+type RecipientInput struct {
+	PersonalNumber string `json:"personal_number"`
+	Name           string `json:"name"`
+}
+
+// DocumentInput is the ID document step (ID-1, ID-2, ID-5).
+type DocumentInput struct {
+	Type   string `json:"type"`
+	Number string `json:"number"`
+	Expiry string `json:"expiry"` // YYYY-MM-DD
+	Intact bool   `json:"intact"`
+}
+
+// AttestorInput is one attestor (AT-1..AT-3).
+type AttestorInput struct {
+	HSAID string `json:"hsa_id"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// SignatureInput is one signature drawn on the pad.
+type SignatureInput struct {
+	Key         string               `json:"key"`
+	AspectRatio float64              `json:"aspect"`
+	Strokes     [][]receiptpdf.Point `json:"strokes"`
+}
+
+var errNeedDrawer = refuse(Message{Rule: "RC-7", Key: "drawer_first",
+	Text: map[string]string{"sv": "Öppna kortlådan och ta ett kort först.", "en": "Open the card drawer and take a card first."}})
+
+// issueStep moves a reserve-card issuance, an extension or a pickup.
+func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data json.RawMessage) error {
+	now := m.clock.Now()
+	switch {
+	case step == "reason" && f.kind == KindIssue && f.step == "reason":
+		var req struct {
+			Reason string `json:"reason"`
+		}
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		t, err := validityTable(ctx, m.st.Reader())
+		if err != nil {
+			return err
+		}
+		days, vs := t.ReserveDays(rules.Reason(req.Reason), 0)
+		if len(vs) > 0 {
+			return vs
+		}
+		f.reason, f.days, f.step = rules.Reason(req.Reason), days, "recipient"
+		return nil
+
+	case step == "recipient" && f.step == "recipient":
+		var req RecipientInput
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		pnr, err := ident.ParsePersonalNumberAt(req.PersonalNumber, now)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSpace(req.Name)
+		if name == "" {
+			return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
+		}
+		rec := rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: name}
+		reg, err := registryFor(ctx, m.st.Reader(), rec.Person)
+		if err != nil {
+			return err
+		}
+		f.recipient, f.reg, f.factsAt = rec, reg, dataAge(ctx, m.st.Reader(), "person_facts")
+		var vs rules.Violations
+		vs.Add(rules.CheckTotalStop(reg.StopWindows, now))
+		if f.kind == KindIssue {
+			vs = append(vs, rules.CheckReservePrerequisites(reg, rec.Person, f.reason, now, "")...)
+			if len(vs) > 0 {
+				return vs
+			}
+			f.step = "identity"
+			return nil
+		}
+		if len(vs) > 0 {
+			return vs
+		}
+		return m.findOrder(ctx, f)
+
+	case step == "document" && f.step == "identity":
+		var req DocumentInput
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		exp, err := calendar.ParseDate(req.Expiry)
+		if err != nil {
+			return refuse(Message{Rule: "ID-5", Key: "expiry_format", Text: map[string]string{
+				"sv": "Skriv dokumentets giltighetsdatum som ÅÅÅÅ-MM-DD.", "en": "Type the document's expiry date as YYYY-MM-DD."}})
+		}
+		doc := rules.IDDocument{Type: rules.DocumentType(req.Type), Number: strings.TrimSpace(req.Number), Expiry: exp, Damaged: !req.Intact}
+		var vs rules.Violations
+		if f.kind == KindPickup {
+			vs = rules.CheckDocumentForPickup(doc, f.order.OrderedAt, now)
+		} else {
+			vs = rules.CheckDocument(doc, now, false)
+		}
+		if len(vs) > 0 {
+			return vs
+		}
+		f.doc, f.attestors = &doc, nil
+		return m.afterIdentity(ctx, f)
+
+	case step == "attestors" && f.step == "identity" && f.kind != KindPickup:
+		var req struct {
+			Attestors []AttestorInput `json:"attestors"`
+		}
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		var vs rules.Violations
+		var as []rules.Attestor
+		for _, a := range req.Attestors {
+			h, err := ident.ParseHSAID(strings.TrimSpace(a.HSAID))
+			if err != nil {
+				vs.AddErr(err)
+				continue
+			}
+			as = append(as, rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(a.Name), Role: rules.AttestorRole(a.Role), Present: true})
+		}
+		op := m.sess.operator()
+		vs = append(vs, rules.CheckAttestation(rules.AttestationCheck{
+			Recipient: f.recipient.Person, RecipientPresent: true, Operator: op.Person, Attestors: as,
+			AuthorisedAdmins: f.reg.AuthorisedAdmins, Required: rules.ReserveAttestors,
+		})...)
+		for i, a := range as {
+			if a.Name == "" { // the receipt names every attestor (RE-4)
+				vs.Add(violation.New("AT-1", violation.KeyAttestorUnidentified, "attestor", strconv.Itoa(i+1)))
+			}
+		}
+		if len(vs) > 0 {
+			return vs
+		}
+		f.attestors, f.doc = as, nil
+		return m.afterIdentity(ctx, f)
+
+	case step == "card" && f.step == "card":
+		var req struct {
+			Serial string `json:"serial"`
+		}
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		if !f.drawerOpened {
+			return errNeedDrawer
+		}
+		c, err := loadCard(ctx, m.st.Reader(), strings.TrimSpace(req.Serial))
+		if errors.Is(err, errUnknownCard) {
+			return refuse(Message{Rule: "RC-9", Key: "card_not_in_stock", Text: map[string]string{
+				"sv": "Kortnumret finns inte i stationens lager.", "en": "The card number is not in the station's stock."}})
+		}
+		if err != nil {
+			return err
+		}
+		if v := rules.CheckTransition(c.State, rules.StateHandedOut); v != nil {
+			return v
+		}
+		f.card, f.chip, f.step = c, "", "insert"
+		return nil
+
+	case step == "confirm" && f.step == "preview":
+		if err := m.decide(ctx, f); err != nil {
+			return err
+		}
+		f.step = "sign"
+		return nil
+
+	case step == "sign" && f.step == "sign":
+		var req SignatureInput
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		return m.sign(f, req)
+
+	case step == "complete" && f.step == "sign":
+		return m.complete(ctx, f)
+
+	case step == "reprint" && f.step == "done" && f.result != nil:
+		id, _ := f.result["receipt_id"].(string)
+		if id == "" {
+			return errWrongStep
+		}
+		return m.reprint(ctx, id)
+
+	case step == "void" && f.kind == KindPickup && f.step == "void":
+		return m.voidExpiredPickup(ctx, f)
+	}
+	return errWrongStep
+}
+
+// afterIdentity moves on once the recipient is identified: to the card
+// for an issuance or pickup, to the preview for an extension (the card is
+// already in the reader).
+func (m *Manager) afterIdentity(ctx context.Context, f *flowState) error {
+	if f.kind == KindExtend {
+		if err := m.decide(ctx, f); err != nil {
+			return err
+		}
+		f.step = "preview"
+		return nil
+	}
+	if f.kind == KindPickup {
+		f.step = "insert"
+		return nil
+	}
+	f.step = "card"
+	return nil
+}
+
+// chipRead checks the chip of the card in the reader against the card
+// number handed out (RC-9), then asks the rules for the decision.
+func (m *Manager) chipRead(ctx context.Context, f *flowState, chip string) error {
+	if f.kind == KindPickup && !f.drawerOpened {
+		return errNeedDrawer
+	}
+	if v := rules.CheckChip(f.card.Number, chip); v != nil {
+		f.chip = ""
+		return v
+	}
+	f.chip = chip
+	if err := m.decide(ctx, f); err != nil {
+		return err
+	}
+	f.step = "preview"
+	return nil
+}
+
+// decide asks the rules for the decision on everything gathered; every
+// broken rule comes back together.
+func (m *Manager) decide(ctx context.Context, f *flowState) error {
+	now := m.clock.Now()
+	reg, err := registryFor(ctx, m.st.Reader(), f.recipient.Person)
+	if err != nil {
+		return err
+	}
+	f.reg = reg
+	if f.receiptID == "" {
+		f.receiptID = "KV-" + strings.ToUpper(uuid.NewString()[:13])
+	}
+	var d rules.IssuanceDecision
+	op := m.sess.operator()
+	switch f.kind {
+	case KindIssue:
+		d, err = rules.IssueReserve(rules.ReserveIssuanceInput{
+			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
+			Document: f.doc, Attestors: f.attestors, Reason: f.reason, Card: f.card, ChipSerial: f.chip,
+			ReceiptID: f.receiptID, Registry: reg,
+		})
+	case KindExtend:
+		d, err = rules.ExtendReserve(rules.ExtensionInput{
+			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
+			Document: f.doc, Attestors: f.attestors, Reason: f.card.Reason, Card: f.card, ChipSerial: f.chip,
+			ReceiptID: f.receiptID, Registry: reg,
+		})
+	case KindPickup:
+		d, err = rules.PickupCard(rules.PickupInput{
+			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
+			Document: f.doc, Order: f.order, Card: f.card, ChipSerial: f.chip, ReceiptID: f.receiptID, Registry: reg,
+		})
+	}
+	if err != nil {
+		f.decision = nil
+		return err
+	}
+	f.decision = &d
+	return nil
+}
+
+func (m *Manager) place() string {
+	if m.info.Location != "" {
+		return m.info.Location
+	}
+	return m.info.Name
+}
+
+// sign keeps one signature; a new one replaces the signer's earlier one
+// until the receipt is completed.
+func (m *Manager) sign(f *flowState, in SignatureInput) error {
+	var role, name string
+	for _, s := range signersOf(f) {
+		if s.Key == in.Key {
+			role, name = s.Role, s.Name
+		}
+	}
+	if role == "" {
+		return refuse(msg("signer_unknown", "Okänd underskrift.", "Unknown signer."))
+	}
+	if role == receiptpdf.RoleAdministrator {
+		name = m.sess.name
+	}
+	points := 0
+	for _, st := range in.Strokes {
+		for _, p := range st {
+			if p.X < 0 || p.X > 1 || p.Y < 0 || p.Y > 1 {
+				return refuse(msg("signature_bad", "Underskriften gick inte att läsa. Rita den igen.", "The signature could not be read. Draw it again."))
+			}
+		}
+		points += len(st)
+	}
+	if points < 5 || in.AspectRatio <= 0 || in.AspectRatio > 20 {
+		return refuse(Message{Rule: "RE-1", Key: "signature_empty", Text: map[string]string{
+			"sv": "Underskriften saknas. Skriv ditt namn med fingret i rutan.", "en": "The signature is missing. Sign with your finger in the box."}})
+	}
+	f.sigs[in.Key] = receiptpdf.Signature{Role: role, Name: name, AspectRatio: in.AspectRatio, Strokes: in.Strokes}
+	return nil
+}
+
+// findOrder finds the recipient's open order whose card is in this
+// station's stock (pickup).
+func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
+	var raw string
+	_ = m.st.Reader().QueryRowContext(ctx, `SELECT facts FROM ref_person_facts WHERE personal_number = ?`, canonical(f.recipient.PersonalNumber)).Scan(&raw)
+	for _, o := range f.reg.Orders {
+		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen {
+			continue
+		}
+		serial := orderCardSerial([]byte(raw), o.ID)
+		if serial == "" {
+			continue
+		}
+		c, err := loadCard(ctx, m.st.Reader(), serial)
+		if errors.Is(err, errUnknownCard) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if c.State != rules.StateInStock {
+			continue
+		}
+		f.order, f.card = o, c
+		if rules.PickupExpired(o, m.clock.Now()) {
+			f.step = "void"
+			return refuse(Message{Rule: "CP-4", Key: "pickup.deadline_passed", Text: map[string]string{
+				"sv": "Kortet hämtades inte ut i tid (senast " + o.PickupDeadline.String() + ") och ska makuleras.",
+				"en": "The card was not picked up in time (by " + o.PickupDeadline.String() + ") and is to be voided."}})
+		}
+		f.step = "identity"
+		return nil
+	}
+	return refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager.",
+		"There is no ordered card for this person in the station's stock."))
+}

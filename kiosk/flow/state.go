@@ -1,0 +1,373 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/kortstation/kortstation/kiosk/receiptpdf"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/station"
+)
+
+// The flows.
+const (
+	KindIssue        = "issue"         // reserve-card issuance
+	KindPickup       = "pickup"        // ordinary card pickup (ID-3), CP-4 voiding
+	KindReturn       = "return"        // reserve card returned (RC-6)
+	KindExtend       = "extend"        // reserve card extended (RC-5)
+	KindBlock        = "block"         // block request (BL-1)
+	KindStockReceive = "stock_receive" // shipment received
+	KindStockCount   = "stock_count"   // drawer counted and reconciled
+	KindStockVoid    = "stock_void"    // card voided (RC-8, CP-4)
+	KindStatus       = "status"        // station status for the operator
+)
+
+// flowState is one flow in progress. It holds personal data and lives
+// only as long as the session.
+type flowState struct {
+	kind   string
+	step   string
+	errors []Message
+
+	drawerOpened bool
+	cardIn       bool
+
+	reason    rules.Reason
+	days      int
+	recipient rules.Recipient
+	reg       rules.Registry
+	factsAt   time.Time
+	doc       *rules.IDDocument
+	attestors []rules.Attestor
+	card      rules.Card
+	chip      string
+	order     rules.Order
+	receiptID string
+	decision  *rules.IssuanceDecision
+	sigs      map[string]receiptpdf.Signature
+	ret       *rules.ReturnDecision
+
+	serials     []string // stock: received or counted
+	shipmentRef string
+
+	result map[string]any // what the done screen shows
+}
+
+// FlowView is the flow as the screen shows it.
+type FlowView struct {
+	Kind   string         `json:"kind"`
+	Step   string         `json:"step"`
+	Errors []Message      `json:"errors,omitempty"`
+	Data   map[string]any `json:"data"`
+}
+
+// View is the counter's whole state as every connected screen shows it.
+type View struct {
+	State    string     `json:"state"` // locked, pin, ready
+	Operator *OpView    `json:"operator,omitempty"`
+	Login    *LoginView `json:"login,omitempty"`
+	Notice   *Message   `json:"notice,omitempty"`
+	Flow     *FlowView  `json:"flow,omitempty"`
+	// Errors says why a flow did not start.
+	Errors []Message `json:"errors,omitempty"`
+	Rev    uint64    `json:"rev"`
+}
+
+// OpView is the logged-in operator.
+type OpView struct {
+	Name  string    `json:"name"`
+	HSAID string    `json:"hsa_id"`
+	Since time.Time `json:"since"`
+}
+
+// LoginView is a login waiting for the PIN.
+type LoginView struct {
+	Retries int      `json:"retries"`
+	Error   *Message `json:"error,omitempty"`
+	Name    string   `json:"name,omitempty"`
+}
+
+func (m *Manager) sessionState(ctx context.Context) station.SessionState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.view(ctx)
+	return station.SessionState{State: v.State, View: v}
+}
+
+func (m *Manager) view(ctx context.Context) View {
+	v := View{State: "locked", Notice: m.note, Rev: m.rev}
+	switch {
+	case m.sess != nil:
+		v.State = "ready"
+		v.Operator = &OpView{Name: m.sess.name, HSAID: m.sess.hsaID.String(), Since: m.sess.since}
+		if m.flow != nil {
+			v.Flow = m.flowView(ctx)
+		}
+		v.Errors = m.homeErrors
+	case m.login != nil:
+		v.Login = &LoginView{Retries: m.login.retries, Error: m.login.err, Name: m.login.name}
+		if m.login.err == nil && !m.login.hsaID.IsZero() {
+			v.State = "pin"
+		}
+	}
+	return v
+}
+
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return calendar.DateOf(t).String()
+}
+
+func minuteText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return calendar.FormatMinute(t)
+}
+
+func (m *Manager) flowView(ctx context.Context) *FlowView {
+	f := m.flow
+	d := map[string]any{"drawer_opened": f.drawerOpened, "card_in": f.cardIn}
+	if f.reason != "" {
+		d["reason"] = f.reason
+		d["days"] = f.days
+	}
+	if !f.recipient.IsZero() {
+		r := map[string]any{"name": f.recipient.Name}
+		if !f.recipient.PersonalNumber.IsZero() {
+			r["personal_number"] = f.recipient.PersonalNumber.String()
+		}
+		d["recipient"] = r
+		d["facts_at"] = minuteText(f.factsAt)
+	}
+	if f.doc != nil {
+		d["document"] = f.doc
+	}
+	if len(f.attestors) > 0 {
+		d["attestors"] = f.attestors
+	}
+	if f.card.Number != "" {
+		d["card"] = map[string]any{"number": f.card.Number, "type": f.card.Type, "state": f.card.State,
+			"valid_until": dateText(f.card.ValidUntil), "issued": dateText(f.card.IssuedAt), "reason": f.card.Reason}
+	}
+	if f.chip != "" {
+		d["chip"] = f.chip
+	}
+	if f.order.ID != "" {
+		d["order"] = map[string]any{"id": f.order.ID, "ordered": dateText(f.order.OrderedAt), "deadline": f.order.PickupDeadline.String(), "type": f.order.CardType}
+	}
+	if f.decision != nil {
+		d["preview"] = previewOf(f, f.decision)
+		d["signers"] = signersOf(f)
+	}
+	if f.ret != nil {
+		d["return"] = f.ret
+	}
+	if len(f.serials) > 0 {
+		d["serials"] = f.serials
+	}
+	if f.shipmentRef != "" {
+		d["shipment_ref"] = f.shipmentRef
+	}
+	if f.result != nil {
+		d["result"] = f.result
+		if id, ok := f.result["receipt_id"].(string); ok {
+			d["print_state"] = m.printState(ctx, id)
+		}
+	}
+	switch {
+	case f.kind == KindIssue && f.step == "reason":
+		d["reasons"] = m.reasonChoices(ctx)
+	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == "card":
+		d["stock"] = m.stockList(ctx, stockFilterFor(f))
+	case f.kind == KindStockCount || f.kind == KindStockVoid:
+		d["stock"] = m.stockList(ctx, f.kind)
+	}
+	return &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
+}
+
+func stockFilterFor(f *flowState) string {
+	if f.kind == KindPickup {
+		return "pickup:" + f.card.Number
+	}
+	return "reserve"
+}
+
+type reasonChoice struct {
+	Reason rules.Reason `json:"reason"`
+	Days   int          `json:"days"`
+}
+
+func (m *Manager) reasonChoices(ctx context.Context) []reasonChoice {
+	t, err := validityTable(ctx, m.st.Reader())
+	if err != nil {
+		m.log.Error("read validity table", "err", err)
+		return nil
+	}
+	var out []reasonChoice
+	for _, r := range rules.Reasons() {
+		if d, ok := t[r]; ok {
+			out = append(out, reasonChoice{Reason: r, Days: d})
+		}
+	}
+	return out
+}
+
+// stockCard is a card in the drawer as the screen lists it.
+type stockCard struct {
+	Serial   string `json:"serial"`
+	Type     string `json:"type"`
+	State    string `json:"state"`
+	Deadline string `json:"pickup_deadline,omitempty"`
+	Expired  bool   `json:"pickup_expired,omitempty"`
+}
+
+func (m *Manager) stockList(ctx context.Context, filter string) []stockCard {
+	const cols = `SELECT serial, type, state, coalesce(pickup_deadline, '') FROM cards `
+	q, args := cols+`WHERE state = 'in_stock' AND type = 'reserve' ORDER BY serial`, []any{}
+	switch {
+	case filter == KindStockCount:
+		q = cols + `WHERE state = 'in_stock' ORDER BY type, serial`
+	case filter == KindStockVoid:
+		q = cols + `WHERE state IN ('in_stock', 'returned', 'expired', 'blocked') ORDER BY state, serial`
+	case strings.HasPrefix(filter, "pickup:"):
+		q, args = cols+`WHERE serial = ?`, []any{strings.TrimPrefix(filter, "pickup:")}
+	}
+	rows, err := m.st.Reader().QueryContext(ctx, q, args...)
+	if err != nil {
+		m.log.Error("read stock", "err", err)
+		return nil
+	}
+	defer rows.Close()
+	now := m.clock.Now()
+	out := []stockCard{}
+	for rows.Next() {
+		var c stockCard
+		if err := rows.Scan(&c.Serial, &c.Type, &c.State, &c.Deadline); err != nil {
+			return out
+		}
+		if d, err := calendar.ParseDate(c.Deadline); err == nil {
+			c.Expired = rules.PickupExpired(rules.Order{PickupDeadline: d}, now)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// signer is one signature the receipt needs.
+type signer struct {
+	Key    string `json:"key"`
+	Role   string `json:"role"`
+	Name   string `json:"name"`
+	Signed bool   `json:"signed"`
+}
+
+func signersOf(f *flowState) []signer {
+	out := []signer{{Key: "recipient", Role: receiptpdf.RoleRecipient, Name: f.recipient.Name}}
+	for i, a := range f.attestors {
+		out = append(out, signer{Key: attestorKey(i), Role: receiptpdf.RoleAttestor, Name: a.Name})
+	}
+	out = append(out, signer{Key: "administrator", Role: receiptpdf.RoleAdministrator})
+	for i := range out {
+		_, out[i].Signed = f.sigs[out[i].Key]
+	}
+	return out
+}
+
+func attestorKey(i int) string { return "attestor-" + string(rune('1'+i)) }
+
+func (m *Manager) start(ctx context.Context, kind string) error {
+	f := &flowState{kind: kind, sigs: map[string]receiptpdf.Signature{}}
+	issuing := kind == KindIssue || kind == KindPickup || kind == KindExtend
+	if issuing && m.stn.ClockBlocking() {
+		return refuse(msg("clock", "Klockan är inte synkroniserad. Utfärdande väntar tills tiden är säker.",
+			"The clock is not synchronised. Issuing waits until the time can be trusted."))
+	}
+	if issuing {
+		if err := m.checkFresh(ctx); err != nil {
+			return err
+		}
+	}
+	switch kind {
+	case KindIssue:
+		f.step = "reason"
+	case KindPickup:
+		f.step = "recipient"
+	case KindReturn, KindExtend:
+		f.step = "insert"
+	case KindBlock:
+		f.step = "request"
+	case KindStockReceive:
+		f.step = "scan"
+	case KindStockCount:
+		f.step = "count"
+	case KindStockVoid:
+		f.step = "choose"
+	case KindStatus:
+		f.step = "show"
+	default:
+		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
+	}
+	m.flow = f
+	return nil
+}
+
+// step moves the current flow: it dispatches the named step to the flow.
+func (m *Manager) step(ctx context.Context, step string, data json.RawMessage) error {
+	f := m.flow
+	if step == "close" {
+		m.flow = nil
+		return nil
+	}
+	switch f.kind {
+	case KindIssue, KindExtend, KindPickup:
+		return m.issueStep(ctx, f, step, data)
+	case KindReturn:
+		return m.returnStep(ctx, f, step, data)
+	case KindBlock:
+		return m.blockStep(ctx, f, step, data)
+	case KindStockReceive, KindStockCount, KindStockVoid:
+		return m.stockStep(ctx, f, step, data)
+	}
+	return errWrongStep
+}
+
+// cardInserted reads the card put in the card reader during a flow.
+func (m *Manager) cardInserted(ctx context.Context, reader string) {
+	f := m.flow
+	card, err := m.reader.ReadCard(ctx, reader)
+	if err != nil {
+		m.log.Warn("card in the card reader could not be read", "err", err)
+		f.errors = []Message{msg("card_unreadable", "Kortet kunde inte läsas. Ta ut det och sätt i det igen.", "The card could not be read. Remove it and insert it again.")}
+		return
+	}
+	f.errors = nil
+	var ferr error
+	switch {
+	case f.kind == KindStockReceive || f.kind == KindStockCount:
+		ferr = m.stockCardRead(ctx, f, card.Serial)
+	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == "insert":
+		ferr = m.chipRead(ctx, f, card.Serial)
+	case f.kind == KindExtend && f.step == "insert":
+		ferr = m.extendCardRead(ctx, f, card.Serial)
+	case f.kind == KindReturn && f.step == "insert":
+		ferr = m.returnCardRead(ctx, f, card.Serial)
+	case f.kind == KindBlock:
+		f.card.Number = card.Serial
+	}
+	if ferr != nil {
+		var r *Refusal
+		if errors.As(refusalOf(ferr), &r) {
+			f.errors = r.Messages
+		} else {
+			m.log.Error("card read in flow", "flow", f.kind, "err", ferr)
+			f.errors = []Message{msg("internal", "Något gick fel i stationen. Försök igen.", "Something went wrong in the station. Try again.")}
+		}
+	}
+}
