@@ -184,7 +184,9 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		seedDev(ctx, stn)
 		hw.registerDev(stn)
 	}
-	attachFlows(stn, cfg)
+	if err := attachFlows(stn, cfg); err != nil {
+		return err
+	}
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer stopDevices()
 	devDone := make(chan error, 1)

@@ -280,6 +280,9 @@ func TestCommands(t *testing.T) {
 	if _, err := run("-printer", "laser"); !errors.As(err, &ke) || ke.Key != "printer" {
 		t.Errorf("bad config: %v, want KeyError for printer", err)
 	}
+	if _, err := run("-listen", "127.0.0.1:0", "-max-data-age", "horoscopes=1h"); !errors.As(err, &ke) || ke.Key != "max-data-age" {
+		t.Errorf("unknown data kind: %v, want KeyError for max-data-age", err)
+	}
 	if out, err := run("--help"); !errors.Is(err, flagErrHelp()) || !strings.Contains(out, "audit verify") {
 		t.Errorf("--help: %v %q", err, out)
 	}

@@ -11,8 +11,13 @@ import (
 
 // attachFlows puts the counter (operator session and every flow) on stn;
 // serve calls it right after station.New for every station.
-func attachFlows(stn *station.Station, cfg config.Config) {
-	flow.Attach(stn, flow.Options{IdleTimeout: cfg.IdleTimeout})
+func attachFlows(stn *station.Station, cfg config.Config) error {
+	policy, err := freshnessPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	flow.Attach(stn, flow.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy})
+	return nil
 }
 
 // seedDev fills an empty simulated station with made-up reference data so

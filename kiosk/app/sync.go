@@ -21,6 +21,7 @@ import (
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/refdata"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/schedule"
 )
@@ -100,12 +101,16 @@ type syncer struct {
 // it; sync failures show on the status screen and in the log.
 func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, stn *station.Station) (*syncer, error) {
 	log = log.With("component", "sync")
+	policy, err := freshnessPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 	id, emb, err := registryIdentity(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &syncer{emb: emb, done: make(chan struct{})}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, clk, log, stationStatus(stn, st, log))
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(stn, st, log))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -285,4 +290,17 @@ func enrolStation(ctx context.Context, cfg config.Config, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "enrolled as %s at %s; identity in %s\n", id.StationID, id.URL, identityDir(cfg))
 	return nil
+}
+
+// freshnessPolicy is the staleness policy: the defaults with the kinds the
+// configuration names overridden. An unknown kind is a configuration error.
+func freshnessPolicy(cfg config.Config) (refdata.Policy, error) {
+	p := refdata.DefaultPolicy()
+	for kind, age := range cfg.MaxDataAge {
+		if _, known := p[kind]; !known {
+			return nil, &config.KeyError{Key: "max-data-age", Reason: fmt.Sprintf("unknown reference data kind %q (known: %s)", kind, strings.Join(protocol.RefKinds, ", "))}
+		}
+		p[kind] = age
+	}
+	return p, nil
 }

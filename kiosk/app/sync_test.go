@@ -12,7 +12,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/web"
+	"github.com/kortstation/kortstation/sync/refdata"
 )
 
 type wsClient struct {
@@ -202,5 +204,21 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 	w.waitStatus("the unlock", func(s syncSnapshot) bool { return !s.RemoteLocked })
 	if _, p := w.request("issue.start", nil); p == nil || p.Key == "station_locked" {
 		t.Fatalf("request after unlock: %+v, want it no longer refused as locked", p)
+	}
+}
+
+func TestFreshnessPolicyOverridesDefaults(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.MaxDataAge = map[string]time.Duration{"operators": time.Hour}
+	p, err := freshnessPolicy(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := refdata.DefaultPolicy()
+	if p["operators"] != time.Hour || p["blocked_cards"] != def["blocked_cards"] || len(p) != len(def) {
+		t.Errorf("policy = %v", p)
+	}
+	if def["operators"] == time.Hour {
+		t.Fatal("test needs a default other than 1h")
 	}
 }

@@ -21,37 +21,38 @@ import (
 
 // Config is everything kioskd can be told.
 type Config struct {
-	Listen                string        // HTTP listen address
-	AllowedHosts          []string      // Host headers the UI may use (DNS-rebinding guard)
-	AllowedOrigins        []string      // websocket Origins accepted
-	DataDir               string        // the SQLite file and station state live here
-	StationID             string        // this station's ID at the registry
-	StationName           string        // shown on receipts and the status screen
-	Location              string        // the photo/pickup location (RE-4 "place")
-	LogLevel              string        // debug, info, warn, error
-	LogFormat             string        // auto (JSON unless a terminal), json, text
-	WSMaxMessage          int64         // largest websocket message accepted, bytes
-	WSPing                time.Duration // websocket ping interval
-	IdleTimeout           time.Duration // operator session idle logout
-	Reader                string        // sim or pcsc
-	Printer               string        // sim or ipp
-	PrinterURL            string        // IPP server (CUPS) URL, for printer=ipp
-	PrinterQueue          string        // CUPS queue name
-	Drawer                string        // sim or gpio
-	DrawerPin             string        // GPIO pin name, for drawer=gpio
-	DrawerPull            string        // none, up, down
-	DrawerActive          string        // the level that means open: high or low
-	DrawerDebounce        time.Duration // how long a level must hold to count
-	Registry              string        // embedded or remote
-	RegistryURL           string        // remote registry base URL
-	RegistryCA            string        // PEM file of the registry CA (pinned)
-	RegistryCAFingerprint string        // SHA-256 of the registry CA, pinned at enrolment
-	StationCert           string        // PEM file of this station's client certificate
-	StationKey            string        // PEM file of its private key (a secret)
-	EnrolCode             string        // one-time enrolment code (a secret)
-	SyncInterval          time.Duration // reconcile interval
-	Simulation            bool          // expose the dev panel for simulated hardware
-	RequireClock          bool          // refuse issuing until the clock is synchronised
+	Listen                string                   // HTTP listen address
+	AllowedHosts          []string                 // Host headers the UI may use (DNS-rebinding guard)
+	AllowedOrigins        []string                 // websocket Origins accepted
+	DataDir               string                   // the SQLite file and station state live here
+	StationID             string                   // this station's ID at the registry
+	StationName           string                   // shown on receipts and the status screen
+	Location              string                   // the photo/pickup location (RE-4 "place")
+	LogLevel              string                   // debug, info, warn, error
+	LogFormat             string                   // auto (JSON unless a terminal), json, text
+	WSMaxMessage          int64                    // largest websocket message accepted, bytes
+	WSPing                time.Duration            // websocket ping interval
+	IdleTimeout           time.Duration            // operator session idle logout
+	Reader                string                   // sim or pcsc
+	Printer               string                   // sim or ipp
+	PrinterURL            string                   // IPP server (CUPS) URL, for printer=ipp
+	PrinterQueue          string                   // CUPS queue name
+	Drawer                string                   // sim or gpio
+	DrawerPin             string                   // GPIO pin name, for drawer=gpio
+	DrawerPull            string                   // none, up, down
+	DrawerActive          string                   // the level that means open: high or low
+	DrawerDebounce        time.Duration            // how long a level must hold to count
+	Registry              string                   // embedded or remote
+	RegistryURL           string                   // remote registry base URL
+	RegistryCA            string                   // PEM file of the registry CA (pinned)
+	RegistryCAFingerprint string                   // SHA-256 of the registry CA, pinned at enrolment
+	StationCert           string                   // PEM file of this station's client certificate
+	StationKey            string                   // PEM file of its private key (a secret)
+	EnrolCode             string                   // one-time enrolment code (a secret)
+	SyncInterval          time.Duration            // reconcile interval
+	MaxDataAge            map[string]time.Duration // per reference-data kind: past this age, issuing that depends on it is refused
+	Simulation            bool                     // expose the dev panel for simulated hardware
+	RequireClock          bool                     // refuse issuing until the clock is synchronised
 }
 
 // Defaults is the configuration of `make run`.
@@ -118,6 +119,38 @@ func dur(p func(*Config) *time.Duration) (func(*Config) string, func(*Config, st
 				return fmt.Errorf("not a duration (like 30s or 5m): %q", v)
 			}
 			*p(c) = d
+			return nil
+		}
+}
+
+func durationMap(p func(*Config) *map[string]time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string {
+			m := *p(c)
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, 0, len(keys))
+			for _, k := range keys {
+				parts = append(parts, k+"="+m[k].String())
+			}
+			return strings.Join(parts, ",")
+		},
+		func(c *Config, v string) error {
+			m := map[string]time.Duration{}
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part == "" {
+					continue
+				}
+				k, d, ok := strings.Cut(part, "=")
+				dur, err := time.ParseDuration(strings.TrimSpace(d))
+				if !ok || strings.TrimSpace(k) == "" || err != nil || dur <= 0 {
+					return fmt.Errorf("%q is not kind=duration (like operators=72h)", part)
+				}
+				m[strings.TrimSpace(k)] = dur
+			}
+			*p(c) = m
 			return nil
 		}
 }
@@ -239,6 +272,9 @@ func fields() []field {
 		}),
 		mk("sync-interval", "how often to reconcile with the registry", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.SyncInterval })
+		}),
+		mk("max-data-age", "per-kind maximum age of registry reference data, e.g. operators=72h,blocked_cards=24h (unset kinds keep their defaults)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return durationMap(func(c *Config) *map[string]time.Duration { return &c.MaxDataAge })
 		}),
 		mk("require-clock-sync", "refuse issuing until the system clock is NTP-synchronised (the appliance sets this)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.RequireClock })

@@ -67,6 +67,9 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{args: []string{"-registry", "remote", "-registry-url", "http://plain"}, wantKey: "registry-url"},
 		{args: []string{"-station-id", "has space"}, wantKey: "station-id"},
 		{args: []string{"-drawer-debounce", "10s"}, wantKey: "drawer-debounce"},
+		{args: []string{"-max-data-age", "operators=soon"}, wantKey: "max-data-age"},
+		{args: []string{"-max-data-age", "operators"}, wantKey: "max-data-age"},
+		{env: map[string]string{"KIOSK_MAX_DATA_AGE": "operators=-1h"}, wantKey: "max-data-age"},
 		{file: `{"no-such-key": "x"}`, wantKey: "no-such-key"},
 		{file: `not json`, wantKey: "config"},
 		{args: []string{"-enrol-code-file", "/nonexistent/code"}, wantKey: "enrol-code-file"},
@@ -120,5 +123,20 @@ func TestHelpListsEveryKey(t *testing.T) {
 		if !strings.Contains(b.String(), "-"+f.key) || !strings.Contains(b.String(), EnvName(f.key)) {
 			t.Errorf("help does not document %s / %s", f.key, EnvName(f.key))
 		}
+	}
+}
+
+func TestMaxDataAge(t *testing.T) {
+	c, _, err := Load([]string{"-max-data-age", "operators=1h, blocked_cards=30m"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxDataAge["operators"] != time.Hour || c.MaxDataAge["blocked_cards"] != 30*time.Minute || len(c.MaxDataAge) != 2 {
+		t.Errorf("MaxDataAge = %v", c.MaxDataAge)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	if !strings.Contains(b.String(), "max-data-age = blocked_cards=30m0s,operators=1h0m0s") {
+		t.Errorf("Print:\n%s", b.String())
 	}
 }
