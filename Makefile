@@ -14,6 +14,7 @@ build-deps:
 
 test-deps:
 	@scripts/install-deps.sh test
+	@scripts/install-deps.sh appliance
 
 ## build: compile kioskd into bin/
 build: build-deps
@@ -46,3 +47,6 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# The appliance: make cross, make deb, make rootfs-check, make image.
+include images/appliance.mk

@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/sync/control"
 	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
 	"github.com/kortstation/kortstation/sync/refdata"
@@ -48,19 +52,54 @@ func registryIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) 
 		return emb.Identity, emb, nil
 	}
 	id := enrol.InDir(identityDir(cfg), cfg.StationID, cfg.RegistryURL)
-	if cfg.RegistryCA != "" {
-		id.CAFile = cfg.RegistryCA
+	if cfg.StationCert != "" || cfg.StationKey != "" {
+		// An identity set up by hand: its files, and its CA if named.
+		id.CertFile, id.KeyFile = cfg.StationCert, cfg.StationKey
+		if cfg.RegistryCA != "" {
+			id.CAFile = cfg.RegistryCA
+		}
 	}
-	if cfg.StationCert != "" {
-		id.CertFile = cfg.StationCert
+	err := id.Validate(time.Now())
+	if err != nil && cfg.EnrolCode != "" && cfg.StationCert == "" && cfg.StationKey == "" {
+		// First start after provisioning: exchange the one-time code for
+		// the station's certificate, then carry on with it.
+		log.Info("not enrolled yet; enrolling with the provisioned code", "registry", cfg.RegistryURL)
+		if err := enrolStation(ctx, cfg, Env{Stdout: io.Discard}); err != nil {
+			return id, nil, err
+		}
+		id = enrol.InDir(identityDir(cfg), cfg.StationID, cfg.RegistryURL)
+		err = id.Validate(time.Now())
 	}
-	if cfg.StationKey != "" {
-		id.KeyFile = cfg.StationKey
-	}
-	if err := id.Validate(time.Now()); err != nil {
+	if err != nil {
 		return id, nil, fmt.Errorf("station identity (run `kioskd enrol` first): %w", err)
 	}
 	return id, nil, nil
+}
+
+// caFingerprint is the fingerprint to pin at enrolment: the configured
+// one, or that of the CA certificate in registry-ca (as provisioning
+// leaves it).
+func caFingerprint(cfg config.Config) (string, error) {
+	if cfg.RegistryCAFingerprint != "" {
+		return cfg.RegistryCAFingerprint, nil
+	}
+	if cfg.RegistryCA == "" {
+		return "", &config.KeyError{Key: "registry-ca-fingerprint", Reason: "enrolment needs registry-ca-fingerprint or a registry-ca file to pin the registry by"}
+	}
+	b, err := os.ReadFile(cfg.RegistryCA)
+	if err != nil {
+		return "", &config.KeyError{Key: "registry-ca", Reason: err.Error()}
+	}
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			return "", &config.KeyError{Key: "registry-ca", Reason: "no CA certificate in " + cfg.RegistryCA}
+		}
+		if c, err := x509.ParseCertificate(blk.Bytes); err == nil && c.IsCA {
+			return pki.Fingerprint(c), nil
+		}
+	}
 }
 
 // seedDevRegistry makes a new embedded registry know the development
@@ -281,10 +320,14 @@ func syncOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Logger)
 // enrolStation is `kioskd enrol`: exchange a one-time code for the
 // station's certificate, pinning the registry CA by its fingerprint.
 func enrolStation(ctx context.Context, cfg config.Config, env Env) error {
-	if cfg.RegistryURL == "" || cfg.EnrolCode == "" || cfg.RegistryCAFingerprint == "" {
-		return errors.New("kioskd enrol needs registry-url, enrol-code (or enrol-code-file) and registry-ca-fingerprint")
+	if cfg.RegistryURL == "" || cfg.EnrolCode == "" {
+		return errors.New("kioskd enrol needs registry-url, enrol-code (or enrol-code-file) and registry-ca-fingerprint (or a registry-ca file)")
 	}
-	id, err := enrol.Enrol(ctx, cfg.RegistryURL, cfg.EnrolCode, cfg.RegistryCAFingerprint, identityDir(cfg))
+	fp, err := caFingerprint(cfg)
+	if err != nil {
+		return err
+	}
+	id, err := enrol.Enrol(ctx, cfg.RegistryURL, cfg.EnrolCode, fp, identityDir(cfg))
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}

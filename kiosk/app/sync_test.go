@@ -1,10 +1,15 @@
 package app
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +19,9 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/web"
+	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 type wsClient struct {
@@ -220,5 +227,72 @@ func TestFreshnessPolicyOverridesDefaults(t *testing.T) {
 	}
 	if def["operators"] == time.Hour {
 		t.Fatal("test needs a default other than 1h")
+	}
+}
+
+// TestProvisionedStationEnrolsAndSyncs: the appliance's first start — a
+// registry address, a one-time code and the registry's CA file, as
+// provisioning leaves them — enrols the station (pinning the CA by its
+// fingerprint), stores its certificate and syncs over mTLS; the code cannot
+// be used again.
+func TestProvisionedStationEnrolsAndSyncs(t *testing.T) {
+	reg := registrytest.Start(t)
+	code, err := reg.Server.NewEnrolCode(context.Background(), "halmstad-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "registry-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: reg.Server.CA().Cert.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, "-registry", "remote", "-registry-url", reg.URL, "-registry-ca", caFile,
+		"-enrol-code", code, "-station-id", "halmstad-1", "-sync-interval", "1h")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	conn, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	readEnvelope(t, conn)
+	w := &wsClient{t: t, c: conn}
+	w.waitStatus("the first sync after enrolment", func(s syncSnapshot) bool { return !s.Sync.LastSuccess.IsZero() && s.Outbox == 0 })
+	for _, f := range []string{"station.pem", "station-key.pem", "registry-ca.pem"} {
+		if _, err := os.Stat(filepath.Join(r.dataDir, "station", f)); err != nil {
+			t.Errorf("identity file %s: %v", f, err)
+		}
+	}
+	if strings.Contains(r.logs.String(), code) {
+		t.Error("the enrolment code is in the log")
+	}
+	// The code was used: a second station cannot enrol with it.
+	var out strings.Builder
+	err = Main(context.Background(), Env{Args: []string{"-data-dir", t.TempDir(), "-registry", "remote", "-registry-url", reg.URL,
+		"-registry-ca", caFile, "-enrol-code", code, "enrol"}, Stdout: &out, Stderr: io.Discard})
+	if err == nil {
+		t.Fatalf("second enrolment with a used code succeeded: %s", out.String())
+	}
+}
+
+// TestEnrolRefusesAForeignCA: a CA file that is not the registry's makes
+// enrolment fail before any code is sent to it (the fingerprint does not
+// match), and nothing is stored.
+func TestEnrolRefusesAForeignCA(t *testing.T) {
+	reg := registrytest.Start(t)
+	code, err := reg.Server.NewEnrolCode(context.Background(), "st-2", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	err = Main(context.Background(), Env{Args: []string{"-data-dir", dir, "-registry", "remote", "-registry-url", reg.URL,
+		"-registry-ca-fingerprint", strings.Repeat("ab", 32), "-enrol-code", code, "enrol"}, Stdout: io.Discard, Stderr: io.Discard})
+	if !errors.Is(err, enrol.ErrFingerprint) {
+		t.Fatalf("err = %v, want ErrFingerprint", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "station", "station.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a certificate was stored after a refused enrolment: %v", err)
 	}
 }
