@@ -366,12 +366,51 @@ func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 		}); err != nil {
 			return err
 		}
-		_, err = outbox.Enqueue(ctx, tx, m.clock, protocol.KindReceipt, protocol.ReceiptPayload{
+		if _, err := outbox.Enqueue(ctx, tx, m.clock, protocol.KindReceipt, protocol.ReceiptPayload{
 			ReceiptID: r.ID, IssuanceID: id, CardSerial: f.card.Number, Content: content, Signatures: sigJSON,
 			PDF: pdf, PDFSHA256: pdfHash, SignedAt: r.SignedAt,
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		// RE-5: the central service notifies the recipient and the
+		// attestors; the station queues one request per notification with
+		// the issuance, so none is lost and none is sent for an issuance
+		// that was not stored.
+		for _, n := range d.Notifications {
+			if _, err := outbox.Enqueue(ctx, tx, m.clock, KindNotification, notificationPayload(n, id, r.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// KindNotification is the outbox event asking the central service to send
+// a notification (RE-5). The registry stores every event kind it is sent.
+const KindNotification = "notification"
+
+// NotificationPayload is a notification request as queued for the central
+// service (RE-5). It names the addressee by role and HSA-ID, or for a
+// recipient without one by the issuance the central service already holds
+// (with its personal number), and the message by its key: it carries no
+// personal number and no name.
+type NotificationPayload struct {
+	Event      string `json:"event"`            // rules.NotifyIssued, …
+	Role       string `json:"role"`             // recipient or attestor
+	HSAID      string `json:"hsa_id,omitempty"` // the addressee's HSA-ID, if known
+	IssuanceID string `json:"issuance_id"`      // the issuance it is about (and the recipient's reference)
+	ReceiptID  string `json:"receipt_id"`
+	CardSerial string `json:"card_serial"`
+	Key        string `json:"key"` // the message, rendered by the central service in the addressee's language
+}
+
+func notificationPayload(n rules.Notification, issuanceID, receiptID string) NotificationPayload {
+	p := NotificationPayload{Event: string(n.Event), Role: string(n.Role), IssuanceID: issuanceID, ReceiptID: receiptID,
+		CardSerial: n.CardNumber, Key: string(n.Key)}
+	if !n.To.HSAID.IsZero() {
+		p.HSAID = n.To.HSAID.String()
+	}
+	return p
 }
 
 func orEmpty(v any) any {
@@ -430,16 +469,41 @@ func (m *Manager) print(ctx context.Context, receiptID string, pdf []byte) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		// A job held by a paused printer stays "printing" until it prints;
-		// the follower gives up at shutdown and leaves the state as it is.
+		// A paused printer holds the job on purpose: the receipt stays
+		// "printing" and prints when the printer is resumed. A printer that
+		// cannot print otherwise (offline, out of paper, stopped, in error,
+		// unreachable) would print the receipt later, unattended; the job
+		// is withdrawn instead and the receipt marked failed, and the
+		// operator prints the stored receipt again once the printer is back
+		// (reprint). The follower gives up at shutdown and leaves the state
+		// as it is.
 		wctx, cancel := context.WithTimeout(m.bg, 12*time.Hour)
 		defer cancel()
-		_, err := m.printer.Wait(wctx, job.ID, nil)
+		stopped := printer.StateUnknown
+		_, err := m.printer.Wait(wctx, job.ID, func(p printer.Progress) {
+			if failsJob(p) {
+				stopped = p.Printer.State
+				cancel()
+			}
+		})
 		if m.bg.Err() != nil {
 			return
 		}
 		state := "printed"
-		if err != nil {
+		switch {
+		case stopped != printer.StateUnknown:
+			cctx, ccancel := context.WithTimeout(m.bg, 10*time.Second)
+			cerr := m.printer.Cancel(cctx, job.ID)
+			ccancel()
+			if errors.Is(cerr, printer.ErrJobCompleted) {
+				break // it printed after all
+			}
+			if cerr != nil {
+				m.log.Warn("held receipt job not withdrawn; it may print when the printer is back", "receipt", receiptID, "job", job.ID, "err", cerr)
+			}
+			m.log.Warn("receipt not printed: printer cannot print", "receipt", receiptID, "printer", stopped.String())
+			state = "failed"
+		case err != nil:
 			m.log.Warn("receipt print did not complete", "receipt", receiptID, "err", err)
 			state = "failed"
 		}
@@ -448,6 +512,13 @@ func (m *Manager) print(ctx context.Context, receiptID string, pdf []byte) {
 		m.changed() // the done screen shows the print state
 		m.mu.Unlock()
 	}()
+}
+
+// failsJob reports whether a job still queued cannot be printed now: the
+// printer is in a state other than paused in which it cannot print.
+func failsJob(p printer.Progress) bool {
+	st := p.Printer.State
+	return !p.Job.State.Final() && st != printer.StateUnknown && st != printer.StatePaused && !st.CanPrint()
 }
 
 // printState is the receipt's print state as stored.
@@ -460,11 +531,19 @@ func (m *Manager) printState(ctx context.Context, receiptID string) string {
 }
 
 // reprint prints the stored receipt again: the same bytes, never a new
-// rendering (RE-3).
+// rendering (RE-3). Only a receipt whose printing failed is printed again:
+// one printout per receipt unless the printer lost it.
 func (m *Manager) reprint(ctx context.Context, receiptID string) error {
 	var pdf []byte
-	if err := m.st.Reader().QueryRowContext(ctx, `SELECT pdf FROM receipts WHERE id = ?`, receiptID).Scan(&pdf); err != nil {
+	var state string
+	if err := m.st.Reader().QueryRowContext(ctx, `SELECT pdf, print_state FROM receipts WHERE id = ?`, receiptID).Scan(&pdf, &state); err != nil {
 		return fmt.Errorf("read receipt: %w", err)
+	}
+	if state != "failed" {
+		return refuse(msg("print.not_failed", "Kvittensen skrivs redan ut eller är utskriven.", "The receipt is already printing or printed."))
+	}
+	if m.printer == nil {
+		return refuse(msg("print.no_printer", "Stationen har ingen skrivare.", "The station has no printer."))
 	}
 	m.print(ctx, receiptID, pdf)
 	return nil

@@ -35,9 +35,11 @@ type counter struct {
 	m      *Manager
 	reader *readersim.Reader
 	drawer *drawersim.Sensor
-	cards  map[string]*vcard.Card
-	clock  *safeClock
-	logs   *syncBuffer
+	// printer is the simulated printer the receipts go to.
+	printer *printersim.Printer
+	cards   map[string]*vcard.Card
+	clock   *safeClock
+	logs    *syncBuffer
 }
 
 // syncBuffer collects log lines from the station's goroutines.
@@ -124,6 +126,7 @@ func newCounter(t testing.TB) *counter {
 	}
 	pr := printersim.New(printersim.Options{Logger: log})
 	t.Cleanup(func() { pr.Close() })
+	c.printer = pr
 	c.stn = station.New(station.Info{ID: "t", Name: "Test", Location: "Testplats"}, st, bus.New(), c.clock, log,
 		station.Devices{Reader: c.reader, Drawer: c.drawer, Printer: pr}, station.Options{Simulation: true})
 	c.m = Attach(c.stn, Options{IdleTimeout: time.Minute})

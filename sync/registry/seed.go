@@ -44,10 +44,20 @@ func TestPersonalNumber(birth string, serial int) string {
 	return s + strconv.Itoa(luhn(s[2:]))
 }
 
+// The ordinary cards of Seed's orders: the serials of the development
+// station's ordered and expired cards (kiosk/flow/devseed puts them in the
+// simulated station's drawer; the dev panel has them as test cards), so a
+// person can pick one up and void the other on `make run`.
+const (
+	SeedOrderedCard = "9752269900000000201" // ready for pickup by 19900707-789
+	SeedExpiredCard = "9752269900000000202" // pickup deadline passed (CP-4), holder 19121212-121
+)
+
 // Seed fills an empty registry with realistic reference data for a
 // demonstration station: the RC-1 validity table, authorised
-// administrators, persons with cards and orders, and a reserve-card
-// shipment for station. It only adds; running it twice changes nothing
+// administrators, persons with cards and orders (one ordinary card ready
+// for pickup, one past its pickup deadline), and a reserve-card shipment
+// for station. It only adds; running it twice changes nothing
 // that matters.
 func (s *Server) Seed(ctx context.Context, station string) error {
 	for _, v := range DefaultValidity {
@@ -66,14 +76,25 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 			return err
 		}
 	}
+	// Ordinary cards produced for their holders wait at the station: one
+	// ready for pickup (ID-3), one past its pickup deadline, to be voided
+	// (CP-4). The deadlines follow the registry's clock.
+	today := s.now()
+	day := func(days int) string { return today.AddDate(0, 0, days).Format(time.DateOnly) }
 	persons := []struct {
 		pnr   string
 		facts map[string]any
 	}{
-		{TestPersonalNumber("19121212", 121), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
+		// Holds an active card; a replacement ordered long ago was never
+		// picked up (CP-4).
+		{TestPersonalNumber("19121212", 121), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}},
+			"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis", "ordered": day(-100),
+				"card_serial": SeedExpiredCard, "pickup_deadline": day(-5)}}}},
 		{TestPersonalNumber("19800101", 234), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}}, "orders": []any{map[string]any{"type": "regular", "ordered": "2026-10-02"}}}},
 		{TestPersonalNumber("19750315", 456), map[string]any{"orders": []any{map[string]any{"type": "reserve", "ordered": "2026-11-01", "reason": "temporary_assignment"}}}},
-		{TestPersonalNumber("19900707", 789), map[string]any{}},
+		// Their new card is at the station, ready for pickup.
+		{TestPersonalNumber("19900707", 789), map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis", "ordered": day(-21),
+			"card_serial": SeedOrderedCard, "pickup_deadline": day(14)}}}},
 	}
 	for _, p := range persons {
 		b, err := json.Marshal(p.facts)
