@@ -53,7 +53,7 @@ func TestExtensionReturnAndBlock(t *testing.T) {
 	sign(b, "administrator")
 	// The printer is paused: the receipt is stored and waits for it.
 	b.Tap("#dev-printer-paused")
-	b.WaitText("#st-printer", "paused")
+	b.WaitText("#st-printer", "pausad")
 	b.Tap("#complete")
 	b.WaitText("#result", "Kortet är utlämnat")
 	b.WaitText("#print-state", "väntar på skrivaren")

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -89,5 +91,26 @@ func TestDevStationWithEmbeddedRegistry(t *testing.T) {
 	// The status screen has the sync engine's word on the registry.
 	b.Tap(`#menu button[data-flow="status"]`)
 	b.WaitText("#ss-registry", "nåbart")
+	// Issue 6: data age per kind on the status screen, and "sync now" runs
+	// the same one-attempt sync as the schedule.
+	b.WaitText("#ss-dataage", "Administratörer")
+	lastAttempt := func() string {
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "station.db")+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var v string
+		db.QueryRow(`SELECT value FROM station_meta WHERE key = 'sync.last_attempt'`).Scan(&v)
+		return v
+	}
+	before := lastAttempt()
+	b.Tap("#sync-now")
+	for deadline := time.Now().Add(10 * time.Second); lastAttempt() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("sync now did not run a sync")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	shot(b, "status")
 }

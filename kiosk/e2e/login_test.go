@@ -40,9 +40,9 @@ func TestOperatorLoginAndLogout(t *testing.T) {
 
 	// RC-7: an opening inside the session is not an alarm.
 	b.Tap("#dev-drawer-open")
-	b.WaitText("#st-drawer", "open")
+	b.WaitText("#st-drawer", "öppen")
 	b.Tap("#dev-drawer-close")
-	b.WaitText("#st-drawer", "closed")
+	b.WaitText("#st-drawer", "stängd")
 	if n := r.count(`SELECT count(*) FROM drawer_events WHERE alarm = 1`); n != 0 {
 		t.Errorf("drawer alarms = %d, want 0", n)
 	}

@@ -64,8 +64,8 @@ func TestUIReconnectsAndResumesAfterDrop(t *testing.T) {
 			b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
 			b.WaitText("#conn", "Ansluten")
 			b.WaitText("#station-name", "Kortstation (utveckling)")
-			b.WaitText("#st-drawer", "closed")
-			b.WaitText("#st-printer", "ready")
+			b.WaitText("#st-drawer", "stängd")
+			b.WaitText("#st-printer", "redo")
 			b.Shot("connected")
 
 			stop()
@@ -98,16 +98,16 @@ func TestDevPanelDrivesSimulatedHardware(t *testing.T) {
 	b := browsertest.New(t, browsertest.Sizes[1])
 	for _, br := range []*browsertest.Browser{a, b} {
 		br.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
-		br.WaitText("#st-drawer", "closed")
+		br.WaitText("#st-drawer", "stängd")
 	}
 	a.Tap("#dev-drawer-open")
 	for _, br := range []*browsertest.Browser{a, b} {
-		br.WaitText("#st-drawer", "alarm")
+		br.WaitText("#st-drawer", "LARM")
 		br.Shot("drawer-alarm")
 	}
 	a.Tap("#dev-printer-paused")
-	b.WaitText("#st-printer", "paused")
+	b.WaitText("#st-printer", "pausad")
 	a.Tap("#dev-drawer-close")
-	b.WaitText("#st-drawer", "closed")
+	b.WaitText("#st-drawer", "stängd")
 	b.Shot("closed")
 }

@@ -36,7 +36,7 @@ func TestReprintRE3AfterThePrinterWasOffline(t *testing.T) {
 	b := r.open(browsertest.Sizes[0])
 	login(b)
 	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "offline")
+	b.WaitText("#st-printer", "frånkopplad")
 
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="lost"]`)
@@ -77,7 +77,7 @@ func TestReprintRE3AfterThePrinterWasOffline(t *testing.T) {
 	// The printer comes back: the withdrawn receipt does not print on its
 	// own (the hand-out letter, still queued, does).
 	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "ready")
+	b.WaitText("#st-printer", "redo")
 	waitFor(t, func() bool { return len(r.printedFiles()) == 1 })
 	if bytes.Equal(r.printedFiles()[0], stored) {
 		t.Fatal("the receipt printed without the operator asking")

@@ -63,7 +63,7 @@ function renderStatus() {
   const hw = snapshot.hardware || {};
   for (const dev of ["reader", "drawer", "printer"]) {
     const d = hw[dev];
-    $("st-" + dev).textContent = d ? d.state + (d.detail ? ` (${d.detail})` : "") : t("state.unknown");
+    $("st-" + dev).textContent = d ? hwState(d.state) + (d.detail ? ` (${d.detail})` : "") : t("state.unknown");
   }
   $("st-outbox").textContent = String(snapshot.outbox);
   $("clock-warning").hidden = !snapshot.clock.blocking;
@@ -436,9 +436,43 @@ function statusScreen() {
     ...kv(t("status.lastsync"), localTime(reg.last) || t("status.never"), "ss-lastsync"),
     ...kv(t("status.outbox"), s.outbox.queued, "ss-outbox"),
     ...kv(t("status.oldest"), localTime(s.outbox.oldest) || "–", "ss-oldest"),
-    ...kv(t("status.drawer"), hw.drawer ? hw.drawer.state : t("state.unknown"), "ss-drawer"),
-    ...kv(t("status.printer"), hw.printer ? hw.printer.state : t("state.unknown"), "ss-printer"),
-    ...kv(t("status.stock"), stock.join("; ") || "–", "ss-stock"));
+    ...kv(t("status.drawer"), hw.drawer ? hwState(hw.drawer.state) : t("state.unknown"), "ss-drawer"),
+    ...kv(t("status.printer"), hw.printer ? hwState(hw.printer.state) : t("state.unknown"), "ss-printer"),
+    ...kv(t("status.stock"), stock.join("; ") || "–", "ss-stock"),
+    ...kv(t("status.dataage"), dataAges(), "ss-dataage"),
+    h("dt", {}, ""),
+    h("dd", {}, button({ id: "sync-now", class: "primary", onclick: syncNow }, t("status.syncnow"))));
+}
+
+// hwState is a device state in the chosen language (the server's state
+// word when there is no text for it).
+function hwState(state) {
+  const key = "hw." + state;
+  const s = t(key);
+  return s === key ? state : s;
+}
+
+// dataAges lists how old each kind of registry data is; stale kinds (past
+// their maximum age, so issuing that needs them is refused) are marked.
+function dataAges() {
+  const sy = snapshot && snapshot.sync;
+  if (!sy || !sy.data_age_seconds) return "–";
+  const stale = new Set(sy.stale || []);
+  return Object.entries(sy.data_age_seconds).sort(([a], [b]) => a.localeCompare(b)).map(([kind, age]) => {
+    const label = t("refkind." + kind);
+    const when = age < 0 ? t("status.never") : age < 3600 ? `${Math.round(age / 60)} min` : `${Math.round(age / 3600)} h`;
+    return `${label}: ${when}${stale.has(kind) ? " ⚠ " + t("status.stale") : ""}`;
+  }).join("; ");
+}
+
+// syncNow runs the same one-attempt sync as the schedule, now.
+function syncNow() {
+  const el = $("sync-now");
+  if (el) el.disabled = true;
+  conn.request("sync.now")
+    .then(() => setTimeout(loadStationStatus, 500))
+    .catch(toast)
+    .finally(() => { const b = $("sync-now"); if (b) b.disabled = false; });
 }
 
 const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, {
