@@ -114,10 +114,25 @@ func (m *Manager) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 	if r.Document != nil {
 		pr.IDDocument = &receiptpdf.IDDocument{Type: pdfDoc[r.Document.Type], Number: r.Document.Number, Expiry: r.Document.Expiry.Start()}
 	}
+	if len(r.Attestors) == 1 && managerPresent(r.Recipient, r.Document, r.Attestors[0].Role) {
+		// ID-4: the passport identifies the recipient; the manager is
+		// present and signs, printed in a section of their own.
+		a := r.Attestors[0]
+		pr.Manager = &receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String()}
+		return receiptpdf.RenderReceipt(pr, receiptpdf.A4)
+	}
 	for _, a := range r.Attestors {
 		pr.Attestors = append(pr.Attestors, receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String()})
 	}
 	return receiptpdf.RenderReceipt(pr, receiptpdf.A4)
+}
+
+// managerPresent reports whether the identity is that of staff without a
+// Swedish number (ID-4): a passport, and the one attestor, of the roles
+// given, is their manager (the rules checked that they are present with a
+// valid ID document of their own).
+func managerPresent(r rules.Person, doc *rules.IDDocument, roles ...rules.AttestorRole) bool {
+	return r.PersonalNumber.IsZero() && doc != nil && len(roles) == 1 && roles[0] == rules.RoleManager
 }
 
 // letterDocument renders the hand-out letter for the receipt.
@@ -218,6 +233,9 @@ func (m *Manager) receiptUsed(ctx context.Context, id string) ([]string, error) 
 
 // personID returns the person's row, creating it.
 func personID(ctx context.Context, tx *sql.Tx, r rules.Recipient, now time.Time) (int64, error) {
+	if r.PersonalNumber.IsZero() {
+		return personByHSAID(ctx, tx, r, now)
+	}
 	pnr := canonical(r.PersonalNumber)
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM persons WHERE personal_number = ?`, pnr).Scan(&id)
@@ -229,6 +247,28 @@ func personID(ctx context.Context, tx *sql.Tx, r rules.Recipient, now time.Time)
 		return 0, fmt.Errorf("find person: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO persons (personal_number, name, created_at) VALUES (?, ?, ?)`, pnr, r.Name, ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("insert person: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// personByHSAID returns the row of a person without a Swedish number (ID-4),
+// known by HSA-ID, creating it.
+func personByHSAID(ctx context.Context, tx *sql.Tx, r rules.Recipient, now time.Time) (int64, error) {
+	if r.HSAID.IsZero() {
+		return 0, errors.New("person has neither a personal number nor an HSA-ID")
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM persons WHERE hsa_id = ?`, r.HSAID.String()).Scan(&id)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `UPDATE persons SET name = ? WHERE id = ?`, r.Name, id)
+		return id, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("find person: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO persons (personal_number, hsa_id, name, created_at) VALUES (NULL, ?, ?, ?)`, r.HSAID.String(), r.Name, ts(now))
 	if err != nil {
 		return 0, fmt.Errorf("insert person: %w", err)
 	}

@@ -17,10 +17,21 @@ import (
 )
 
 // RecipientInput is the recipient step: personal or coordination number
-// and name, as typed on the on-screen keyboard.
+// and name, as typed on the on-screen keyboard. Staff without a Swedish
+// number picking up a short-term card give the registry's order number
+// instead (ID-4).
 type RecipientInput struct {
 	PersonalNumber string `json:"personal_number"`
 	Name           string `json:"name"`
+	OrderID        string `json:"order_id,omitempty"`
+}
+
+// ManagerInput is the manager who accompanies staff without a Swedish
+// number, with their own valid ID document (ID-4).
+type ManagerInput struct {
+	HSAID    string        `json:"hsa_id"`
+	Name     string        `json:"name"`
+	Document DocumentInput `json:"document"`
 }
 
 // DocumentInput is the ID document step (ID-1, ID-2, ID-5).
@@ -75,6 +86,9 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if err := decode(data, &req); err != nil {
 			return err
 		}
+		if f.kind == KindPickup && strings.TrimSpace(req.PersonalNumber) == "" && strings.TrimSpace(req.OrderID) != "" {
+			return m.shortTermRecipient(ctx, f, req)
+		}
 		pnr, err := ident.ParsePersonalNumberAt(req.PersonalNumber, now)
 		if err != nil {
 			return err
@@ -109,23 +123,37 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if err := decode(data, &req); err != nil {
 			return err
 		}
-		exp, err := calendar.ParseDate(req.Expiry)
+		doc, err := documentOf(req)
 		if err != nil {
-			return refuse(Message{Rule: "ID-5", Key: "expiry_format", Text: map[string]string{
-				"sv": "Skriv dokumentets giltighetsdatum som ÅÅÅÅ-MM-DD.", "en": "Type the document's expiry date as YYYY-MM-DD."}})
+			return err
 		}
-		doc := rules.IDDocument{Type: rules.DocumentType(req.Type), Number: strings.TrimSpace(req.Number), Expiry: exp, Damaged: !req.Intact}
+		foreign := f.recipient.PersonalNumber.IsZero()
 		var vs rules.Violations
-		if f.kind == KindPickup {
+		switch {
+		case f.kind == KindPickup && foreign:
+			// ID-4: a passport valid six months after the issue.
+			vs = rules.CheckPassportForShortTerm(doc, now)
+		case f.kind == KindPickup:
 			vs = rules.CheckDocumentForPickup(doc, f.order.OrderedAt, now)
-		} else {
+		default:
 			vs = rules.CheckDocument(doc, now, false)
 		}
 		if len(vs) > 0 {
 			return vs
 		}
 		f.doc, f.attestors = &doc, nil
+		if f.kind == KindPickup && foreign {
+			f.step = "manager" // ID-4: the manager present with a valid ID
+			return nil
+		}
 		return m.afterIdentity(ctx, f)
+
+	case step == "manager" && f.kind == KindPickup && f.step == "manager":
+		var req ManagerInput
+		if err := decode(data, &req); err != nil {
+			return err
+		}
+		return m.manager(ctx, f, req)
 
 	case step == "attestors" && f.step == "identity" && f.kind != KindPickup:
 		var req struct {
@@ -281,7 +309,7 @@ func (m *Manager) decide(ctx context.Context, f *flowState) error {
 	case KindPickup:
 		d, err = rules.PickupCard(rules.PickupInput{
 			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
-			Document: f.doc, Order: f.order, Card: f.card, ChipSerial: f.chip, ReceiptID: f.receiptID, Registry: reg,
+			Document: f.doc, Attestors: f.attestors, Order: f.order, Card: f.card, ChipSerial: f.chip, ReceiptID: f.receiptID, Registry: reg,
 		})
 	}
 	if err != nil {
@@ -336,8 +364,15 @@ func (m *Manager) sign(f *flowState, in SignatureInput) error {
 func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
 	var raw string
 	_ = m.st.Reader().QueryRowContext(ctx, `SELECT facts FROM ref_person_facts WHERE personal_number = ?`, canonical(f.recipient.PersonalNumber)).Scan(&raw)
+	return m.pickOrder(ctx, f, raw, "")
+}
+
+// pickOrder takes the first open order in f.reg (only the order with ID
+// only, if set) whose card, named in the facts raw, is in this station's
+// stock.
+func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw, only string) error {
 	for _, o := range f.reg.Orders {
-		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen {
+		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen || (only != "" && o.ID != only) {
 			continue
 		}
 		serial := orderCardSerial([]byte(raw), o.ID)
@@ -364,6 +399,74 @@ func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
 		f.step = "identity"
 		return nil
 	}
-	return refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager.",
-		"There is no ordered card for this person in the station's stock."))
+	return errNoOrder
+}
+
+// documentOf reads a typed ID document.
+func documentOf(req DocumentInput) (rules.IDDocument, error) {
+	exp, err := calendar.ParseDate(req.Expiry)
+	if err != nil {
+		return rules.IDDocument{}, refuse(Message{Rule: "ID-5", Key: "expiry_format", Text: map[string]string{
+			"sv": "Skriv dokumentets giltighetsdatum som ÅÅÅÅ-MM-DD.", "en": "Type the document's expiry date as YYYY-MM-DD."}})
+	}
+	return rules.IDDocument{Type: rules.DocumentType(req.Type), Number: strings.TrimSpace(req.Number), Expiry: exp, Damaged: !req.Intact}, nil
+}
+
+var errNoOrder = refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager.",
+	"There is no ordered card for this person in the station's stock."))
+
+// shortTermRecipient starts the pickup of a short-term card by staff
+// without a Swedish personal or coordination number (ID-4): the registry
+// keys their facts by the order number and names the holder by HSA-ID.
+func (m *Manager) shortTermRecipient(ctx context.Context, f *flowState, req RecipientInput) error {
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
+	}
+	orderID := strings.TrimSpace(req.OrderID)
+	reg, holder, raw, err := registryForOrder(ctx, m.st.Reader(), orderID)
+	if errors.Is(err, errNoOrderFacts) {
+		return errNoOrder
+	}
+	if err != nil {
+		return err
+	}
+	f.recipient = rules.Recipient{Person: holder, Name: name}
+	f.reg, f.factsAt = reg, dataAge(ctx, m.st.Reader(), "person_facts")
+	if v := rules.CheckTotalStop(reg.StopWindows, m.clock.Now()); v != nil {
+		return v
+	}
+	return m.pickOrder(ctx, f, raw, orderID)
+}
+
+// manager records the manager who accompanies staff without a Swedish
+// number: present, not the operator nor an administrator (AT-1, AT-3),
+// with a valid ID document of their own (ID-4). They sign the receipt as
+// its attestor.
+func (m *Manager) manager(ctx context.Context, f *flowState, req ManagerInput) error {
+	var vs rules.Violations
+	h, err := ident.ParseHSAID(strings.TrimSpace(req.HSAID))
+	if err != nil {
+		vs.AddErr(err)
+	}
+	doc, err := documentOf(req.Document)
+	if err != nil {
+		return err
+	}
+	vs = append(vs, rules.CheckDocument(doc, m.clock.Now(), false)...)
+	a := rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(req.Name), Role: rules.RoleManager, Present: true, Document: &doc}
+	if a.Name == "" { // the receipt names the attestor (RE-4)
+		vs.Add(violation.New("AT-1", violation.KeyAttestorUnidentified, "attestor", "1"))
+	}
+	if !h.IsZero() {
+		vs = append(vs, rules.CheckAttestation(rules.AttestationCheck{
+			Recipient: f.recipient.Person, RecipientPresent: true, Operator: m.sess.operator().Person,
+			Attestors: []rules.Attestor{a}, AuthorisedAdmins: f.reg.AuthorisedAdmins, Required: 1,
+		})...)
+	}
+	if len(vs) > 0 {
+		return vs
+	}
+	f.attestors = []rules.Attestor{a}
+	return m.afterIdentity(ctx, f)
 }

@@ -352,3 +352,41 @@ func dataAge(ctx context.Context, q querier, kind string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, at.String)
 	return t
 }
+
+// errNoOrderFacts: the registry has no facts under the order number.
+var errNoOrderFacts = errors.New("no registry facts for the order")
+
+// registryForOrder assembles what the rules need for the pickup of staff
+// without a Swedish personal or coordination number (ID-4): the registry
+// keys their facts by the order number, and names the holder by HSA-ID
+// ("holder_hsa_id"). It returns the registry, the holder and the raw
+// facts.
+func registryForOrder(ctx context.Context, q querier, orderID string) (rules.Registry, rules.Person, string, error) {
+	reg, err := registryFor(ctx, q, rules.Person{})
+	if err != nil {
+		return reg, rules.Person{}, "", err
+	}
+	var raw string
+	err = q.QueryRowContext(ctx, `SELECT facts FROM ref_person_facts WHERE personal_number = ?`, orderID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || orderID == "" {
+		return reg, rules.Person{}, "", errNoOrderFacts
+	}
+	if err != nil {
+		return reg, rules.Person{}, "", fmt.Errorf("read order facts: %w", err)
+	}
+	var holder struct {
+		HSAID string `json:"holder_hsa_id"`
+	}
+	if err := json.Unmarshal([]byte(raw), &holder); err != nil {
+		return reg, rules.Person{}, "", fmt.Errorf("order facts: %w", err)
+	}
+	h, err := ident.ParseHSAID(holder.HSAID)
+	if err != nil {
+		return reg, rules.Person{}, "", fmt.Errorf("%w: holder: %w", errNoOrderFacts, err)
+	}
+	p := rules.Person{HSAID: h}
+	if err := parseFacts([]byte(raw), p, &reg); err != nil {
+		return reg, p, "", err
+	}
+	return reg, p, raw, nil
+}

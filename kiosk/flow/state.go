@@ -142,6 +142,8 @@ func (m *Manager) flowView(ctx context.Context) *FlowView {
 		r := map[string]any{"name": f.recipient.Name}
 		if !f.recipient.PersonalNumber.IsZero() {
 			r["personal_number"] = f.recipient.PersonalNumber.String()
+		} else if !f.recipient.HSAID.IsZero() {
+			r["hsa_id"] = f.recipient.HSAID.String() // ID-4: no Swedish number
 		}
 		d["recipient"] = r
 		d["facts_at"] = minuteText(f.factsAt)
@@ -270,8 +272,12 @@ type signer struct {
 
 func signersOf(f *flowState) []signer {
 	out := []signer{{Key: "recipient", Role: receiptpdf.RoleRecipient, Name: f.recipient.Name}}
+	role := receiptpdf.RoleAttestor
+	if len(f.attestors) == 1 && managerPresent(f.recipient.Person, f.doc, f.attestors[0].Role) {
+		role = receiptpdf.RoleManager // ID-4: the manager present signs
+	}
 	for i, a := range f.attestors {
-		out = append(out, signer{Key: attestorKey(i), Role: receiptpdf.RoleAttestor, Name: a.Name})
+		out = append(out, signer{Key: attestorKey(i), Role: role, Name: a.Name})
 	}
 	out = append(out, signer{Key: "administrator", Role: receiptpdf.RoleAdministrator})
 	for i := range out {

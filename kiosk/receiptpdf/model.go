@@ -82,6 +82,9 @@ const (
 	RoleRecipient     = "recipient"
 	RoleAttestor      = "attestor"
 	RoleAdministrator = "administrator"
+	// RoleManager is the manager present at the pickup of staff without a
+	// Swedish number (ID-4).
+	RoleManager = "manager"
 )
 
 // Point is one sample of a signature stroke, normalised to the signature
@@ -94,7 +97,7 @@ type Point struct {
 // Signature is a signature drawn on the touchscreen, kept as vector strokes.
 // It is drawn into the PDF as path operators, never as a bitmap.
 type Signature struct {
-	// Role is RoleRecipient, RoleAttestor or RoleAdministrator.
+	// Role is RoleRecipient, RoleAttestor, RoleManager or RoleAdministrator.
 	Role string `json:"role"`
 	// Name is the signer's name, printed under the signature.
 	Name string `json:"name"`
@@ -146,7 +149,9 @@ type Station struct {
 
 // Receipt is the content of an issuance receipt (RE-4). Exactly one of
 // IDDocument and Attestors identifies the recipient (ID-6): an ID document,
-// or two attestors (AT-2).
+// or two attestors (AT-2). Staff without a Swedish number picking up a
+// short-term card are identified by their passport, with their Manager
+// present (ID-4).
 type Receipt struct {
 	// Lang of the fixed text; empty means Swedish.
 	Lang Lang `json:"lang,omitempty"`
@@ -155,19 +160,24 @@ type Receipt struct {
 	// Corrects is the ID of the receipt this one corrects (RE-3), if any.
 	Corrects string `json:"corrects,omitempty"`
 
-	Recipient     Recipient   `json:"recipient"`
-	Card          Card        `json:"card"`
-	Reason        Reason      `json:"reason"`
-	IDDocument    *IDDocument `json:"idDocument,omitempty"`
-	Attestors     []Person    `json:"attestors,omitempty"`
-	Administrator Person      `json:"administrator"`
-	Station       Station     `json:"station"`
+	Recipient  Recipient   `json:"recipient"`
+	Card       Card        `json:"card"`
+	Reason     Reason      `json:"reason"`
+	IDDocument *IDDocument `json:"idDocument,omitempty"`
+	Attestors  []Person    `json:"attestors,omitempty"`
+	// Manager is the recipient's manager, present with a valid ID of their
+	// own, when a recipient without a Swedish number is identified by a
+	// passport (ID-4). It is set only with IDDocument a passport and
+	// Recipient.NoSwedishNumber, for a short-term card; the manager signs.
+	Manager       *Person `json:"manager,omitempty"`
+	Administrator Person  `json:"administrator"`
+	Station       Station `json:"station"`
 	// IssuedAt is the time of issuance; it is printed in its own time zone
 	// and also becomes the PDF's creation date.
 	IssuedAt time.Time `json:"issuedAt"`
 
-	// Signatures: the recipient's is required, and with attestation one
-	// per attestor.
+	// Signatures: the recipient's is required, with attestation one per
+	// attestor, and with a Manager the manager's.
 	Signatures []Signature `json:"signatures"`
 
 	// ActivationInfo is an optional paragraph on when approval is expected

@@ -58,6 +58,11 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 		}
 	}
 
+	if r.Manager != nil {
+		p.heading(t.secManager)
+		p.field(t.manager, personLine(*r.Manager, t))
+	}
+
 	p.heading(t.secIssuer)
 	p.field(t.administrator, personLine(r.Administrator, t))
 
@@ -70,9 +75,12 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 	}
 
 	p.heading(t.secSignatures)
-	if len(r.Attestors) > 0 {
+	switch {
+	case len(r.Attestors) > 0:
 		p.paragraph(t.signIntroAttest, false)
-	} else {
+	case r.Manager != nil:
+		p.paragraph(t.signIntroMgr, false)
+	default:
 		p.paragraph(t.signIntro, false)
 	}
 	p.signatures(orderSignatures(r.Signatures), t)
@@ -150,10 +158,10 @@ func personLine(x Person, t *texts) string {
 	return fmt.Sprintf("%s, %s %s", x.Name, t.hsaID, x.HSAID)
 }
 
-// orderSignatures puts the recipient first, then the attestors, then the
-// administrator, keeping the given order within a role.
+// orderSignatures puts the recipient first, then the attestors or the
+// manager, then the administrator, keeping the given order within a role.
 func orderSignatures(sigs []Signature) []Signature {
-	rank := map[string]int{RoleRecipient: 0, RoleAttestor: 1, RoleAdministrator: 2}
+	rank := map[string]int{RoleRecipient: 0, RoleAttestor: 1, RoleManager: 1, RoleAdministrator: 2}
 	out := slices.Clone(sigs)
 	slices.SortStableFunc(out, func(a, b Signature) int { return rank[a.Role] - rank[b.Role] })
 	return out

@@ -9,6 +9,7 @@ type texts struct {
 	secCard         string
 	secIdent        string
 	secIssuer       string
+	secManager      string
 	secTimePlace    string
 	secSignatures   string
 	secActivation   string
@@ -37,6 +38,8 @@ type texts struct {
 	receiptID       string
 	signIntro       string
 	signIntroAttest string
+	signIntroMgr    string
+	manager         string
 	greeting        string // %s: name
 	letterIntro     string // %s: card type, lower case
 	returnText      string
@@ -57,6 +60,7 @@ var swedish = texts{
 	secCard:         "Kort",
 	secIdent:        "Identifiering",
 	secIssuer:       "Utfärdare",
+	secManager:      "Närvarande chef",
 	secTimePlace:    "Tid och plats",
 	secSignatures:   "Underskrifter",
 	secActivation:   "Aktivering",
@@ -85,6 +89,8 @@ var swedish = texts{
 	receiptID:       "Kvittens-id",
 	signIntro:       "Mottagaren bekräftar med sin underskrift att kortet ovan har lämnats ut och tagits emot.",
 	signIntroAttest: "Mottagaren bekräftar med sin underskrift att kortet ovan har lämnats ut och tagits emot. Intygsgivarna intygar med sina underskrifter mottagarens identitet.",
+	signIntroMgr:    "Mottagaren bekräftar med sin underskrift att kortet ovan har lämnats ut och tagits emot. Chefen intygar med sin underskrift att hen har varit närvarande och legitimerat sig med en giltig ID-handling.",
+	manager:         "Chef",
 	greeting:        "Hej %s!",
 	letterIntro:     "Du har fått ett %s. Kortet är personligt och får inte lånas ut. Koderna finns i det förseglade kuvertet.",
 	returnText:      "Lämna tillbaka kortet så snart ditt ordinarie kort finns tillgängligt eller uppdraget upphör. Ett kort som inte lämnas tillbaka följs upp och rapporteras som avvikelse.",
@@ -94,6 +100,7 @@ var swedish = texts{
 	roles: map[string]string{
 		RoleRecipient:     "Mottagare",
 		RoleAttestor:      "Intygsgivare",
+		RoleManager:       "Närvarande chef",
 		RoleAdministrator: "ID-administratör",
 	},
 	cardTypes: map[CardType]string{
@@ -131,6 +138,7 @@ var english = texts{
 	secCard:         "Card",
 	secIdent:        "Identification",
 	secIssuer:       "Issued by",
+	secManager:      "Manager present",
 	secTimePlace:    "Time and place",
 	secSignatures:   "Signatures",
 	secActivation:   "Activation",
@@ -159,6 +167,8 @@ var english = texts{
 	receiptID:       "Receipt ID",
 	signIntro:       "By signing, the recipient confirms that the card above has been handed out and received.",
 	signIntroAttest: "By signing, the recipient confirms that the card above has been handed out and received. By signing, the attestors vouch for the recipient's identity.",
+	signIntroMgr:    "By signing, the recipient confirms that the card above has been handed out and received. By signing, the manager confirms having been present and identified with a valid ID document.",
+	manager:         "Manager",
 	greeting:        "Hello %s,",
 	letterIntro:     "You have been given a %s. The card is personal and must not be lent to anyone. The codes are in the sealed envelope.",
 	returnText:      "Return the card as soon as your regular card is available or your assignment ends. A card that is not returned is followed up and reported as a deviation.",
@@ -168,6 +178,7 @@ var english = texts{
 	roles: map[string]string{
 		RoleRecipient:     "Recipient",
 		RoleAttestor:      "Attestor",
+		RoleManager:       "Manager present",
 		RoleAdministrator: "ID administrator",
 	},
 	cardTypes: map[CardType]string{

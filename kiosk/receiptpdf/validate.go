@@ -153,13 +153,16 @@ func (r *Receipt) validate(f Format) error {
 			validatePerson(&p, fmt.Sprintf("attestors[%d]", i), a)
 		}
 	}
+	if r.Manager != nil {
+		validateManager(&p, r)
+	}
 	validatePerson(&p, "administrator", r.Administrator)
 	validateStation(&p, r.Station)
 	if r.IssuedAt.IsZero() {
 		p.add("issuedAt", "is required")
 	}
 
-	var recipientSigs, attestorSigs int
+	var recipientSigs, attestorSigs, managerSigs int
 	for i, s := range r.Signatures {
 		validateSignature(&p, fmt.Sprintf("signatures[%d]", i), s)
 		switch s.Role {
@@ -167,6 +170,8 @@ func (r *Receipt) validate(f Format) error {
 			recipientSigs++
 		case RoleAttestor:
 			attestorSigs++
+		case RoleManager:
+			managerSigs++
 		}
 	}
 	if recipientSigs != 1 {
@@ -175,7 +180,34 @@ func (r *Receipt) validate(f Format) error {
 	if attestorSigs != len(r.Attestors) {
 		p.add("signatures", fmt.Sprintf("has %d attestor signatures for %d attestors", attestorSigs, len(r.Attestors)))
 	}
+	if want := btoi(r.Manager != nil); managerSigs != want {
+		p.add("signatures", fmt.Sprintf("has %d manager signatures, want %d (ID-4)", managerSigs, want))
+	}
 	return p.err()
+}
+
+// validateManager checks the manager present at the pickup of staff
+// without a Swedish number (ID-4): only with a passport identifying a
+// recipient without a Swedish number, for a short-term card.
+func validateManager(p *problems, r *Receipt) {
+	switch {
+	case !r.Recipient.NoSwedishNumber:
+		p.add("manager", "is set for a recipient with a Swedish number (ID-4: only staff without one)")
+	case r.IDDocument == nil:
+		p.add("manager", "is set without an ID document (ID-4: the recipient shows a passport)")
+	case r.IDDocument.Type != DocPassport && r.IDDocument.Type != DocForeignPassport:
+		p.add("manager", fmt.Sprintf("is set with ID document %q (ID-4: the recipient shows a passport)", r.IDDocument.Type))
+	case r.Card.Type != CardShortTerm:
+		p.add("manager", fmt.Sprintf("is set for card type %q (ID-4: a short-term card)", r.Card.Type))
+	}
+	validatePerson(p, "manager", *r.Manager)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // validate checks the letter and returns nil or the joined field errors.

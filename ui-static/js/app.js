@@ -15,6 +15,8 @@ let pin = "";
 let idMode = "doc";
 let docType = "swedish_passport";
 let intact = true;
+let mgrDocType = "swedish_passport"; // the manager's own ID document (ID-4)
+let mgrIntact = true;
 let roles = { 1: "manager", 2: "manager" };
 let blockReason = "";
 let signer = null;
@@ -104,7 +106,7 @@ function setView(v) {
   }
   const pf = prev.flow, nf = view.flow;
   if (!nf || !pf || pf.kind !== nf.kind) {
-    kb.clear(); idMode = "doc"; docType = "swedish_passport"; intact = true; roles = { 1: "manager", 2: "manager" }; blockReason = ""; signer = null;
+    kb.clear(); idMode = "doc"; docType = "swedish_passport"; intact = true; mgrDocType = "swedish_passport"; mgrIntact = true; roles = { 1: "manager", 2: "manager" }; blockReason = ""; signer = null;
   } else if (pf.step !== nf.step) {
     kb.active = null;
   }
@@ -232,11 +234,16 @@ function stepBody(f) {
       return h("div", { class: "form" },
         d.reason ? h("p", {}, `${t("reason." + d.reason)} – ${d.days} ${t("days")}`) : null,
         kb.field("pnr", "f.pnr", "numeric", { hint: t("f.pnr.hint"), check: checkPnr }),
+        // ID-4: staff without a Swedish number are found by their order.
+        f.kind === "pickup" ? kb.field("order", "f.order", "upper", { hint: t("f.order.hint") }) : null,
         kb.field("name", "f.name", "text"),
-        act(button({ id: "next", class: "primary", onclick: () => step("recipient", { personal_number: kb.value("pnr"), name: kb.value("name") }).catch(() => {}) }, t("next"))),
+        act(button({ id: "next", class: "primary", onclick: () => step("recipient", { personal_number: kb.value("pnr"), name: kb.value("name"),
+          ...(f.kind === "pickup" ? { order_id: kb.value("order") } : {}) }).catch(() => {}) }, t("next"))),
         useKb());
     case "identity":
       return identityStep(f, d);
+    case "manager":
+      return managerStep(d);
     case "card":
       return h("div", {},
         recipientLine(d),
@@ -291,7 +298,7 @@ function identityStep(f, d) {
   let form;
   if (idMode === "doc") {
     form = h("div", { class: "form" },
-      h("div", { class: "buttons choices" }, ["swedish_passport", "swedish_driving_licence", "sis_id_card", "national_id_card", "tax_agency_id_card"].map((k) =>
+      h("div", { class: "buttons choices" }, docTypes.concat(f.kind === "pickup" && d.recipient && d.recipient.hsa_id ? ["foreign_passport"] : []).map((k) =>
         button({ dataset: { doctype: k }, "aria-pressed": String(docType === k), onclick: () => { docType = k; render(); } }, t("doc." + k)))),
       kb.field("docnum", "f.docnum", "upper"),
       kb.field("docexp", "f.docexp", "numeric", { check: checkDate }),
@@ -316,6 +323,26 @@ function identityStep(f, d) {
   return h("div", {}, recipientLine(d), factsLine(d), tabs, form);
 }
 
+const docTypes = ["swedish_passport", "swedish_driving_licence", "sis_id_card", "national_id_card", "tax_agency_id_card"];
+
+// managerStep: the manager of staff without a Swedish number is present
+// with a valid ID document of their own (ID-4).
+function managerStep(d) {
+  return h("div", {}, recipientLine(d),
+    h("div", { class: "form" },
+      h("p", { id: "manager-hint", class: "hint" }, t("manager.hint")),
+      kb.field("mhsa", "f.hsa", "upper", { check: checkHSA }),
+      kb.field("mname", "f.name", "text"),
+      h("div", { class: "buttons choices" }, docTypes.map((k) =>
+        button({ dataset: { mdoctype: k }, "aria-pressed": String(mgrDocType === k), onclick: () => { mgrDocType = k; render(); } }, t("doc." + k)))),
+      kb.field("mdocnum", "f.docnum", "upper"),
+      kb.field("mdocexp", "f.docexp", "numeric", { check: checkDate }),
+      button({ id: "m-intact", "aria-pressed": String(mgrIntact), onclick: () => { mgrIntact = !mgrIntact; render(); } }, (mgrIntact ? "☑ " : "☐ ") + t("f.intact")),
+      act(button({ id: "next", class: "primary", onclick: () => step("manager", { hsa_id: kb.value("mhsa"), name: kb.value("mname"),
+        document: { type: mgrDocType, number: kb.value("mdocnum"), expiry: kb.value("mdocexp"), intact: mgrIntact } }).catch(() => {}) }, t("next"))),
+      useKb()));
+}
+
 function factsLine(d) {
   if (!d.recipient) return null;
   return h("p", { id: "facts-age", class: "hint" }, d.facts_at ? `${t("facts.age")} ${d.facts_at}` : t("facts.never"));
@@ -330,7 +357,7 @@ function receiptPreview(p, withConfirm) {
     ...(p.reason ? kv("Orsak", sv("reason." + p.reason), "pv-reason") : []),
     ...kv("Giltigt", `${p.valid_from} – ${p.valid_through}${p.validity_days ? ` (${p.validity_days} dagar)` : ""}`, "pv-valid"),
     ...(doc ? kv("ID-handling", `${sv("doc." + doc.type)} ${doc.number}, giltig t.o.m. ${doc.expiry}`, "pv-doc") : []),
-    ...((p.attestors || []).length ? kv("Intygsgivare", p.attestors.map((a) => `${a.name} (${a.hsa_id})`).join(", "), "pv-att") : []),
+    ...((p.attestors || []).length ? kv(p.document ? "Närvarande chef" : "Intygsgivare", p.attestors.map((a) => `${a.name} (${a.hsa_id})`).join(", "), "pv-att") : []),
     ...kv("Kortadministratör", p.operator_name, "pv-op"),
     ...kv("Plats och tid", `${p.place}, ${p.at}`, "pv-at"),
     ...(p.expected_approval ? kv("Godkännande väntas", p.expected_approval, "pv-approval") : []),
