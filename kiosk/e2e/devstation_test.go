@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
-	"github.com/kortstation/kortstation/kiosk/app"
-	"github.com/kortstation/kortstation/kiosk/e2e/browsertest"
 	"github.com/kortstation/kortstation/kiosk/flow/devseed"
 )
 
@@ -23,50 +17,8 @@ import (
 // the registry's reserve-card shipment by reading a card, and starts an
 // issuance for a person the registry knows.
 func TestDevStationWithEmbeddedRegistry(t *testing.T) {
-	addr, dir := freeAddr(t), t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Main(ctx, app.Env{Args: []string{"-listen", addr, "-data-dir", dir, "-log-level", "warn"},
-			Stdout: io.Discard, Stderr: stderr(), Ready: func(a string) { ready <- a }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("station did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("station did not start in 20 s")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("station stopped with %v", err)
-		}
-	}()
-	b := browsertest.New(t, browsertest.Sizes[0])
-	b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
-	b.WaitText("#conn", "Ansluten")
-
-	// Anna Administratör is authorised once the registry's list arrived.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		insert(b, reader0, "9752269900000000051")
-		var state string
-		b.Run("login state", chromedp.Poll(`(() => { const s = document.getElementById("screen").dataset.state;
-			return (s === "pin" || document.getElementById("login-error")) ? (s === "pin" ? "pin" : "refused") : false; })()`, &state,
-			chromedp.WithPollingInterval(20*time.Millisecond)))
-		if state == "pin" {
-			break
-		}
-		remove(b, reader0)
-		if time.Now().After(deadline) {
-			t.Fatal("the registry's administrators never arrived")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	pinPad(b, "1234")
-	b.WaitText("#operator", "Anna Administratör")
+	dir := t.TempDir()
+	b := devStation(t, dir)
 	shot(b, "logged-in")
 
 	serial := fmt.Sprintf("RK-%s-0001", time.Now().Format("2006"))
