@@ -60,8 +60,13 @@ func (m *Manager) extendCardRead(ctx context.Context, f *flowState, chip string)
 	if err != nil {
 		return err
 	}
-	_, err = rules.ExtendReserve(rules.ExtensionInput{Now: m.clock.Now(), Station: m.place(), Operator: m.sess.operator(),
-		Recipient: rec, RecipientPresent: true, Reason: c.Reason, Card: c, ChipSerial: chip, Registry: reg})
+	_, err = rules.ExtendReserve(rules.ExtensionInput{
+		Counter:    rules.Counter{Now: m.clock.Now(), Station: m.place(), Operator: m.sess.operator(), Recipient: rec, RecipientPresent: true},
+		Reason:     c.Reason,
+		Card:       c,
+		ChipSerial: chip,
+		Registry:   reg,
+	})
 	var rc5 rules.Violations
 	for _, v := range violation.All(err) {
 		if v.Rule == "RC-5" {

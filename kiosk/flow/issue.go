@@ -296,20 +296,30 @@ func (m *Manager) decide(ctx context.Context, f *flowState) error {
 	switch f.kind {
 	case KindIssue:
 		d, err = rules.IssueReserve(rules.ReserveIssuanceInput{
-			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
-			Document: f.doc, Attestors: f.attestors, Reason: f.reason, Card: f.card, ChipSerial: f.chip,
-			ReceiptID: f.receiptID, Registry: reg,
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Reason:     f.reason,
+			Card:       f.card,
+			ChipSerial: f.chip,
+			ReceiptID:  f.receiptID,
+			Registry:   reg,
 		})
 	case KindExtend:
 		d, err = rules.ExtendReserve(rules.ExtensionInput{
-			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
-			Document: f.doc, Attestors: f.attestors, Reason: f.card.Reason, Card: f.card, ChipSerial: f.chip,
-			ReceiptID: f.receiptID, Registry: reg,
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Reason:     f.card.Reason,
+			Card:       f.card,
+			ChipSerial: f.chip,
+			ReceiptID:  f.receiptID,
+			Registry:   reg,
 		})
 	case KindPickup:
 		d, err = rules.PickupCard(rules.PickupInput{
-			Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true,
-			Document: f.doc, Attestors: f.attestors, Order: f.order, Card: f.card, ChipSerial: f.chip, ReceiptID: f.receiptID, Registry: reg,
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Order:      f.order,
+			Card:       f.card,
+			ChipSerial: f.chip,
+			ReceiptID:  f.receiptID,
+			Registry:   reg,
 		})
 	}
 	if err != nil {

@@ -219,8 +219,12 @@ func (m *Manager) recordVoid(ctx context.Context, c rules.Card, rule string, now
 // as the rules' pickup decision says (CP-4).
 func (m *Manager) voidExpiredPickup(ctx context.Context, f *flowState) error {
 	now := m.clock.Now()
-	d, _ := rules.PickupCard(rules.PickupInput{Now: now, Station: m.place(), Operator: m.sess.operator(), Recipient: f.recipient,
-		RecipientPresent: true, Order: f.order, Card: f.card, Registry: f.reg})
+	d, _ := rules.PickupCard(rules.PickupInput{
+		Counter:  rules.Counter{Now: now, Station: m.place(), Operator: m.sess.operator(), Recipient: f.recipient, RecipientPresent: true},
+		Order:    f.order,
+		Card:     f.card,
+		Registry: f.reg,
+	})
 	if !d.Void {
 		return errWrongStep
 	}

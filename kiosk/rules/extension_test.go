@@ -16,17 +16,19 @@ func extensionInput(t testing.TB) ExtensionInput {
 	reg := registry(p)
 	reg.Cards = append(reg.Cards, card)
 	return ExtensionInput{
-		Now:              at(2024, 8, 10, 9, 0),
-		Station:          "Växjö, Intern kundservice",
-		Operator:         p.operator,
-		Recipient:        p.recipient,
-		RecipientPresent: true,
-		Document:         &IDDocument{Type: DocNationalIDCard, Number: "N1", Expiry: date(2029, 1, 1)},
-		Reason:           ReasonForgotten,
-		Card:             card,
-		ChipSerial:       "RK000123",
-		ReceiptID:        "R-2",
-		Registry:         reg,
+		Counter: Counter{
+			Now:              at(2024, 8, 10, 9, 0),
+			Station:          "Växjö, Intern kundservice",
+			Operator:         p.operator,
+			Recipient:        p.recipient,
+			RecipientPresent: true,
+			Document:         &IDDocument{Type: DocNationalIDCard, Number: "N1", Expiry: date(2029, 1, 1)},
+		},
+		Reason:     ReasonForgotten,
+		Card:       card,
+		ChipSerial: "RK000123",
+		ReceiptID:  "R-2",
+		Registry:   reg,
 	}
 }
 

@@ -88,17 +88,19 @@ func registry(p people) Registry {
 func reserveInput(t testing.TB) ReserveIssuanceInput {
 	p := cast(t)
 	return ReserveIssuanceInput{
-		Now:              at(2024, 6, 3, 9, 0),
-		Station:          "Växjö, Intern kundservice",
-		Operator:         p.operator,
-		Recipient:        p.recipient,
-		RecipientPresent: true,
-		Document:         &IDDocument{Type: DocSwedishPassport, Number: "AA1234567", Expiry: date(2030, 1, 1)},
-		Reason:           ReasonForgotten,
-		Card:             Card{Number: "RK 000123", Type: CardReserve, State: StateInStock, Station: "VXO"},
-		ChipSerial:       "rk000123",
-		ReceiptID:        "R-1",
-		Registry:         registry(p),
+		Counter: Counter{
+			Now:              at(2024, 6, 3, 9, 0),
+			Station:          "Växjö, Intern kundservice",
+			Operator:         p.operator,
+			Recipient:        p.recipient,
+			RecipientPresent: true,
+			Document:         &IDDocument{Type: DocSwedishPassport, Number: "AA1234567", Expiry: date(2030, 1, 1)},
+		},
+		Reason:     ReasonForgotten,
+		Card:       Card{Number: "RK 000123", Type: CardReserve, State: StateInStock, Station: "VXO"},
+		ChipSerial: "rk000123",
+		ReceiptID:  "R-1",
+		Registry:   registry(p),
 	}
 }
 

@@ -38,8 +38,10 @@ type IssuanceDecision struct {
 	Void bool `json:"void,omitempty"`
 }
 
-// ReserveIssuanceInput is everything a reserve-card issuance depends on.
-type ReserveIssuanceInput struct {
+// Counter is who and what is at the counter when a card is handed to a
+// person: common to issuance, extension and pickup. Embedded, its fields
+// stay at the top level of the JSON.
+type Counter struct {
 	Now              time.Time   `json:"now"`
 	Station          string      `json:"station"`
 	Operator         Operator    `json:"operator"`
@@ -47,7 +49,12 @@ type ReserveIssuanceInput struct {
 	RecipientPresent bool        `json:"recipient_present"`
 	Document         *IDDocument `json:"document,omitempty"`
 	Attestors        []Attestor  `json:"attestors,omitempty"`
-	Reason           Reason      `json:"reason"`
+}
+
+// ReserveIssuanceInput is everything a reserve-card issuance depends on.
+type ReserveIssuanceInput struct {
+	Counter
+	Reason Reason `json:"reason"`
 	// RequestedDays is the validity asked for; 0 means the table's maximum.
 	RequestedDays int `json:"requested_days,omitempty"`
 	// Card is the stock card the operator took out of the drawer.
@@ -89,13 +96,7 @@ func IssueReserve(in ReserveIssuanceInput) (IssuanceDecision, error) {
 
 // ExtensionInput is everything a reserve-card extension depends on.
 type ExtensionInput struct {
-	Now              time.Time   `json:"now"`
-	Station          string      `json:"station"`
-	Operator         Operator    `json:"operator"`
-	Recipient        Recipient   `json:"recipient"`
-	RecipientPresent bool        `json:"recipient_present"`
-	Document         *IDDocument `json:"document,omitempty"`
-	Attestors        []Attestor  `json:"attestors,omitempty"`
+	Counter
 	// Reason must be the reason of the issue (RC-5).
 	Reason Reason `json:"reason"`
 	// RequestedDays must be 0 or the validity at issue (RC-5).
@@ -162,16 +163,10 @@ func ExtendReserve(in ExtensionInput) (IssuanceDecision, error) {
 
 // PickupInput is everything an ordinary card pickup depends on.
 type PickupInput struct {
-	Now              time.Time   `json:"now"`
-	Station          string      `json:"station"`
-	Operator         Operator    `json:"operator"`
-	Recipient        Recipient   `json:"recipient"`
-	RecipientPresent bool        `json:"recipient_present"`
-	Document         *IDDocument `json:"document,omitempty"`
-	// Attestors: for a recipient without an ID document or without a
-	// Swedish number, at least one, a manager present with a valid ID
+	// Counter.Attestors: for a recipient without an ID document or without
+	// a Swedish number, at least one, a manager present with a valid ID
 	// document among them (ID-4, ID-6).
-	Attestors []Attestor `json:"attestors,omitempty"`
+	Counter
 	// Order is the registry's order of the card.
 	Order Order `json:"order"`
 	// Card is the produced card in stock at the station.

@@ -12,12 +12,14 @@ import (
 func pickupInput(t testing.TB) PickupInput {
 	p := cast(t)
 	return PickupInput{
-		Now:              at(2024, 6, 3, 10, 0),
-		Station:          "Ljungby",
-		Operator:         p.operator,
-		Recipient:        p.recipient,
-		RecipientPresent: true,
-		Document:         &IDDocument{Type: DocNationalIDCard, Number: "N1", Expiry: date(2024, 8, 1)},
+		Counter: Counter{
+			Now:              at(2024, 6, 3, 10, 0),
+			Station:          "Ljungby",
+			Operator:         p.operator,
+			Recipient:        p.recipient,
+			RecipientPresent: true,
+			Document:         &IDDocument{Type: DocNationalIDCard, Number: "N1", Expiry: date(2024, 8, 1)},
+		},
 		Order: Order{ID: "O1", Kind: OrderRegular, Status: OrderOpen, CardType: CardSIS, Holder: p.recipient.Person,
 			OrderedAt: at(2024, 5, 1, 13, 0), PickupDeadline: date(2024, 6, 30)},
 		Card:       Card{Number: "SIS-555", Type: CardSIS, State: StateInStock},
