@@ -128,7 +128,11 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	b.Tap("#close")
 
 	// CP-3: in a total stop not even reserve cards are issued.
+	// 150 minutes later the idle session has locked: log in again.
 	r.clock.Advance(150 * time.Minute)
+	b.WaitText("#notice", "utan aktivitet")
+	remove(b, reader0)
+	login(b)
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="forgotten"]`)
 	typeText(b, "pnr", pnrForgot)
