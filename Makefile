@@ -20,10 +20,14 @@ test-deps:
 build: build-deps
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kioskd ./kiosk/cmd/kioskd
 
-## run: build and start the station on its embedded defaults (simulated
-## hardware, embedded reference registry, data in ./var, UI on :8080)
+## run: build and start the station on its development settings (simulated
+## hardware, embedded reference registry with demo data, data in ./var, UI
+## on :8080 for any local browser). kioskd's own defaults are a production
+## station's and fail closed, so every development setting is named here.
+DEV_FLAGS := -simulation=true -reader sim -printer sim -drawer sim \
+	-registry embedded -ui-auth none -data-dir ./var -log-format text
 run: build
-	$(BIN)/kioskd -data-dir ./var -log-format text
+	$(BIN)/kioskd $(DEV_FLAGS)
 
 ## test: install what the tests need, then every test with the race detector
 test: test-deps lint

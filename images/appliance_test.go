@@ -173,6 +173,8 @@ var packagedFiles = []string{
 	"/lib/udev/rules.d/60-kortstation-gpio.rules",
 	"/etc/kortstation/kioskd.json",
 	"/etc/pam.d/kortstation-display",
+	"/usr/lib/tmpfiles.d/kortstation.conf",
+	"/usr/lib/kortstation/kiosk-browser",
 	"/usr/share/doc/kortstation/README.md",
 }
 
@@ -375,7 +377,7 @@ func checkInstalledRoot(t *testing.T, root string, env []string) {
 		"KIOSK_REGISTRY_URL=https://registry.example.se",
 	}, env...)
 	out = run(t, 2*time.Minute, chrootEnv, "chroot", root, "/usr/bin/kioskd", "-config", "/etc/kortstation/kioskd.json", "config")
-	for _, want := range []string{"pcsc", "ipp", "gpio", "/var/lib/kortstation"} {
+	for _, want := range []string{"pcsc", "ipp", "gpio", "/var/lib/kortstation", "simulation = false", "ui-auth = token", "ui-token-file = /run/kortstation-ui-token/token"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("kioskd config in the root lacks %q:\n%s", want, out)
 		}

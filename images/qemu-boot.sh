@@ -23,7 +23,7 @@ mcopy -i "$work/disk.img@@$boot" "::/$(mdir -b -i "$work/disk.img@@$boot" ::/ | 
 # Pre-provision on the data partition: kioskd starts at boot.
 uid=$(debugfs -R 'stat /kortstation' "$work/disk.img?offset=$data" 2>/dev/null | awk '/User:/ {print $4; exit}')
 gid=$(debugfs -R 'stat /kortstation' "$work/disk.img?offset=$data" 2>/dev/null | awk '/Group:/ {print $6; exit}')
-printf 'KIOSK_REGISTRY=embedded\nKIOSK_READER=sim\nKIOSK_PRINTER=sim\nKIOSK_DRAWER=sim\n' > "$work/provisioning.env"
+printf 'KIOSK_REGISTRY=embedded\nKIOSK_SIMULATION=true\nKIOSK_READER=sim\nKIOSK_PRINTER=sim\nKIOSK_DRAWER=sim\n' > "$work/provisioning.env"
 debugfs -w -f - "$work/disk.img?offset=$data" >/dev/null 2>&1 <<DEBUGFS
 cd /kortstation
 write $work/provisioning.env provisioning.env

@@ -40,6 +40,8 @@ for u in kioskd.service kortstation-display.service kortstation-provision.servic
 done
 inst 0644 "$repo/systemd/pcscd.socket.d/kortstation.conf" lib/systemd/system/pcscd.socket.d/kortstation.conf
 inst 0644 "$repo/systemd/kortstation-display.pam" etc/pam.d/kortstation-display
+inst 0644 "$repo/systemd/kortstation.tmpfiles" usr/lib/tmpfiles.d/kortstation.conf
+inst 0755 "$repo/systemd/kiosk-browser" usr/lib/kortstation/kiosk-browser
 inst 0644 "$here/kioskd.json" etc/kortstation/kioskd.json
 inst 0644 "$here/60-kortstation-gpio.rules" lib/udev/rules.d/60-kortstation-gpio.rules
 inst 0644 "$repo/images/README.md" usr/share/doc/kortstation/README.md

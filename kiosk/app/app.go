@@ -157,6 +157,18 @@ func selftest(ctx context.Context, cfg config.Config, env Env, log *slog.Logger)
 
 func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) error {
 	started := time.Now()
+	if err := cfg.ValidateServe(); err != nil {
+		return err
+	}
+	var token string
+	if cfg.UIAuth == config.UIAuthToken {
+		var err error
+		if token, err = uiToken(cfg.UITokenFile); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("ui-auth=none: any local process can use the UI channel (development only)")
+	}
 	st, err := store.Open(ctx, cfg.StorePath(), store.Options{Logger: log})
 	if err != nil {
 		return err
@@ -180,6 +192,9 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	defer hw.close()
 	stn := station.New(station.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
 		st, b, env.Clock, log, hw.devices, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	if err := stn.Restore(ctx); err != nil {
+		return err
+	}
 	if cfg.Simulation {
 		seedDev(ctx, stn)
 		hw.registerDev(stn)
@@ -194,7 +209,7 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 
 	ws := web.New(web.Config{
 		AllowedHosts: cfg.AllowedHosts, AllowedOrigins: cfg.AllowedOrigins,
-		MaxMessage: cfg.WSMaxMessage, PingInterval: cfg.WSPing, Static: uistatic.FS(),
+		MaxMessage: cfg.WSMaxMessage, PingInterval: cfg.WSPing, Static: uistatic.FS(), Token: token,
 	}, stn, b, log, reg)
 	srv := &http.Server{
 		Handler:           ws.Handler(reg),

@@ -45,14 +45,24 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// devArgs are make run's development settings but for the UI channel,
+// which keeps the production default: the kiosk's token.
+var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-registry", "embedded"}
+
 // start runs kioskd in-process on a free port with its data in a temp dir.
 func start(t *testing.T, extra ...string) *running {
 	t.Helper()
-	r := &running{dataDir: t.TempDir(), done: make(chan error, 1), logs: newSyncBuffer()}
+	return startIn(t, t.TempDir(), extra...)
+}
+
+// startIn runs kioskd in-process with its data in dataDir.
+func startIn(t *testing.T, dataDir string, extra ...string) *running {
+	t.Helper()
+	r := &running{dataDir: dataDir, done: make(chan error, 1), logs: newSyncBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	ready := make(chan string, 1)
-	args := append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", r.dataDir, "-log-format", "json"}, extra...)
+	args := append(append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", r.dataDir, "-log-format", "json"}, devArgs...), extra...)
 	go func() {
 		r.done <- Main(ctx, Env{Args: args, Stdout: io.Discard, Stderr: r.logs, Getenv: func(string) string { return "" },
 			Ready: func(a string) { ready <- a }})
@@ -102,11 +112,24 @@ func (r *running) get(t *testing.T, path string, hdr map[string]string) *http.Re
 	return resp
 }
 
+// dial opens the UI websocket as the kiosk browser does, with the
+// per-boot token kioskd left in its data directory.
 func (r *running) dial(t *testing.T, origin, host string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	return r.dialToken(t, origin, host, strings.TrimSpace(readFile(t, filepath.Join(r.dataDir, "ui-token"))))
+}
+
+// dialToken opens the UI websocket presenting token ("" for none).
+func (r *running) dialToken(t *testing.T, origin, host, token string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Origin", origin)
 	h.Set("Host", host)
+	protos := []string{web.Subprotocol}
+	if token != "" {
+		protos = append(protos, web.TokenPrefix+token)
+	}
+	h.Set("Sec-WebSocket-Protocol", strings.Join(protos, ", "))
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 	return d.Dial("ws://"+r.addr+"/ws", h)
 }
@@ -280,7 +303,11 @@ func TestCommands(t *testing.T) {
 	if _, err := run("-printer", "laser"); !errors.As(err, &ke) || ke.Key != "printer" {
 		t.Errorf("bad config: %v, want KeyError for printer", err)
 	}
-	if _, err := run("-listen", "127.0.0.1:0", "-max-data-age", "horoscopes=1h"); !errors.As(err, &ke) || ke.Key != "max-data-age" {
+	// Fail closed: a station with no registry chosen does not start.
+	if _, err := run("-listen", "127.0.0.1:0"); !errors.As(err, &ke) || ke.Key != "registry" {
+		t.Errorf("serve with no registry: %v, want KeyError for registry", err)
+	}
+	if _, err := run(append([]string{"-listen", "127.0.0.1:0", "-max-data-age", "horoscopes=1h"}, devArgs...)...); !errors.As(err, &ke) || ke.Key != "max-data-age" {
 		t.Errorf("unknown data kind: %v, want KeyError for max-data-age", err)
 	}
 	if out, err := run("--help"); !errors.Is(err, flagErrHelp()) || !strings.Contains(out, "audit verify") {
@@ -292,7 +319,7 @@ func TestRefusesCorruptStore(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "station.db")
 	writeFile(t, path, "garbage that is not sqlite")
-	err := Main(context.Background(), Env{Args: []string{"-data-dir", dir, "-listen", "127.0.0.1:0"}, Stdout: io.Discard, Stderr: io.Discard})
+	err := Main(context.Background(), Env{Args: append([]string{"-data-dir", dir, "-listen", "127.0.0.1:0"}, devArgs...), Stdout: io.Discard, Stderr: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "not a Kortstation station database") {
 		t.Fatalf("err = %v, want refusal", err)
 	}
@@ -315,12 +342,12 @@ func TestClockGate(t *testing.T) {
 		ready := make(chan string, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- Main(ctx, Env{Args: []string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", dir,
-				fmt.Sprintf("-require-clock-sync=%v", require)}, Stdout: io.Discard, Stderr: io.Discard,
+			done <- Main(ctx, Env{Args: append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", dir,
+				fmt.Sprintf("-require-clock-sync=%v", require)}, devArgs...), Stdout: io.Discard, Stderr: io.Discard,
 				Clock: unsyncedClock{}, Ready: func(a string) { ready <- a }})
 		}()
 		addr := <-ready
-		r := &running{addr: addr}
+		r := &running{addr: addr, dataDir: dir}
 		c, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

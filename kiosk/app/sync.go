@@ -39,7 +39,7 @@ func identityDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "
 func registryIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) (enrol.Identity, *registry.Embedded, error) {
 	if cfg.Registry == "embedded" {
 		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "registry", "registry.db"))
-		emb, err := registry.StartEmbedded(ctx, cfg.DataDir, log.With("component", "registry"), registry.EmbeddedOptions{StationID: cfg.StationID})
+		emb, err := registry.StartEmbedded(ctx, cfg.DataDir, log.With("component", "registry"), registry.EmbeddedOptions{StationID: cfg.StationID, Demo: cfg.Simulation})
 		if err != nil {
 			return enrol.Identity{}, nil, fmt.Errorf("embedded registry: %w", err)
 		}
@@ -234,7 +234,7 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 // sync's own state.
 func stationStatus(stn *station.Station, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
 	return func(ctx context.Context) protocol.StationStatus {
-		snap := stn.Snapshot(ctx).(station.Snapshot)
+		snap := stn.Snapshot(ctx, "").(station.Snapshot)
 		hw := map[string]string{}
 		for name, d := range snap.Hardware {
 			hw[name] = d.State
@@ -289,6 +289,9 @@ func (s *syncer) stop() error {
 // syncOnce is `kioskd sync --once`: one reconcile, the same function the
 // schedule and the "sync now" button run.
 func syncOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) error {
+	if err := cfg.ValidateServe(); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.StorePath(), store.Options{Logger: log})
 	if err != nil {
 		return err

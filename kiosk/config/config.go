@@ -53,13 +53,25 @@ type Config struct {
 	MaxDataAge            map[string]time.Duration // per reference-data kind: past this age, issuing that depends on it is refused
 	Simulation            bool                     // expose the dev panel for simulated hardware
 	RequireClock          bool                     // refuse issuing until the clock is synchronised
+	UIAuth                string                   // token (the kiosk browser presents a per-boot token) or none (development)
+	UITokenFile           string                   // where the per-boot UI token is kept for the kiosk browser
 }
 
-// Defaults is the configuration of `make run`.
+// The UI channel's authentication (ui-auth).
+const (
+	UIAuthToken = "token" // every websocket presents the per-boot token
+	UIAuthNone  = "none"  // any local process may connect (simulation only)
+)
+
+// Defaults is the configuration of a production station, and it fails
+// closed: real hardware, no simulation, the UI channel only for the kiosk
+// browser that holds the per-boot token, and no registry until one is
+// chosen (serve refuses to start without). `make run` passes its
+// development settings explicitly (Makefile).
 func Defaults() Config {
 	return Config{
 		Listen:         "127.0.0.1:8080",
-		DataDir:        "./var",
+		DataDir:        "/var/lib/kortstation",
 		StationID:      "dev-station",
 		StationName:    "Kortstation (utveckling)",
 		Location:       "Utvecklingsmiljö",
@@ -68,18 +80,17 @@ func Defaults() Config {
 		WSMaxMessage:   256 << 10,
 		WSPing:         20 * time.Second,
 		IdleTimeout:    5 * time.Minute,
-		Reader:         "sim",
-		Printer:        "sim",
+		Reader:         "pcsc",
+		Printer:        "ipp",
 		PrinterURL:     "http://localhost:631",
 		PrinterQueue:   "PDF",
-		Drawer:         "sim",
+		Drawer:         "gpio",
 		DrawerPin:      "GPIO17",
 		DrawerPull:     "up",
 		DrawerActive:   "high",
 		DrawerDebounce: 30 * time.Millisecond,
-		Registry:       "embedded",
 		SyncInterval:   time.Minute,
-		Simulation:     true,
+		UIAuth:         UIAuthToken,
 	}
 }
 
@@ -279,8 +290,14 @@ func fields() []field {
 		mk("require-clock-sync", "refuse issuing until the system clock is NTP-synchronised (the appliance sets this)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.RequireClock })
 		}),
-		mk("simulation", "serve the dev panel that drives simulated hardware", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("simulation", "development: simulated hardware driven from the dev panel, demo data (make run sets it)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Simulation })
+		}),
+		mk("ui-auth", "who may use the UI websocket: token (the kiosk browser, with the per-boot token) or none (simulation only)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.UIAuth })
+		}),
+		mk("ui-token-file", "file holding the per-boot UI token for the kiosk browser; reused while it exists, so put it on a tmpfs (default <data-dir>/ui-token)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.UITokenFile })
 		}),
 	}
 }
@@ -416,8 +433,20 @@ func setFromFile(c *Config, f field, path, source string) error {
 	return f.set(c, strings.TrimSpace(string(b)))
 }
 
+// ValidateServe checks what running a station (serve, sync) needs beyond
+// Validate: a registry chosen explicitly.
+func (c *Config) ValidateServe() error {
+	if c.Registry == "" {
+		return &KeyError{Key: "registry", Reason: "not set: a station needs registry=remote (with registry-url) or registry=embedded"}
+	}
+	return nil
+}
+
 // derive fills values that default from others.
 func (c *Config) derive() {
+	if c.UITokenFile == "" {
+		c.UITokenFile = filepath.Join(c.DataDir, "ui-token")
+	}
 	if len(c.AllowedHosts) == 0 {
 		c.AllowedHosts = []string{c.Listen}
 		if host, port, err := net.SplitHostPort(c.Listen); err == nil && (host == "127.0.0.1" || host == "::1" || host == "localhost") {
@@ -467,7 +496,10 @@ func (c *Config) Validate() error {
 		oneOf("drawer", c.Drawer, "sim", "gpio"),
 		oneOf("drawer-pull", c.DrawerPull, "none", "up", "down"),
 		oneOf("drawer-active", c.DrawerActive, "high", "low"),
-		oneOf("registry", c.Registry, "embedded", "remote"),
+		oneOf("ui-auth", c.UIAuth, UIAuthToken, UIAuthNone),
+	}
+	if c.Registry != "" {
+		checks = append(checks, oneOf("registry", c.Registry, "embedded", "remote"))
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -499,6 +531,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Drawer == "gpio" && c.DrawerPin == "" {
 		return &KeyError{Key: "drawer-pin", Reason: "must not be empty with drawer=gpio"}
+	}
+	if !c.Simulation {
+		for _, d := range []struct{ key, v string }{{"reader", c.Reader}, {"printer", c.Printer}, {"drawer", c.Drawer}} {
+			if d.v == "sim" {
+				return &KeyError{Key: d.key, Reason: "simulated hardware needs simulation=true (development only)"}
+			}
+		}
+		if c.UIAuth == UIAuthNone {
+			return &KeyError{Key: "ui-auth", Reason: "none lets any local process drive the counter; only with simulation=true (development)"}
+		}
 	}
 	if c.Registry == "remote" {
 		u, err := url.Parse(c.RegistryURL)

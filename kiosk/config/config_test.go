@@ -21,8 +21,14 @@ func TestDefaultsAreValidAndDerived(t *testing.T) {
 	if len(rest) != 0 {
 		t.Errorf("rest = %v", rest)
 	}
-	if c.Listen != "127.0.0.1:8080" || c.Reader != "sim" || c.Registry != "embedded" {
+	// Production defaults fail closed: real hardware, no simulation, the
+	// UI only with the kiosk's token, no registry until one is chosen.
+	if c.Listen != "127.0.0.1:8080" || c.Reader != "pcsc" || c.Printer != "ipp" || c.Drawer != "gpio" ||
+		c.Registry != "" || c.Simulation || c.UIAuth != UIAuthToken {
 		t.Errorf("defaults: %+v", c)
+	}
+	if err := c.ValidateServe(); err == nil || err.(*KeyError).Key != "registry" {
+		t.Errorf("serving without a registry: got %v, want a registry key error", err)
 	}
 	wantHosts := "127.0.0.1:8080,localhost:8080,[::1]:8080"
 	if got := strings.Join(c.AllowedHosts, ","); got != wantHosts {
@@ -30,6 +36,36 @@ func TestDefaultsAreValidAndDerived(t *testing.T) {
 	}
 	if c.AllowedOrigins[0] != "http://127.0.0.1:8080" {
 		t.Errorf("AllowedOrigins = %v", c.AllowedOrigins)
+	}
+}
+
+// TestDevelopmentSettingsOnlyWithSimulation: simulated hardware and an
+// unauthenticated UI channel are development settings; without
+// simulation=true they are refused, naming the key.
+func TestDevelopmentSettingsOnlyWithSimulation(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantKey string
+	}{
+		{[]string{"-reader", "sim"}, "reader"},
+		{[]string{"-printer", "sim"}, "printer"},
+		{[]string{"-drawer", "sim"}, "drawer"},
+		{[]string{"-ui-auth", "none"}, "ui-auth"},
+		{[]string{"-ui-auth", "maybe", "-simulation=true"}, "ui-auth"},
+		{[]string{"-registry", "cloud"}, "registry"},
+	} {
+		_, _, err := Load(tc.args, env(nil), io.Discard)
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != tc.wantKey {
+			t.Errorf("%v: got %v, want a %s key error", tc.args, err, tc.wantKey)
+		}
+	}
+	c, _, err := Load([]string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-ui-auth", "none", "-registry", "embedded"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatalf("make run's settings refused: %v", err)
+	}
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("make run's settings cannot serve: %v", err)
 	}
 }
 

@@ -43,7 +43,7 @@ const latencyObserver = `(() => {
 func BenchmarkCardInsertToDOM(b *testing.B) {
 	r := newRig(b, workday, seedStation(workday))
 	br := browsertest.New(b, browsertest.Sizes[0])
-	br.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", r.addr)))
+	br.Run("open UI", chromedp.Navigate(kioskURL(b, r.addr, r.dir)))
 	br.WaitText("#conn", "Ansluten")
 	var ok bool
 	br.Run("observe", chromedp.Evaluate(latencyObserver, &ok))

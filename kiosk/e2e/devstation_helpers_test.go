@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func devStation(t *testing.T, dir string) *browsertest.Browser {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Main(ctx, app.Env{Args: []string{"-listen", addr, "-data-dir", dir, "-log-level", "warn"},
+		done <- app.Main(ctx, app.Env{Args: append([]string{"-listen", addr, "-data-dir", dir, "-log-level", "warn", "-registry", "embedded"}, devArgs...),
 			Stdout: io.Discard, Stderr: stderr(), Ready: func(a string) { ready <- a }})
 	}()
 	select {
@@ -42,7 +41,7 @@ func devStation(t *testing.T, dir string) *browsertest.Browser {
 		}
 	})
 	b := browsertest.New(t, browsertest.Sizes[0])
-	b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
+	b.Run("open UI", chromedp.Navigate(kioskURL(t, addr, dir)))
 	b.WaitText("#conn", "Ansluten")
 
 	deadline := time.Now().Add(30 * time.Second)

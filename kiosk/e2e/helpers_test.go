@@ -44,6 +44,22 @@ const (
 	reader1 = "Simulated Reader 01"
 )
 
+// devArgs are make run's development settings but for the UI channel,
+// which keeps the production default: only the kiosk browser, started with
+// the per-boot token, may use it.
+var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim"}
+
+// kioskURL is where the kiosk browser is started: the UI with the
+// per-boot token kioskd left in dir in the address's fragment.
+func kioskURL(t testing.TB, addr, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "ui-token"))
+	if err != nil {
+		t.Fatalf("the kiosk's token: %v", err)
+	}
+	return fmt.Sprintf("http://%s/#k=%s", addr, strings.TrimSpace(string(b)))
+}
+
 // testClock is the station's clock in a test: real time moving on from a
 // chosen instant, which the test can move forward.
 type testClock struct {
@@ -102,8 +118,8 @@ func newRig(t testing.TB, at time.Time, seed func(tx *sql.Tx) error) *rig {
 		done <- app.Main(ctx, app.Env{
 			// No registry: the test seeds the reference data it needs, and
 			// an embedded registry would replace it with its own.
-			Args: []string{"-listen", r.addr, "-data-dir", r.dir, "-log-level", "warn",
-				"-registry", "remote", "-registry-url", "https://127.0.0.1:9/"},
+			Args: append([]string{"-listen", r.addr, "-data-dir", r.dir, "-log-level", "warn",
+				"-registry", "remote", "-registry-url", "https://127.0.0.1:9/"}, devArgs...),
 			Stdout: io.Discard, Stderr: stderr(), Ready: func(a string) { ready <- a }, Clock: r.clock,
 		})
 	}()
@@ -151,7 +167,7 @@ func (r *rig) str(q string, args ...any) string {
 // open starts a browser at size on the station's UI.
 func (r *rig) open(size browsertest.Size) *browsertest.Browser {
 	b := browsertest.New(r.t, size)
-	b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", r.addr)))
+	b.Run("open UI", chromedp.Navigate(kioskURL(r.t, r.addr, r.dir)))
 	b.WaitText("#conn", "Ansluten")
 	return b
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -23,7 +22,7 @@ func station(t *testing.T, addr, dataDir string) (stop func()) {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.Main(ctx, app.Env{
-			Args:   []string{"-listen", addr, "-data-dir", dataDir, "-log-level", "warn"},
+			Args:   append([]string{"-listen", addr, "-data-dir", dataDir, "-log-level", "warn", "-registry", "embedded"}, devArgs...),
 			Stdout: io.Discard, Stderr: io.Discard, Ready: func(a string) { ready <- a },
 		})
 	}()
@@ -61,7 +60,7 @@ func TestUIReconnectsAndResumesAfterDrop(t *testing.T) {
 			addr, dir := freeAddr(t), t.TempDir()
 			stop := station(t, addr, dir)
 			b := browsertest.New(t, size)
-			b.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
+			b.Run("open UI", chromedp.Navigate(kioskURL(t, addr, dir)))
 			b.WaitText("#conn", "Ansluten")
 			b.WaitText("#station-name", "Kortstation (utveckling)")
 			b.WaitText("#st-drawer", "stängd")
@@ -97,7 +96,7 @@ func TestDevPanelDrivesSimulatedHardware(t *testing.T) {
 	a := browsertest.New(t, browsertest.Sizes[0])
 	b := browsertest.New(t, browsertest.Sizes[1])
 	for _, br := range []*browsertest.Browser{a, b} {
-		br.Run("open UI", chromedp.Navigate(fmt.Sprintf("http://%s/", addr)))
+		br.Run("open UI", chromedp.Navigate(kioskURL(t, addr, dir)))
 		br.WaitText("#st-drawer", "stängd")
 	}
 	a.Tap("#dev-drawer-open")

@@ -153,7 +153,7 @@ func (c *counter) step(name string, data any) error {
 func (c *counter) view() View {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	return c.m.view(context.Background())
+	return c.m.view(context.Background(), "test")
 }
 
 func (c *counter) waitView(cond func(View) bool) View {

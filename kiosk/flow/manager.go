@@ -11,6 +11,8 @@ package flow
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -67,8 +69,14 @@ type Manager struct {
 	mu    sync.Mutex // held for each request and event, end to end
 	login *login
 	sess  *session
-	flow  *flowState
-	note  *Message // shown on the lock screen, e.g. why the session ended
+	// owner is the UI connection that holds the session: only it sees the
+	// session's view and may act in it. resume is the secret handed to it
+	// at login, with which a reloaded page (a new connection) takes the
+	// session back.
+	owner  string
+	resume string
+	flow   *flowState
+	note   *Message // shown on the lock screen, e.g. why the session ended
 	// homeErrors: why the last flow did not start.
 	homeErrors []Message
 	rev        uint64
@@ -79,12 +87,16 @@ type Manager struct {
 }
 
 type login struct {
-	reader  string
-	serial  string
-	hsaID   ident.HSAID
-	name    string
-	retries int
-	err     *Message
+	// claimedBy is the connection that sent the first PIN: the login is
+	// its own from then on, so no other connection can send PINs to the
+	// card (and block it).
+	claimedBy string
+	reader    string
+	serial    string
+	hsaID     ident.HSAID
+	name      string
+	retries   int
+	err       *Message
 }
 
 type session struct {
@@ -282,31 +294,41 @@ func (m *Manager) startLogin(ctx context.Context, reader string) {
 }
 
 // verifyPIN checks the PIN on the card itself and starts the session.
-func (m *Manager) verifyPIN(ctx context.Context, pin []byte) error {
+func (m *Manager) verifyPIN(ctx context.Context, client string, pin []byte) (any, error) {
 	defer clear(pin)
-	if m.login == nil || m.login.hsaID.IsZero() {
-		return refuse(msg("no_login", "Sätt i ditt kort först.", "Insert your card first."))
+	switch {
+	case m.sess != nil && client == m.owner:
+		return nil, refuse(msg("logged_in", "Du är redan inloggad.", "You are already logged in."))
+	case m.sess != nil:
+		m.refused(ctx, client, "session.pin_refused", "session held by another connection")
+		return nil, errElsewhere
+	case m.login == nil || m.login.hsaID.IsZero():
+		return nil, refuse(msg("no_login", "Sätt i ditt kort först.", "Insert your card first."))
+	case m.login.claimedBy != "" && m.login.claimedBy != client:
+		m.refused(ctx, client, "session.pin_refused", "login claimed by another connection")
+		return nil, errElsewhere
 	}
 	lg := m.login
+	lg.claimedBy = client
 	err := m.reader.VerifyPIN(ctx, lg.reader, pin)
 	var pe *cardreader.PINError
 	switch {
 	case errors.As(err, &pe):
 		lg.retries = pe.Retries
 		m.changed()
-		return refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left.", pe.Retries)))
+		return nil, refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left.", pe.Retries)))
 	case errors.Is(err, cardreader.ErrPINBlocked):
 		lg.retries = 0
 		m.changed()
-		return refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
+		return nil, refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
 	case errors.Is(err, cardreader.ErrPINFormat):
-		return refuse(msg("pin_format", "PIN-koden ska vara 4 till 8 siffror.", "The PIN must be 4 to 8 digits."))
+		return nil, refuse(msg("pin_format", "PIN-koden ska vara 4 till 8 siffror.", "The PIN must be 4 to 8 digits."))
 	case errors.Is(err, cardreader.ErrNoCard), errors.Is(err, cardreader.ErrCardRemoved):
 		m.login = nil
 		m.changed()
-		return refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
+		return nil, refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
 	case err != nil:
-		return fmt.Errorf("verify PIN: %w", err)
+		return nil, fmt.Errorf("verify PIN: %w", err)
 	}
 	now := m.clock.Now()
 	s := &session{id: uuid.NewString(), reader: lg.reader, serial: lg.serial, hsaID: lg.hsaID, name: lg.name, since: now, lastSeen: now}
@@ -319,12 +341,41 @@ func (m *Manager) verifyPIN(ctx context.Context, pin []byte) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.login, m.sess, m.note = nil, s, nil
+	m.owner, m.resume = client, rand.Text()
 	m.stn.SetOperator(&station.Operator{SessionID: s.id, HSAID: s.hsaID.String(), Name: s.name, Since: now})
 	m.changed()
+	return map[string]string{"resume": m.resume}, nil
+}
+
+// resumeSession gives the session to client if it presents the secret
+// handed to the connection that logged in (a reloaded page).
+func (m *Manager) resumeSession(ctx context.Context, client, secret string) error {
+	if m.sess == nil {
+		return errNoSession
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(m.resume)) != 1 {
+		m.refused(ctx, client, "session.resume_refused", "wrong resume secret")
+		return errElsewhere
+	}
+	m.owner = client
+	m.log.Info("session resumed on a new connection", "client", client)
 	return nil
+}
+
+// refused records a request refused because the connection does not hold
+// the session or the login: a security event, audited.
+func (m *Manager) refused(ctx context.Context, client, kind, why string) {
+	m.log.Warn("request from a connection without the session refused", "client", client, "why", why)
+	err := m.st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: kind, Actor: "ui:" + client, Subject: "session", Detail: map[string]any{"why": why}})
+		return err
+	})
+	if err != nil {
+		m.log.Error("refusal not audited", "err", err)
+	}
 }
 
 // endSession records the end of the session and clears every personal
@@ -332,6 +383,7 @@ func (m *Manager) verifyPIN(ctx context.Context, pin []byte) error {
 func (m *Manager) endSession(ctx context.Context, reason string) {
 	s := m.sess
 	m.sess, m.flow, m.login, m.homeErrors = nil, nil, nil, nil
+	m.owner, m.resume = "", ""
 	m.stn.SetOperator(nil)
 	if s == nil {
 		return
@@ -353,15 +405,21 @@ func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // handler wraps a request: it needs a session (unless open), counts as
 // activity, runs under the lock and publishes the change.
-func (m *Manager) handle(typ string, open bool, f func(ctx context.Context, payload json.RawMessage) (any, error)) {
-	m.stn.HandleFunc(typ, func(ctx context.Context, _ string, payload json.RawMessage) (any, error) {
+func (m *Manager) handle(typ string, open bool, f func(ctx context.Context, client string, payload json.RawMessage) (any, error)) {
+	m.stn.HandleFunc(typ, func(ctx context.Context, client string, payload json.RawMessage) (any, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if !open && m.sess == nil {
 			return nil, errNoSession
 		}
-		m.touch()
-		res, err := f(ctx, payload)
+		if !open && client != m.owner {
+			m.refused(ctx, client, "session.request_refused", typ)
+			return nil, errElsewhere
+		}
+		if open || client == m.owner {
+			m.touch()
+		}
+		res, err := f(ctx, client, payload)
 		m.changed()
 		if err != nil {
 			var msgs []Message
@@ -369,16 +427,20 @@ func (m *Manager) handle(typ string, open bool, f func(ctx context.Context, payl
 			if errors.As(refusalOf(err), &r) {
 				msgs = r.Messages
 			}
-			if m.flow != nil {
-				m.flow.errors = msgs
-			} else {
-				m.homeErrors = msgs
+			if client == m.owner {
+				if m.flow != nil {
+					m.flow.errors = msgs
+				} else {
+					m.homeErrors = msgs
+				}
 			}
 			return nil, refusalOf(err)
 		}
-		m.homeErrors = nil
-		if m.flow != nil {
-			m.flow.errors = nil
+		if client == m.owner {
+			m.homeErrors = nil
+			if m.flow != nil {
+				m.flow.errors = nil
+			}
 		}
 		if res == nil {
 			res = map[string]bool{"ok": true}
@@ -398,10 +460,10 @@ func decode(payload json.RawMessage, v any) error {
 }
 
 func (m *Manager) register() {
-	m.stn.HandleFunc("session.get", func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
-		return m.sessionState(ctx), nil
+	m.stn.HandleFunc("session.get", func(ctx context.Context, client string, _ json.RawMessage) (any, error) {
+		return m.sessionState(ctx, client), nil
 	})
-	m.handle("session.pin", true, func(ctx context.Context, payload json.RawMessage) (any, error) {
+	m.handle("session.pin", true, func(ctx context.Context, client string, payload json.RawMessage) (any, error) {
 		defer clear(payload)
 		var req struct {
 			PIN json.RawMessage `json:"pin"`
@@ -409,15 +471,24 @@ func (m *Manager) register() {
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, malformed(err)
 		}
-		return nil, m.verifyPIN(ctx, bytes.Trim(req.PIN, `"`))
+		return m.verifyPIN(ctx, client, bytes.Trim(req.PIN, `"`))
 	})
-	m.handle("session.logout", false, func(ctx context.Context, _ json.RawMessage) (any, error) {
+	m.handle("session.resume", true, func(ctx context.Context, client string, payload json.RawMessage) (any, error) {
+		var req struct {
+			Secret string `json:"secret"`
+		}
+		if err := decode(payload, &req); err != nil {
+			return nil, err
+		}
+		return nil, m.resumeSession(ctx, client, req.Secret)
+	})
+	m.handle("session.logout", false, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
 		m.endSession(ctx, "logout")
 		m.note = ptr(msg("logged_out", "Du är utloggad. Ta ut ditt kort.", "You are logged out. Remove your card."))
 		return nil, nil
 	})
-	m.handle("session.touch", false, func(context.Context, json.RawMessage) (any, error) { return nil, nil })
-	m.handle("flow.start", false, func(ctx context.Context, payload json.RawMessage) (any, error) {
+	m.handle("session.touch", false, func(context.Context, string, json.RawMessage) (any, error) { return nil, nil })
+	m.handle("flow.start", false, func(ctx context.Context, _ string, payload json.RawMessage) (any, error) {
 		var req struct {
 			Kind string `json:"kind"`
 		}
@@ -426,11 +497,11 @@ func (m *Manager) register() {
 		}
 		return nil, m.start(ctx, req.Kind)
 	})
-	m.handle("flow.cancel", false, func(context.Context, json.RawMessage) (any, error) {
+	m.handle("flow.cancel", false, func(context.Context, string, json.RawMessage) (any, error) {
 		m.flow = nil
 		return nil, nil
 	})
-	m.handle("flow.step", false, func(ctx context.Context, payload json.RawMessage) (any, error) {
+	m.handle("flow.step", false, func(ctx context.Context, _ string, payload json.RawMessage) (any, error) {
 		if m.flow == nil {
 			return nil, errNoFlow
 		}

@@ -94,6 +94,8 @@ func refusalOf(err error) error {
 
 var (
 	errNoSession = refuse(msg("locked", "Stationen är låst. Logga in med ditt kort.", "The station is locked. Log in with your card."))
+	errElsewhere = refuse(msg("elsewhere", "Stationen används på en annan skärm. Ta ut ditt kort och sätt i det igen för att fortsätta här.",
+		"The station is in use on another screen. Remove your card and insert it again to continue here."))
 	errNoFlow    = refuse(msg("no_flow", "Inget ärende pågår.", "No task is in progress."))
 	errWrongStep = refuse(msg("wrong_step", "Det steget är inte aktuellt just nu.", "That step is not the current one."))
 )

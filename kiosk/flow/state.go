@@ -91,15 +91,22 @@ type LoginView struct {
 	Name    string   `json:"name,omitempty"`
 }
 
-func (m *Manager) sessionState(ctx context.Context) station.SessionState {
+func (m *Manager) sessionState(ctx context.Context, client string) station.SessionState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v := m.view(ctx)
+	v := m.view(ctx, client)
 	return station.SessionState{State: v.State, View: v}
 }
 
-func (m *Manager) view(ctx context.Context) View {
+// view is the counter as client may see it. A connection that does not
+// hold the session (or the login it did not start) sees only that the
+// station is in use elsewhere: no operator, no recipient, no flow.
+func (m *Manager) view(ctx context.Context, client string) View {
 	v := View{State: "locked", Notice: m.note, Rev: m.rev}
+	if (m.sess != nil && client != m.owner) || (m.sess == nil && m.login != nil && m.login.claimedBy != "" && m.login.claimedBy != client) {
+		e := errElsewhere.Messages[0]
+		return View{State: "elsewhere", Notice: &e, Rev: m.rev}
+	}
 	switch {
 	case m.sess != nil:
 		v.State = "ready"

@@ -125,8 +125,8 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 	if _, err := audit.Verify(ctx, st.Reader()); err != nil {
 		t.Error(err)
 	}
-	if s.Snapshot(ctx).(Snapshot).Hardware["drawer"].State != "open" {
-		t.Errorf("drawer device state = %+v", s.Snapshot(ctx).(Snapshot).Hardware["drawer"])
+	if s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"].State != "open" {
+		t.Errorf("drawer device state = %+v", s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"])
 	}
 }
 
@@ -143,7 +143,7 @@ func TestDrawerFaultIsReported(t *testing.T) {
 	waitTopic(t, sub, "drawer.closed")
 	sensor.Fail("wire cut")
 	waitTopic(t, sub, "drawer.fault")
-	if d := s.Snapshot(ctx).(Snapshot).Hardware["drawer"]; d.State != "fault" {
+	if d := s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"]; d.State != "fault" {
 		t.Errorf("drawer device = %+v, want fault", d)
 	}
 	var n int

@@ -46,8 +46,9 @@ func (s *Station) SetRemoteLock(ctx context.Context, locked bool) error {
 	return nil
 }
 
-// loadRemoteLock reads the stored lock state.
-func (s *Station) loadRemoteLock(ctx context.Context) error {
+// Restore reads the state the station keeps across restarts: a central
+// admin's lock. Call it before the station serves requests.
+func (s *Station) Restore(ctx context.Context) error {
 	var v string
 	err := s.store.Reader().QueryRowContext(ctx, `SELECT value FROM station_meta WHERE key = ?`, metaRemoteLock).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,6 +60,9 @@ func (s *Station) loadRemoteLock(ctx context.Context) error {
 	s.mu.Lock()
 	s.remoteLocked = v == "true"
 	s.mu.Unlock()
+	if v == "true" {
+		s.log.Warn("station starts locked by the central administration")
+	}
 	return nil
 }
 

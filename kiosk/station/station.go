@@ -49,7 +49,7 @@ type Station struct {
 	remoteLocked bool
 	syncStatus   func(context.Context) any
 	handlers     map[string]Handler
-	sessionView  func(ctx context.Context) SessionState
+	sessionView  func(ctx context.Context, client string) SessionState
 	tasks        []func(ctx context.Context) error
 }
 
@@ -83,8 +83,8 @@ func New(info Info, st *store.Store, b *bus.Bus, c clock.Clock, log *slog.Logger
 		hardware: map[string]DeviceState{},
 		handlers: map[string]Handler{},
 	}
-	s.handlers["status.get"] = func(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
-		return s.Snapshot(ctx), nil
+	s.handlers["status.get"] = func(ctx context.Context, client string, _ json.RawMessage) (any, error) {
+		return s.Snapshot(ctx, client), nil
 	}
 	return s
 }
@@ -114,8 +114,8 @@ func (s *Station) Go(task func(ctx context.Context) error) {
 }
 
 // SetSessionView sets the function that fills the snapshot's session state
-// (package flow provides it).
-func (s *Station) SetSessionView(f func(ctx context.Context) SessionState) {
+// as one client may see it (package flow provides it).
+func (s *Station) SetSessionView(f func(ctx context.Context, client string) SessionState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessionView = f
@@ -199,8 +199,10 @@ func (s *Station) clockState() ClockState {
 	return ClockState{Now: s.clock.Now(), Source: s.clock.Source(), Synced: synced, Blocking: s.opts.RequireClock && !synced}
 }
 
-// Snapshot returns the current state.
-func (s *Station) Snapshot(ctx context.Context) any {
+// Snapshot returns the current state as client may see it: the session's
+// view holds personal data only for the connection that holds the
+// session. An empty client is the station itself (no session view).
+func (s *Station) Snapshot(ctx context.Context, client string) any {
 	snap := Snapshot{
 		Station:    s.info,
 		Simulation: s.opts.Simulation,
@@ -216,8 +218,8 @@ func (s *Station) Snapshot(ctx context.Context) any {
 	snap.RemoteLocked = s.remoteLocked
 	syncStatus := s.syncStatus
 	s.mu.Unlock()
-	if view != nil {
-		snap.Session = view(ctx)
+	if view != nil && client != "" {
+		snap.Session = view(ctx, client)
 	}
 	if syncStatus != nil {
 		snap.Sync = syncStatus(ctx)

@@ -84,12 +84,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("store: create data dir: %w", err)
+	if err := secureDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	// Inspect an existing file read-only, with no pragmas, before anything
 	// (such as switching to WAL) could change it.
 	if err := inspect(ctx, path, len(migs)); err != nil {
+		return nil, err
+	}
+	if err := createFile(path); err != nil {
 		return nil, err
 	}
 	writer, err := sql.Open("sqlite3", dsn(path, opt.BusyTimeout, false))
@@ -104,6 +107,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.migrate(ctx, migs); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	if err := secureFiles(path); err != nil {
 		writer.Close()
 		return nil, err
 	}

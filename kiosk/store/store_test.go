@@ -272,3 +272,44 @@ func TestSchemaGuards(t *testing.T) {
 	mustFail("card with unknown state", "INSERT INTO cards (serial, type, state, updated_at) VALUES ('1','reserve','lost','t')")
 	mustFail("issuance for unknown card (foreign key)", `INSERT INTO issuances (id, kind, card_serial, session_id, created_at, clock_source) VALUES ('i','reserve','nope','s','t','ntp')`)
 }
+
+// TestDataIsTheStationUsersAlone: the data directory is created 0700 and
+// the database files 0600; wider modes left by an older version or a copy
+// by hand are narrowed at start.
+func TestDataIsTheStationUsersAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "station.db")
+	check := func(when string) {
+		t.Helper()
+		for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if got := fi.Mode().Perm(); got != want {
+				t.Errorf("%s: %s mode %o, want %o", when, filepath.Base(p), got, want)
+			}
+		}
+	}
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("created")
+	s.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		if err := os.Chmod(p, 0o644); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("reopened")
+}

@@ -26,8 +26,10 @@ import (
 
 // Station is what the web layer needs of the station behind it.
 type Station interface {
-	// Snapshot is the full UI state, sent on connect and after changes.
-	Snapshot(ctx context.Context) any
+	// Snapshot is the full UI state as client may see it, sent on connect:
+	// personal data only to the connection that holds the operator's
+	// session.
+	Snapshot(ctx context.Context, client string) any
 	// Handle answers one request from a client. A *Problem error is shown
 	// to the user as it is; any other error is logged and shown as an
 	// internal error.
@@ -43,7 +45,19 @@ type Config struct {
 	MaxMessage     int64         // largest websocket message accepted
 	PingInterval   time.Duration // websocket keep-alive
 	Static         fs.FS         // the UI files
+	// Token, when set, is the per-boot secret every websocket must present
+	// (as the subprotocol "kortstation.token.<token>"): only the kiosk
+	// browser, which was handed it, may use the UI channel. Empty means no
+	// token is asked for (development only; config refuses it otherwise).
+	Token string
 }
+
+// Subprotocol is the websocket subprotocol of the UI channel; the token,
+// when required, travels as a second one: TokenPrefix + token.
+const (
+	Subprotocol = "kortstation.v1"
+	TokenPrefix = "kortstation.token."
+)
 
 // Server is the HTTP side of the station.
 type Server struct {
@@ -79,6 +93,7 @@ func New(cfg Config, station Station, b *bus.Bus, log *slog.Logger, reg *metrics
 	s.up = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
 		CheckOrigin:      func(r *http.Request) bool { return s.origins[r.Header.Get("Origin")] },
+		Subprotocols:     []string{Subprotocol},
 	}
 	if reg != nil {
 		reg.Register("kiosk_ws_clients", "Connected UI websockets.", metrics.Gauge, metrics.Value(func() float64 {
@@ -166,19 +181,5 @@ func (s *Server) Shutdown(ctx context.Context, reason string) error {
 		return nil
 	case <-ctx.Done():
 		return errors.New("web: websockets still open at shutdown deadline")
-	}
-}
-
-// Broadcast sends a fresh state snapshot to every client.
-func (s *Server) Broadcast(ctx context.Context) {
-	b, err := encode(TypeState, "", s.station.Snapshot(ctx))
-	if err != nil {
-		s.log.Error("encode state", "err", err)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.clients {
-		c.send(b)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,6 +56,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden: unknown Origin", http.StatusForbidden)
 		return
 	}
+	if !s.tokenOK(r) {
+		s.rejected.Add(1)
+		s.log.Warn("refused websocket without the kiosk's token", "remote", r.RemoteAddr)
+		http.Error(w, "forbidden: this screen is not the station's kiosk", http.StatusForbidden)
+		return
+	}
 	s.mu.Lock()
 	closing := s.closing
 	s.mu.Unlock()
@@ -94,7 +101,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	sub := s.bus.Subscribe(256)
 	defer sub.Close()
 
-	hello, err := encode(TypeHello, "", s.station.Snapshot(ctx))
+	hello, err := encode(TypeHello, "", s.station.Snapshot(ctx, c.id))
 	if err != nil {
 		log.Error("encode hello", "err", err)
 		conn.Close()
@@ -135,6 +142,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	log.Info("ui disconnected")
 }
 
+// tokenOK reports whether the upgrade request presents the kiosk's token
+// (or none is required). The comparison takes the same time whatever the
+// guess.
+func (s *Server) tokenOK(r *http.Request) bool {
+	if s.cfg.Token == "" {
+		return true
+	}
+	want := []byte(TokenPrefix + s.cfg.Token)
+	ok := false
+	for _, p := range websocket.Subprotocols(r) {
+		if subtle.ConstantTimeCompare([]byte(p), want) == 1 {
+			ok = true
+		}
+	}
+	return ok
+}
+
 func (s *Server) readLoop(ctx context.Context, c *client, log interface {
 	Warn(string, ...any)
 	Error(string, ...any)
@@ -165,7 +189,8 @@ func (s *Server) readLoop(ctx context.Context, c *client, log interface {
 		res, err := s.station.Handle(ctx, c.id, env.Type, env.Payload)
 		if err != nil {
 			var p *Problem
-			if !errors.As(err, &p) {
+			var d interface{ Problem() *Problem }
+			if !errors.As(err, &p) && !errors.As(err, &d) {
 				log.Error("request failed", "type", env.Type, "err", err)
 			}
 			s.reply(c, TypeError, env.ID, err)

@@ -22,6 +22,10 @@ type EmbeddedOptions struct {
 	Addr string
 	// AdminAddr for the admin page; default 127.0.0.1:0. "-" disables it.
 	AdminAddr string
+	// Demo seeds a new registry with made-up administrators, persons and
+	// shipments (make run's simulation only: a real site's registry starts
+	// empty, so no demo administrator can ever log in there).
+	Demo bool
 }
 
 // Embedded is a registry running in-process for `make run`.
@@ -36,7 +40,7 @@ type Embedded struct {
 }
 
 // StartEmbedded starts a registry in dataDir/registry on loopback, seeds it
-// with demonstration data the first time, enrols the local station through
+// with demonstration data the first time if opt.Demo, enrols the local station through
 // the real enrolment path (identity files under dataDir/station) and
 // serves until ctx ends or Close is called.
 func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt EmbeddedOptions) (*Embedded, error) {
@@ -60,7 +64,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt Em
 		return nil, err
 	}
 	fail := func(err error) (*Embedded, error) { srv.Close(); return nil, err }
-	if fresh {
+	if fresh && opt.Demo {
 		if err := srv.Seed(ctx, opt.StationID); err != nil {
 			return fail(fmt.Errorf("registry: seed: %w", err))
 		}

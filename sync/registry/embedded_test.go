@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func TestEmbedded(t *testing.T) {
 	dir := t.TempDir()
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e, err := registry.StartEmbedded(ctx, dir, log, registry.EmbeddedOptions{})
+	e, err := registry.StartEmbedded(ctx, dir, log, registry.EmbeddedOptions{Demo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e2, err := registry.StartEmbedded(ctx, dir, log, registry.EmbeddedOptions{})
+	e2, err := registry.StartEmbedded(ctx, dir, log, registry.EmbeddedOptions{Demo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +113,42 @@ func TestEmbedded(t *testing.T) {
 	for _, form := range []string{pnr, pnr[:8] + "-" + pnr[8:], pnr[2:]} {
 		if bytes.Contains([]byte(logs.String()), []byte(form)) {
 			t.Errorf("a personal number (%s form) appears in the logs", form[:4]+"…")
+		}
+	}
+}
+
+// TestEmbeddedWithoutDemoSeedsNothing: outside make run's simulation the
+// embedded registry starts empty — no made-up administrator (AD-1) can log
+// in at a real site, no made-up shipment becomes stock.
+func TestEmbeddedWithoutDemoSeedsNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := registry.StartEmbedded(ctx, dir, log, registry.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	st, err := store.Open(ctx, filepath.Join(dir, "station.db"), store.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rc, err := reconcile.New(reconcile.Config{Identity: e.Identity}, st, clock.System{}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if err := rc.Once(ctx); err != nil {
+		t.Fatalf("sync with the embedded registry: %v", err)
+	}
+	for _, table := range []string{"operators", "ref_shipments", "ref_person_facts"} {
+		var n int
+		if err := st.Reader().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s has %d rows from a registry started without demo data, want 0", table, n)
 		}
 	}
 }

@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	owner := fs.String("owner", "", "user (and its group) to own the files written; empty keeps the caller's")
 	fromFile := fs.String("from-file", "", "read the values from this file if it exists, then delete it")
 	thenStart := fs.String("then-start", "", "systemd unit to start once provisioned (systemctl --no-block start)")
+	thenRestart := fs.String("then-restart", "", "systemd unit to restart after that, e.g. the touchscreen, which then finds the station's UI token (systemctl --no-block restart)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +67,14 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		out, err := exec.CommandContext(ctx, "systemctl", "--no-block", "start", *thenStart).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("start %s: %w: %s", *thenStart, err, out)
+		}
+		if *thenRestart == "" {
+			return nil
+		}
+		// Queued after the start above: the unit ordered After= it (the
+		// touchscreen after kioskd) restarts once kioskd is ready.
+		if out, err := exec.CommandContext(ctx, "systemctl", "--no-block", "restart", *thenRestart).CombinedOutput(); err != nil {
+			return fmt.Errorf("restart %s: %w: %s", *thenRestart, err, out)
 		}
 		return nil
 	}

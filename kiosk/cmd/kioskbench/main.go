@@ -83,7 +83,10 @@ func once(ctx context.Context, bin, dataDir string, measureRSS bool, idle time.D
 	if err != nil {
 		return 0, 0, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "-listen", addr, "-data-dir", dataDir, "-log-level", "warn")
+	cmd := exec.CommandContext(ctx, bin, "-listen", addr, "-data-dir", dataDir, "-log-level", "warn",
+		// make run's development settings: simulated hardware, the
+		// embedded registry.
+		"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-registry", "embedded", "-ui-auth", "none")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	client := &http.Client{Timeout: time.Second}
 	t0 := time.Now()
