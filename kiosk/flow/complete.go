@@ -399,13 +399,14 @@ func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 			Detail: map[string]any{"card": f.card.Number, "receipt": r.ID, "reason": string(r.Reason), "session": sess.id, "identified_by": identifiedBy(r)}}); err != nil {
 			return err
 		}
-		var issued protocol.Payload = protocol.IssuancePayload{
+		p := protocol.IssuancePayload{
 			IssuanceID: id, CardSerial: f.card.Number, CardType: string(d.CardType), PersonalNumber: canonical(f.recipient.PersonalNumber),
 			Reason: string(r.Reason), ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, Operator: sess.hsaID.String(), Attestors: attestors,
 			RefersTo: fmt.Sprint(orEmpty(refersTo)),
 		}
+		var issued protocol.Payload = p
 		if f.kind == KindExtend {
-			issued = protocol.ExtensionPayload(issued.(protocol.IssuancePayload))
+			issued = protocol.ExtensionPayload(p)
 		}
 		if _, err := outbox.Enqueue(ctx, tx, m.clock, issued); err != nil {
 			return err
