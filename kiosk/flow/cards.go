@@ -158,7 +158,7 @@ func (m *Manager) returnStep(ctx context.Context, f *flowState, step string, _ j
 		if _, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "card.returned", Actor: sess.hsaID.String(), Subject: id, Detail: detail}); err != nil {
 			return err
 		}
-		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.KindReturn, protocol.IssuancePayload{IssuanceID: id, CardSerial: c.Number,
+		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.ReturnPayload{IssuanceID: id, CardSerial: c.Number,
 			CardType: string(c.Type), RefersTo: fmt.Sprint(orEmpty(refers)), Operator: sess.hsaID.String()})
 		return err
 	})
@@ -210,7 +210,7 @@ func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data
 			Detail: map[string]any{"reason": req.Reason, "session": sess.id}}); err != nil {
 			return err
 		}
-		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.KindBlockRequest, protocol.BlockRequestPayload{CardSerial: c.Number, Reason: req.Reason, Operator: sess.hsaID.String()})
+		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.BlockRequestPayload{CardSerial: c.Number, Reason: req.Reason, Operator: sess.hsaID.String()})
 		return err
 	})
 	if err != nil {

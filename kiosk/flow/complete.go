@@ -311,17 +311,17 @@ func movement(ctx context.Context, tx *sql.Tx, m *Manager, serial, kind, shipmen
 		serial, kind, ship, sess, ts(now)); err != nil {
 		return fmt.Errorf("insert stock movement: %w", err)
 	}
-	_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.KindStockMovement, protocol.StockMovementPayload{CardSerial: serial, Movement: kind, ShipmentRef: shipment})
+	_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.StockMovementPayload{CardSerial: serial, Movement: kind, ShipmentRef: shipment})
 	return err
 }
 
 func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.SealedReceipt, pdf []byte, sigs []receiptpdf.Signature, id string, now time.Time) error {
 	d := f.decision
 	r := s.Receipt
-	kind, outKind := "reserve", protocol.KindIssuance
+	kind := "reserve"
 	switch f.kind {
 	case KindExtend:
-		kind, outKind = "extension", protocol.KindExtension
+		kind = "extension"
 	case KindPickup:
 		kind = "pickup"
 	}
@@ -399,14 +399,19 @@ func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 			Detail: map[string]any{"card": f.card.Number, "receipt": r.ID, "reason": string(r.Reason), "session": sess.id, "identified_by": identifiedBy(r)}}); err != nil {
 			return err
 		}
-		if _, err := outbox.Enqueue(ctx, tx, m.clock, outKind, protocol.IssuancePayload{
+		p := protocol.IssuancePayload{
 			IssuanceID: id, CardSerial: f.card.Number, CardType: string(d.CardType), PersonalNumber: canonical(f.recipient.PersonalNumber),
 			Reason: string(r.Reason), ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, Operator: sess.hsaID.String(), Attestors: attestors,
 			RefersTo: fmt.Sprint(orEmpty(refersTo)),
-		}); err != nil {
+		}
+		var issued protocol.Payload = p
+		if f.kind == KindExtend {
+			issued = protocol.ExtensionPayload(p)
+		}
+		if _, err := outbox.Enqueue(ctx, tx, m.clock, issued); err != nil {
 			return err
 		}
-		if _, err := outbox.Enqueue(ctx, tx, m.clock, protocol.KindReceipt, protocol.ReceiptPayload{
+		if _, err := outbox.Enqueue(ctx, tx, m.clock, protocol.ReceiptPayload{
 			ReceiptID: r.ID, IssuanceID: id, CardSerial: f.card.Number, Content: content, Signatures: sigJSON,
 			PDF: pdf, PDFSHA256: pdfHash, SignedAt: r.SignedAt,
 		}); err != nil {
@@ -417,7 +422,7 @@ func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 		// the issuance, so none is lost and none is sent for an issuance
 		// that was not stored.
 		for _, n := range d.Notifications {
-			if _, err := outbox.Enqueue(ctx, tx, m.clock, KindNotification, notificationPayload(n, id, r.ID)); err != nil {
+			if _, err := outbox.Enqueue(ctx, tx, m.clock, notificationPayload(n, id, r.ID)); err != nil {
 				return err
 			}
 		}
@@ -425,27 +430,10 @@ func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 	})
 }
 
-// KindNotification is the outbox event asking the central service to send
-// a notification (RE-5). The registry stores every event kind it is sent.
-const KindNotification = "notification"
-
-// NotificationPayload is a notification request as queued for the central
-// service (RE-5). It names the addressee by role and HSA-ID, or for a
-// recipient without one by the issuance the central service already holds
-// (with its personal number), and the message by its key: it carries no
-// personal number and no name.
-type NotificationPayload struct {
-	Event      string `json:"event"`            // rules.NotifyIssued, …
-	Role       string `json:"role"`             // recipient or attestor
-	HSAID      string `json:"hsa_id,omitempty"` // the addressee's HSA-ID, if known
-	IssuanceID string `json:"issuance_id"`      // the issuance it is about (and the recipient's reference)
-	ReceiptID  string `json:"receipt_id"`
-	CardSerial string `json:"card_serial"`
-	Key        string `json:"key"` // the message, rendered by the central service in the addressee's language
-}
-
-func notificationPayload(n rules.Notification, issuanceID, receiptID string) NotificationPayload {
-	p := NotificationPayload{Event: string(n.Event), Role: string(n.Role), IssuanceID: issuanceID, ReceiptID: receiptID,
+// notificationPayload is the request to the central service for one
+// notification (RE-5; sync/protocol.NotificationPayload).
+func notificationPayload(n rules.Notification, issuanceID, receiptID string) protocol.NotificationPayload {
+	p := protocol.NotificationPayload{Event: string(n.Event), Role: string(n.Role), IssuanceID: issuanceID, ReceiptID: receiptID,
 		CardSerial: n.CardNumber, Key: string(n.Key)}
 	if !n.To.HSAID.IsZero() {
 		p.HSAID = n.To.HSAID.String()

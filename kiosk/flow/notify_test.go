@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // notificationRows are the notification events queued in the outbox.
-func (c *counter) notificationRows() []NotificationPayload {
+func (c *counter) notificationRows() []protocol.NotificationPayload {
 	c.t.Helper()
-	rows, err := c.st.Reader().Query(`SELECT payload FROM outbox WHERE kind = ? ORDER BY seq`, KindNotification)
+	rows, err := c.st.Reader().Query(`SELECT payload FROM outbox WHERE kind = ? ORDER BY seq`, protocol.KindNotification)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []NotificationPayload
+	var out []protocol.NotificationPayload
 	for rows.Next() {
 		var raw string
 		if err := rows.Scan(&raw); err != nil {
@@ -27,7 +28,7 @@ func (c *counter) notificationRows() []NotificationPayload {
 				c.t.Errorf("notification payload holds personal data %q: %s", needle, raw)
 			}
 		}
-		var p NotificationPayload
+		var p protocol.NotificationPayload
 		if err := json.Unmarshal([]byte(raw), &p); err != nil {
 			c.t.Fatal(err)
 		}
@@ -64,7 +65,7 @@ func (c *counter) queuedWith(issuanceID string) {
 		kinds = append(kinds, k)
 	}
 	got := strings.Join(kinds, ",")
-	if !strings.Contains(got, "issuance,receipt,"+KindNotification) {
+	if !strings.Contains(got, "issuance,receipt,"+protocol.KindNotification) {
 		c.t.Errorf("outbox kinds = %s: the notifications follow the issuance and its receipt", got)
 	}
 }
@@ -80,7 +81,7 @@ func TestNotificationsRE5DocumentIssuanceNotifiesTheRecipient(t *testing.T) {
 	id := c.issuanceID()
 	var receipt string
 	_ = c.st.Reader().QueryRow(`SELECT id FROM receipts`).Scan(&receipt)
-	want := NotificationPayload{Event: "issued", Role: "recipient", IssuanceID: id, ReceiptID: receipt,
+	want := protocol.NotificationPayload{Event: "issued", Role: "recipient", IssuanceID: id, ReceiptID: receipt,
 		CardSerial: devseed.ReserveInStock[0], Key: "notify.issued"}
 	if got[0] != want {
 		t.Errorf("notification = %+v, want %+v", got[0], want)

@@ -11,6 +11,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // querier is a *sql.DB or *sql.Tx.
@@ -139,33 +140,10 @@ func canonical(p ident.PersonalNumber) string {
 	return string(out)
 }
 
-// facts is the registry's person facts document (sync/protocol.PersonFacts).
-type facts struct {
-	RegularCards []struct {
-		Serial string `json:"serial"`
-		State  string `json:"state"`
-		Type   string `json:"type"`
-	} `json:"regular_cards"`
-	Orders []struct {
-		ID             string `json:"id"`
-		Type           string `json:"type"`
-		Status         string `json:"status"`
-		Ordered        string `json:"ordered"`
-		CardType       string `json:"card_type"`
-		CardSerial     string `json:"card_serial"`
-		PickupDeadline string `json:"pickup_deadline"`
-	} `json:"orders"`
-	ReserveCards []struct {
-		Serial     string `json:"serial"`
-		Reason     string `json:"reason"`
-		ValidUntil string `json:"valid_until"`
-		Station    string `json:"station"`
-		State      string `json:"state"`
-	} `json:"reserve_cards"`
-}
-
+// parseFacts adds the registry's person facts document
+// (protocol.PersonFactsDoc) about p to reg.
 func parseFacts(b []byte, p rules.Person, reg *rules.Registry) error {
-	var f facts
+	var f protocol.PersonFactsDoc
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("person facts: %w", err)
 	}
@@ -212,7 +190,7 @@ func parseFacts(b []byte, p rules.Person, reg *rules.Registry) error {
 // orderCardSerial returns the serial of the produced card of an order in
 // the facts, if the registry named one.
 func orderCardSerial(b []byte, orderID string) string {
-	var f facts
+	var f protocol.PersonFactsDoc
 	if json.Unmarshal(b, &f) != nil {
 		return ""
 	}
@@ -374,13 +352,11 @@ func registryForOrder(ctx context.Context, q querier, orderID string) (rules.Reg
 	if err != nil {
 		return reg, rules.Person{}, "", fmt.Errorf("read order facts: %w", err)
 	}
-	var holder struct {
-		HSAID string `json:"holder_hsa_id"`
-	}
+	var holder protocol.PersonFactsDoc
 	if err := json.Unmarshal([]byte(raw), &holder); err != nil {
 		return reg, rules.Person{}, "", fmt.Errorf("order facts: %w", err)
 	}
-	h, err := ident.ParseHSAID(holder.HSAID)
+	h, err := ident.ParseHSAID(holder.HolderHSAID)
 	if err != nil {
 		return reg, rules.Person{}, "", fmt.Errorf("%w: holder: %w", errNoOrderFacts, err)
 	}

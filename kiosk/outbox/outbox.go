@@ -17,29 +17,24 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// Event is one queued record.
-type Event struct {
-	Seq         int64           `json:"seq"`
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
-	Payload     json.RawMessage `json:"payload"`
-	CreatedAt   time.Time       `json:"created_at"`
-	ClockSource string          `json:"clock_source"`
-	Attempts    int             `json:"-"`
-}
-
-// Enqueue adds an event of kind with payload (encoded as JSON) inside tx.
-func Enqueue(ctx context.Context, tx *sql.Tx, c clock.Clock, kind string, payload any) (Event, error) {
+// Enqueue adds an event with payload (encoded as JSON) inside tx; the
+// payload's type names the event's kind (sync/protocol.EventKinds).
+func Enqueue(ctx context.Context, tx *sql.Tx, c clock.Clock, payload protocol.Payload) (protocol.Event, error) {
+	if payload == nil {
+		return protocol.Event{}, errors.New("outbox: event needs a payload")
+	}
+	kind := payload.EventKind()
 	if kind == "" {
-		return Event{}, errors.New("outbox: event needs a kind")
+		return protocol.Event{}, errors.New("outbox: event needs a kind")
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
-		return Event{}, fmt.Errorf("outbox: encode %s: %w", kind, err)
+		return protocol.Event{}, fmt.Errorf("outbox: encode %s: %w", kind, err)
 	}
-	ev := Event{
+	ev := protocol.Event{
 		ID:          uuid.NewString(),
 		Kind:        kind,
 		Payload:     body,
@@ -50,10 +45,10 @@ func Enqueue(ctx context.Context, tx *sql.Tx, c clock.Clock, kind string, payloa
 		`INSERT INTO outbox (event_id, kind, payload, created_at, clock_source) VALUES (?, ?, ?, ?, ?)`,
 		ev.ID, ev.Kind, []byte(ev.Payload), ev.CreatedAt.Format(time.RFC3339Nano), ev.ClockSource)
 	if err != nil {
-		return Event{}, fmt.Errorf("outbox: insert %s: %w", kind, err)
+		return protocol.Event{}, fmt.Errorf("outbox: insert %s: %w", kind, err)
 	}
 	if ev.Seq, err = res.LastInsertId(); err != nil {
-		return Event{}, fmt.Errorf("outbox: sequence of %s: %w", kind, err)
+		return protocol.Event{}, fmt.Errorf("outbox: sequence of %s: %w", kind, err)
 	}
 	return ev, nil
 }
@@ -66,7 +61,7 @@ type Querier interface {
 
 // Pending returns up to limit unacknowledged events with Seq > after, oldest
 // first.
-func Pending(ctx context.Context, q Querier, after int64, limit int) ([]Event, error) {
+func Pending(ctx context.Context, q Querier, after int64, limit int) ([]protocol.Event, error) {
 	rows, err := q.QueryContext(ctx,
 		`SELECT seq, event_id, kind, payload, created_at, clock_source, attempts
 		   FROM outbox WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
@@ -74,9 +69,9 @@ func Pending(ctx context.Context, q Querier, after int64, limit int) ([]Event, e
 		return nil, fmt.Errorf("outbox: read pending: %w", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []protocol.Event
 	for rows.Next() {
-		var ev Event
+		var ev protocol.Event
 		var payload []byte
 		var created string
 		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Kind, &payload, &created, &ev.ClockSource, &ev.Attempts); err != nil {

@@ -9,10 +9,12 @@ import (
 	"github.com/kortstation/kortstation/hw/drawer"
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// DrawerRecord is what the station stores and sends for one drawer event.
-// It carries no personal data: the operator appears as a session ID.
+// DrawerRecord is what the station stores and publishes for one drawer
+// event; the registry is sent its Payload. It carries no personal data: the
+// operator appears as a session ID.
 type DrawerRecord struct {
 	State   string    `json:"state"` // open, closed, flapping, fault, recovered
 	Session string    `json:"session,omitempty"`
@@ -20,6 +22,16 @@ type DrawerRecord struct {
 	FoundOp bool      `json:"found_open,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 	At      time.Time `json:"at"`
+}
+
+// Payload is the event sent to the registry: an RC-7 alarm is a
+// drawer_alarm, every other state change a drawer_event
+// (docs/sync-protocol.md).
+func (r DrawerRecord) Payload() protocol.Payload {
+	if r.Alarm {
+		return protocol.DrawerAlarmPayload{State: r.State, FoundOpen: r.FoundOp, Detail: r.Detail, At: r.At}
+	}
+	return protocol.DrawerEventPayload{State: r.State, SessionID: r.Session, FoundOpen: r.FoundOp, Detail: r.Detail, At: r.At}
 }
 
 // RunDrawer watches the drawer sensor until ctx ends. Every opening belongs
@@ -97,7 +109,7 @@ func (s *Station) recordDrawer(ctx context.Context, ev drawer.Event) error {
 		if _, err := audit.Append(ctx, tx, s.clock, audit.Entry{Kind: kind, Actor: actor, Subject: "drawer", Detail: detail}); err != nil {
 			return err
 		}
-		_, err := outbox.Enqueue(ctx, tx, s.clock, kind, rec)
+		_, err := outbox.Enqueue(ctx, tx, s.clock, rec.Payload())
 		return err
 	})
 	if err != nil {

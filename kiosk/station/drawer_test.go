@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 func newTestStation(t *testing.T) (*Station, *store.Store, *bus.Bus) {
@@ -113,11 +115,38 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 			t.Errorf("drawer_events[%d] = %s, want %s", i, got[i], want[i])
 		}
 	}
-	var alarms int
-	st.Reader().QueryRow(`SELECT count(*) FROM outbox WHERE kind = 'drawer.alarm'`).Scan(&alarms)
-	if alarms != 1 {
-		t.Errorf("outbox has %d drawer.alarm events, want 1", alarms)
+	// The registry is sent the documented kinds (docs/sync-protocol.md):
+	// the RC-7 alarm as drawer_alarm, every other change as drawer_event.
+	var sent []string
+	rows, err = st.Reader().Query(`SELECT kind, payload FROM outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
 	}
+	for rows.Next() {
+		var kind string
+		var payload []byte
+		if err := rows.Scan(&kind, &payload); err != nil {
+			t.Fatal(err)
+		}
+		p, err := protocol.DecodePayload(kind, payload)
+		if err != nil {
+			t.Fatalf("outbox event %s: %v", kind, err)
+		}
+		switch p := p.(type) {
+		case protocol.DrawerAlarmPayload:
+			sent = append(sent, kind+":"+p.State)
+		case protocol.DrawerEventPayload:
+			sent = append(sent, kind+":"+p.State+"/"+p.SessionID)
+		default:
+			t.Errorf("outbox event %s carries %T", kind, p)
+		}
+	}
+	rows.Close()
+	wantSent := []string{"drawer_event:closed/", "drawer_alarm:open", "drawer_event:closed/", "drawer_event:open/sess-1"}
+	if strings.Join(sent, " ") != strings.Join(wantSent, " ") {
+		t.Errorf("outbox = %v, want %v", sent, wantSent)
+	}
+	var alarms int
 	st.Reader().QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'drawer.alarm' AND actor = 'station'`).Scan(&alarms)
 	if alarms != 1 {
 		t.Errorf("audit log has %d drawer.alarm entries, want 1", alarms)
@@ -147,8 +176,8 @@ func TestDrawerFaultIsReported(t *testing.T) {
 		t.Errorf("drawer device = %+v, want fault", d)
 	}
 	var n int
-	st.Reader().QueryRow(`SELECT count(*) FROM outbox WHERE kind = 'drawer.fault'`).Scan(&n)
+	st.Reader().QueryRow(`SELECT count(*) FROM outbox WHERE kind = ? AND json_extract(payload, '$.state') = ?`, protocol.KindDrawerEvent, protocol.DrawerFault).Scan(&n)
 	if n != 1 {
-		t.Errorf("outbox drawer.fault = %d, want 1", n)
+		t.Errorf("outbox drawer_event fault = %d, want 1", n)
 	}
 }

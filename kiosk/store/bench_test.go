@@ -13,6 +13,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 func benchStore(b *testing.B) *store.Store {
@@ -60,7 +61,7 @@ func BenchmarkDurableCommit(b *testing.B) {
 			if _, err := audit.Append(ctx, tx, clk, audit.Entry{Kind: "bench.record", Actor: "station", Subject: key}); err != nil {
 				return err
 			}
-			_, err := outbox.Enqueue(ctx, tx, clk, "bench.record", map[string]string{"key": key})
+			_, err := outbox.Enqueue(ctx, tx, clk, protocol.StockMovementPayload{CardSerial: key, Movement: "counted"})
 			return err
 		})
 		if err != nil {

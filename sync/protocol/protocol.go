@@ -31,20 +31,6 @@ const (
 	PathHealth  = "/v1/health"
 )
 
-// Event kinds a station pushes. The registry stores every kind; the ones
-// listed here it also understands.
-const (
-	KindIssuance        = "issuance"         // reserve card handed out (IssuancePayload)
-	KindExtension       = "extension"        // RC-5 (IssuancePayload, RefersTo set)
-	KindReturn          = "return"           // RC-6 (IssuancePayload)
-	KindBlockRequest    = "block_request"    // BL-1 (BlockRequestPayload)
-	KindStockMovement   = "stock_movement"   // stock in/out (StockMovementPayload)
-	KindDrawerAlarm     = "drawer_alarm"     // RC-7
-	KindReceipt         = "receipt"          // RE-1 (ReceiptPayload: PDF and signatures)
-	KindAuditCheckpoint = "audit.checkpoint" // head of the audit chain (AuditCheckpointPayload)
-	KindAdminChange     = "admin_change"     // AD-2
-)
-
 // Reference data kinds a station pulls.
 const (
 	RefOperators    = "operators"     // AD-1, snapshot
@@ -69,7 +55,8 @@ func IsSnapshotKind(kind string) bool {
 	return false
 }
 
-// Event is one outbox record as pushed.
+// Event is one outbox record as pushed. Kind names the type of Payload
+// (see EventKinds).
 type Event struct {
 	Seq         int64           `json:"seq"`
 	ID          string          `json:"id"`
@@ -77,6 +64,9 @@ type Event struct {
 	Payload     json.RawMessage `json:"payload"`
 	CreatedAt   time.Time       `json:"created_at"`
 	ClockSource string          `json:"clock_source"`
+	// Attempts counts the station's delivery attempts; it stays on the
+	// station and is not sent.
+	Attempts int `json:"-"`
 }
 
 // PushRequest carries a batch of events, in sequence order.
@@ -174,7 +164,7 @@ type Validity struct {
 }
 
 // PersonFacts are the registry's facts about one person (RC-2..4). Facts is
-// an object such as {"regular_cards":[...],"orders":[...],"reserve_cards":[...]}.
+// a PersonFactsDoc as JSON.
 type PersonFacts struct {
 	PersonalNumber string          `json:"personal_number"`
 	Facts          json.RawMessage `json:"facts,omitempty"`
@@ -282,58 +272,4 @@ const (
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
-}
-
-// IssuancePayload is the payload of issuance, extension and return events.
-// PersonalNumber travels only in this body, never in a URL or a log line.
-type IssuancePayload struct {
-	IssuanceID     string    `json:"issuance_id"`
-	CardSerial     string    `json:"card_serial"`
-	CardType       string    `json:"card_type,omitempty"`
-	PersonalNumber string    `json:"personal_number,omitempty"`
-	Reason         string    `json:"reason,omitempty"`
-	ValidFrom      time.Time `json:"valid_from,omitzero"`
-	ValidUntil     time.Time `json:"valid_until,omitzero"`
-	RefersTo       string    `json:"refers_to,omitempty"`
-	Operator       string    `json:"operator,omitempty"`
-	Attestors      []string  `json:"attestors,omitempty"`
-}
-
-// ReceiptPayload is the payload of a receipt event (RE-1): the signed
-// receipt's fields, its PDF and the signature strokes.
-type ReceiptPayload struct {
-	ReceiptID  string          `json:"receipt_id"`
-	IssuanceID string          `json:"issuance_id"`
-	CardSerial string          `json:"card_serial"`
-	Corrects   string          `json:"corrects,omitempty"`
-	Content    json.RawMessage `json:"content,omitempty"`
-	Signatures json.RawMessage `json:"signatures,omitempty"`
-	PDF        []byte          `json:"pdf,omitempty"`
-	PDFSHA256  string          `json:"pdf_sha256,omitempty"`
-	SignedAt   time.Time       `json:"signed_at,omitzero"`
-}
-
-// BlockRequestPayload asks the registry to block a card (BL-1).
-type BlockRequestPayload struct {
-	CardSerial string `json:"card_serial"`
-	Reason     string `json:"reason"`
-	Operator   string `json:"operator,omitempty"`
-}
-
-// StockMovementPayload records a card entering or leaving stock.
-type StockMovementPayload struct {
-	CardSerial  string `json:"card_serial"`
-	Movement    string `json:"movement"`
-	ShipmentRef string `json:"shipment_ref,omitempty"`
-}
-
-// DrawerAlarmPayload records a drawer opened outside a session (RC-7).
-type DrawerAlarmPayload struct {
-	State string `json:"state"`
-}
-
-// AuditCheckpointPayload is the head of the station's audit chain.
-type AuditCheckpointPayload struct {
-	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
@@ -33,8 +34,8 @@ func BenchmarkPush100k(b *testing.B) {
 		s := newStation(b, id, reg.URL, nil)
 		err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
 			for j := 0; j < n; j++ {
-				if _, err := outbox.Enqueue(context.Background(), tx, s.clk, "stock_movement",
-					map[string]any{"card_serial": fmt.Sprintf("RK-%08d", j), "movement": "counted", "shipment_ref": "SHIP-0001", "note": randHex(64)}); err != nil {
+				if _, err := outbox.Enqueue(context.Background(), tx, s.clk,
+					paddedMovement{StockMovementPayload: protocol.StockMovementPayload{CardSerial: fmt.Sprintf("RK-%08d", j), Movement: "counted", ShipmentRef: "SHIP-0001"}, Pad: randHex(64)}); err != nil {
 					return err
 				}
 			}

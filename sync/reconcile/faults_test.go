@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,23 +299,23 @@ func TestFaultClockJumps(t *testing.T) {
 	reg := registrytest.Start(t)
 	s := newStation(t, reg.Identity(t, "ST-CLOCK"), reg.URL, nil)
 	wall := s.clk.Now()
-	s.enqueue("stock_movement", map[string]int{"n": 1})
+	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-1", Movement: "counted"})
 	s.clk.Set(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)) // boot without NTP
-	s.enqueue("stock_movement", map[string]int{"n": 2})
+	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-2", Movement: "counted"})
 	mustOnce(t, s)
 	s.clk.Set(wall.AddDate(5, 0, 0)) // forward
-	s.enqueue("stock_movement", map[string]int{"n": 3})
+	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-3", Movement: "counted"})
 	mustOnce(t, s)
 	s.clk.Set(wall) // and back
-	s.enqueue("stock_movement", map[string]int{"n": 4})
+	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "counted"})
 	mustOnce(t, s)
 	assertExactlyOnce(t, reg, s)
 	evs, _ := reg.Server.Events(context.Background(), "ST-CLOCK")
 	for i, e := range evs {
-		var p map[string]int
+		var p protocol.StockMovementPayload
 		_ = json.Unmarshal(e.Payload, &p)
-		if p["n"] != i+1 || e.ClockSource == "" {
-			t.Errorf("event %d: payload n=%d source %q; want n=%d in seq order with a clock source", i, p["n"], e.ClockSource, i+1)
+		if want := fmt.Sprintf("RK-%d", i+1); p.CardSerial != want || e.ClockSource == "" {
+			t.Errorf("event %d: card %s source %q; want %s in seq order with a clock source", i, p.CardSerial, e.ClockSource, want)
 		}
 	}
 	if !evs[1].CreatedAt.Before(evs[0].CreatedAt) {

@@ -8,10 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kortstation/kortstation/hw/drawer/sim"
+	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/outbox"
+	kstation "github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
@@ -86,12 +90,12 @@ func (s *station) reopen() {
 	s.client()
 }
 
-func (s *station) enqueue(kind string, payload any) outbox.Event {
+func (s *station) enqueue(payload protocol.Payload) protocol.Event {
 	s.t.Helper()
-	var ev outbox.Event
+	var ev protocol.Event
 	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
 		var err error
-		ev, err = outbox.Enqueue(context.Background(), tx, s.clk, kind, payload)
+		ev, err = outbox.Enqueue(context.Background(), tx, s.clk, payload)
 		return err
 	})
 	if err != nil {
@@ -100,13 +104,20 @@ func (s *station) enqueue(kind string, payload any) outbox.Event {
 	return ev
 }
 
+// paddedMovement is a stock movement with incompressible padding, for
+// batches of a given size; the registry stores the extra field untouched.
+type paddedMovement struct {
+	protocol.StockMovementPayload
+	Pad string `json:"pad"`
+}
+
 // enqueueN adds n events of about size bytes of incompressible payload.
-func (s *station) enqueueN(n, size int) []outbox.Event {
+func (s *station) enqueueN(n, size int) []protocol.Event {
 	s.t.Helper()
-	var out []outbox.Event
+	var out []protocol.Event
 	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
 		for i := 0; i < n; i++ {
-			ev, err := outbox.Enqueue(context.Background(), tx, s.clk, "stock_movement", map[string]any{"card_serial": randHex(8), "movement": "counted", "pad": randHex(size / 2)})
+			ev, err := outbox.Enqueue(context.Background(), tx, s.clk, paddedMovement{StockMovementPayload: protocol.StockMovementPayload{CardSerial: randHex(8), Movement: "counted"}, Pad: randHex(size / 2)})
 			if err != nil {
 				return err
 			}
@@ -179,5 +190,53 @@ func assertExactlyOnce(t testing.TB, reg *registrytest.Registry, s *station) {
 	}
 	if len(got) != i {
 		t.Errorf("registry holds %d events, station made %d (doubled or foreign)", len(got), i)
+	}
+}
+
+// drawer runs the station's real drawer handling (kiosk/station.RunDrawer)
+// on s's database with the simulated sensor, nobody logged in, until the
+// test ends.
+type drawer struct {
+	t      testing.TB
+	sensor *sim.Sensor
+	sub    *bus.Subscription
+}
+
+func (s *station) drawer() *drawer {
+	s.t.Helper()
+	log := registrytest.Logger(s.t)
+	sensor, err := sim.New(sim.DefaultConfig(), log)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b := bus.New()
+	stn := kstation.New(kstation.Info{ID: s.id.StationID}, s.st, b, s.clk, log, kstation.Devices{}, kstation.Options{Simulation: true})
+	d := &drawer{t: s.t, sensor: sensor, sub: b.Subscribe(64)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- stn.RunDrawer(ctx, sensor) }()
+	s.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("drawer: %v", err)
+		}
+	})
+	d.wait("drawer.closed") // the initial state
+	return d
+}
+
+// wait waits for the station to have recorded a drawer event of topic.
+func (d *drawer) wait(topic string) {
+	d.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-d.sub.C:
+			if ev.Topic == topic {
+				return
+			}
+		case <-timeout:
+			d.t.Fatalf("the station recorded no %s event", topic)
+		}
 	}
 }

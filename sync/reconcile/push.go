@@ -68,11 +68,10 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 			if len(evs) == 0 {
 				return nil
 			}
-			req := protocol.PushRequest{StationID: c.cfg.Identity.StationID, Events: make([]protocol.Event, len(evs))}
+			req := protocol.PushRequest{StationID: c.cfg.Identity.StationID, Events: evs}
 			byseq := make(map[int64]string, len(evs))
-			for i, ev := range evs {
+			for _, ev := range evs {
 				byseq[ev.Seq] = ev.ID
-				req.Events[i] = protocol.Event{Seq: ev.Seq, ID: ev.ID, Kind: ev.Kind, Payload: ev.Payload, CreatedAt: ev.CreatedAt, ClockSource: ev.ClockSource}
 			}
 			first, last := evs[0].Seq, evs[len(evs)-1].Seq
 			var resp protocol.PushResponse

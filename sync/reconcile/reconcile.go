@@ -226,7 +226,7 @@ func (c *Client) CheckpointAudit(ctx context.Context) error {
 		if last == fmt.Sprint(head.Seq) {
 			return nil
 		}
-		if _, err := outbox.Enqueue(ctx, tx, c.clk, protocol.KindAuditCheckpoint, head); err != nil {
+		if _, err := outbox.Enqueue(ctx, tx, c.clk, head); err != nil {
 			return fmt.Errorf("reconcile: %w", err)
 		}
 		return setMeta(ctx, tx, metaAuditCheckpoint, fmt.Sprint(head.Seq))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,13 @@ func mustOnce(t *testing.T, s *station) {
 	}
 }
 
-// TestRoundTrip pushes one record of every kind and pulls every kind of
-// reference data through the real registry over mutual TLS.
+// TestRoundTrip pushes one event of every kind of protocol.EventKinds and
+// pulls every kind of reference data through the real registry over
+// mutual TLS. The drawer events come from the station's real drawer
+// handling and the audit checkpoint from the real sync; the other payloads
+// are typed, so their kind is the one outbox.Enqueue derives from the
+// type. Every stored event must be of a documented kind and decode into
+// its payload type without losing a field.
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
@@ -35,15 +41,27 @@ func TestRoundTrip(t *testing.T) {
 	s := newStation(t, reg.Identity(t, "ST-1"), reg.URL, nil)
 	pnr := registry.TestPersonalNumber("19850505", 321)
 	now := s.clk.Now()
-	s.enqueue(protocol.KindIssuance, protocol.IssuancePayload{IssuanceID: "iss-1", CardSerial: "RK-1", CardType: "reserve", PersonalNumber: pnr, Reason: "forgotten", ValidFrom: now, ValidUntil: now.AddDate(0, 0, 10), Operator: "SE2321000131-P000000012345"})
-	s.enqueue(protocol.KindReceipt, protocol.ReceiptPayload{ReceiptID: "r-1", IssuanceID: "iss-1", CardSerial: "RK-1", Content: json.RawMessage(`{"reason":"forgotten"}`), Signatures: json.RawMessage(`[[1,2],[3,4]]`), PDF: []byte("%PDF-1.7 fake but bytes"), PDFSHA256: "abc", SignedAt: now})
-	s.enqueue(protocol.KindExtension, protocol.IssuancePayload{IssuanceID: "iss-2", CardSerial: "RK-1", Reason: "forgotten", RefersTo: "iss-1", ValidUntil: now.AddDate(0, 0, 20)})
-	s.enqueue(protocol.KindIssuance, protocol.IssuancePayload{IssuanceID: "iss-3", CardSerial: "RK-2", Reason: "lost"})
-	s.enqueue(protocol.KindReturn, protocol.IssuancePayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3"})
-	s.enqueue(protocol.KindBlockRequest, protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed"})
-	s.enqueue(protocol.KindStockMovement, protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "received", ShipmentRef: "SHIP-0001"})
-	s.enqueue(protocol.KindDrawerAlarm, protocol.DrawerAlarmPayload{State: "open"})
-	s.enqueue(protocol.KindAdminChange, map[string]any{"hsa_id": "SE2321000131-P000000012345", "change": "certificate_renewed"})
+
+	// The station's drawer handling, nobody logged in: an RC-7 alarm
+	// (drawer_alarm), then closed, fault and recovered (drawer_event).
+	d := s.drawer()
+	d.sensor.Open()
+	d.wait("drawer.open")
+	d.sensor.Close()
+	d.wait("drawer.closed")
+	d.sensor.Fail("wire cut")
+	d.wait("drawer.fault")
+	d.sensor.Repair()
+	d.wait("drawer.recovered")
+
+	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-1", CardSerial: "RK-1", CardType: "reserve", PersonalNumber: pnr, Reason: "forgotten", ValidFrom: now, ValidUntil: now.AddDate(0, 0, 10), Operator: "SE2321000131-P000000012345"})
+	s.enqueue(protocol.ReceiptPayload{ReceiptID: "r-1", IssuanceID: "iss-1", CardSerial: "RK-1", Content: json.RawMessage(`{"reason":"forgotten"}`), Signatures: json.RawMessage(`[[1,2],[3,4]]`), PDF: []byte("%PDF-1.7 fake but bytes"), PDFSHA256: "abc", SignedAt: now})
+	s.enqueue(protocol.NotificationPayload{Event: "issued", Role: "recipient", IssuanceID: "iss-1", ReceiptID: "r-1", CardSerial: "RK-1", Key: "notify.issued"})
+	s.enqueue(protocol.ExtensionPayload{IssuanceID: "iss-2", CardSerial: "RK-1", Reason: "forgotten", RefersTo: "iss-1", ValidUntil: now.AddDate(0, 0, 20)})
+	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-3", CardSerial: "RK-2", Reason: "lost"})
+	s.enqueue(protocol.ReturnPayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3"})
+	s.enqueue(protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed"})
+	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "received", ShipmentRef: "SHIP-0001"})
 	err := s.st.Write(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, s.clk, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-1"})
 		return err
@@ -57,13 +75,44 @@ func TestRoundTrip(t *testing.T) {
 
 	events, _ := reg.Server.Events(ctx, "ST-1")
 	kinds := map[string]int{}
+	drawerStates := map[string]int{}
 	for _, e := range events {
 		kinds[e.Kind]++
+		p, err := protocol.DecodePayload(e.Kind, e.Payload)
+		if err != nil {
+			t.Errorf("registry event seq %d: %v", e.Seq, err)
+			continue
+		}
+		if p.EventKind() != e.Kind {
+			t.Errorf("registry event seq %d: got payload of kind %s, want %s", e.Seq, p.EventKind(), e.Kind)
+		}
+		again, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(t, again, e.Payload) {
+			t.Errorf("registry event seq %d (%s): payload %s does not survive decoding into %T: got %s", e.Seq, e.Kind, e.Payload, p, again)
+		}
+		switch p := p.(type) {
+		case protocol.DrawerAlarmPayload:
+			drawerStates["alarm:"+p.State]++
+		case protocol.DrawerEventPayload:
+			drawerStates[p.State]++
+		}
 	}
-	for _, k := range []string{protocol.KindIssuance, protocol.KindReceipt, protocol.KindExtension, protocol.KindReturn, protocol.KindBlockRequest,
-		protocol.KindStockMovement, protocol.KindDrawerAlarm, protocol.KindAdminChange, protocol.KindAuditCheckpoint} {
-		if kinds[k] == 0 {
-			t.Errorf("registry has no %s event", k)
+	for _, k := range protocol.EventKinds() {
+		if kinds[k.Kind] == 0 {
+			t.Errorf("registry has no %s event", k.Kind)
+		}
+	}
+	for k := range kinds {
+		if _, ok := protocol.LookupKind(k); !ok {
+			t.Errorf("the station sent kind %q, which is not in protocol.EventKinds", k)
+		}
+	}
+	for _, state := range []string{"alarm:open", "closed", "fault", "recovered"} {
+		if drawerStates[state] == 0 {
+			t.Errorf("registry has no drawer event %s (has %v)", state, drawerStates)
 		}
 	}
 	res, err := audit.Verify(ctx, s.st.Reader())
@@ -172,6 +221,19 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || len(stations) != 1 || stations[0].Status.Version != "test" || len(stations[0].Status.DataAgeSeconds) != len(protocol.RefKinds) {
 		t.Errorf("registry's view of the station = %+v, %v", stations, err)
 	}
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 func contains(s, sub string) bool {

@@ -26,9 +26,9 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 {{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p style="color:#a00">{{.Error}}</p>{{end}}
 <h2>Stations</h2>
-<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Commands</th></tr>
+<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Commands</th></tr>
 {{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td>{{ago .ControlSeen}}</td>
-<td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}}</td>
+<td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
 <td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
 <td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
 </table>

@@ -67,6 +67,18 @@ CREATE TABLE IF NOT EXISTS issuances (
     received_at TEXT NOT NULL
 ) STRICT;
 
+-- RC-7 drawer alarms (drawer_alarm events), for the station status.
+-- at is the station's time of the alarm, fixed width.
+CREATE TABLE IF NOT EXISTS drawer_alarms (
+    station_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    found_open  INTEGER NOT NULL DEFAULT 0,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+) STRICT;
+CREATE INDEX IF NOT EXISTS drawer_alarms_at ON drawer_alarms(station_id, at);
+
 CREATE TABLE IF NOT EXISTS commands (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     station_id TEXT NOT NULL,

@@ -58,7 +58,7 @@ func TestEmbedded(t *testing.T) {
 	}
 	pnr := registry.TestPersonalNumber("19121212", 121)
 	if err := st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.KindIssuance, protocol.IssuancePayload{IssuanceID: "i1", CardSerial: "RK-E1", PersonalNumber: pnr, Reason: "forgotten"})
+		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.IssuancePayload{IssuanceID: "i1", CardSerial: "RK-E1", PersonalNumber: pnr, Reason: "forgotten"})
 		return err
 	}); err != nil {
 		t.Fatal(err)

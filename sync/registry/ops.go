@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -222,12 +223,35 @@ func (s *Server) BlockCard(ctx context.Context, serial, reason string) error {
 	return s.db.write(ctx, func(tx *sql.Tx) error { return blockCard(ctx, tx, "", serial, reason, now) })
 }
 
-// SetPersonFacts sets the registry's facts about a person (RC-2..4).
+// SetPersonFacts sets the registry's facts about a person (RC-2..4): a
+// protocol.PersonFactsDoc as JSON, refused when it has fields the document
+// does not.
 func (s *Server) SetPersonFacts(ctx context.Context, personalNumber string, facts json.RawMessage) error {
-	if len(personalNumber) != 12 || !json.Valid(facts) {
+	if len(personalNumber) != 12 {
 		return fmt.Errorf("registry: person facts: %w", ErrInvalid)
 	}
-	return s.db.write(ctx, func(tx *sql.Tx) error { return putPersonFacts(ctx, tx, personalNumber, facts) })
+	dec := json.NewDecoder(bytes.NewReader(facts))
+	dec.DisallowUnknownFields()
+	var doc protocol.PersonFactsDoc
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("registry: person facts: %w: %w", ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("registry: person facts: %w: trailing data", ErrInvalid)
+	}
+	return s.SetPersonFactsDoc(ctx, personalNumber, doc)
+}
+
+// SetPersonFactsDoc sets the registry's facts about a person (RC-2..4).
+func (s *Server) SetPersonFactsDoc(ctx context.Context, personalNumber string, doc protocol.PersonFactsDoc) error {
+	if len(personalNumber) != 12 {
+		return fmt.Errorf("registry: person facts: %w", ErrInvalid)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("registry: encode person facts: %w", err)
+	}
+	return s.db.write(ctx, func(tx *sql.Tx) error { return putPersonFacts(ctx, tx, personalNumber, b) })
 }
 
 // DeletePersonFacts removes a person (a tombstone stations pull).
@@ -360,14 +384,19 @@ type StationInfo struct {
 	Events         int64
 	LastSeq        int64
 	PendingCommand int64
+	// AlarmsLastDay counts the RC-7 drawer alarms (drawer_alarm events)
+	// received from the station that happened in the last 24 hours, by the
+	// station's time of the alarm.
+	AlarmsLastDay int64
 }
 
 // Stations lists every station with its last reported status.
 func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	rows, err := s.db.reader.QueryContext(ctx, `SELECT s.id, s.name, s.cert_serial IS NOT NULL, s.locked, coalesce(s.last_seen, ''), s.status,
 		(SELECT count(*) FROM events e WHERE e.station_id = s.id), (SELECT coalesce(max(seq), 0) FROM events e WHERE e.station_id = s.id),
-		(SELECT count(*) FROM commands c WHERE c.station_id = s.id AND c.acked_at IS NULL)
-		FROM stations s ORDER BY s.id`)
+		(SELECT count(*) FROM commands c WHERE c.station_id = s.id AND c.acked_at IS NULL),
+		(SELECT count(*) FROM drawer_alarms a WHERE a.station_id = s.id AND a.at >= ?)
+		FROM stations s ORDER BY s.id`, alarmTime(s.now().Add(-24*time.Hour)))
 	if err != nil {
 		return nil, fmt.Errorf("registry: stations: %w", err)
 	}
@@ -376,7 +405,7 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	for rows.Next() {
 		var si StationInfo
 		var seen, status string
-		if err := rows.Scan(&si.ID, &si.Name, &si.Enrolled, &si.Locked, &seen, &status, &si.Events, &si.LastSeq, &si.PendingCommand); err != nil {
+		if err := rows.Scan(&si.ID, &si.Name, &si.Enrolled, &si.Locked, &seen, &status, &si.Events, &si.LastSeq, &si.PendingCommand, &si.AlarmsLastDay); err != nil {
 			return nil, fmt.Errorf("registry: stations: %w", err)
 		}
 		si.LastSeen, _ = time.Parse(time.RFC3339, seen)

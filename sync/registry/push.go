@@ -121,46 +121,80 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 	return acks, nil
 }
 
-// project updates the registry's views from an event it understands. An
-// event it cannot interpret is still stored (never lost) and logged.
+// project updates the registry's views from an event it understands: the
+// kinds of protocol.EventKinds, each decoded into its payload type. An event
+// it cannot interpret is still stored (never lost) and logged.
 func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, now string) error {
-	switch ev.Kind {
-	case protocol.KindIssuance, protocol.KindExtension, protocol.KindReturn:
-		var p protocol.IssuancePayload
-		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
-			s.log.Warn("issuance event without a card serial; stored only", "station", station, "seq", ev.Seq)
-			return nil
-		}
-		state := protocol.CardPending
-		if ev.Kind == protocol.KindReturn {
-			state = protocol.CardReturned
-		} else if p.IssuanceID != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now); err != nil {
-				return fmt.Errorf("project issuance: %w", err)
-			}
-		}
-		if err := setCardStatus(ctx, tx, station, p.CardSerial, state, nil, now); err != nil {
-			return err
-		}
-		if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance {
-			return addReserveCard(ctx, tx, p)
-		}
-	case protocol.KindReceipt:
-		var p protocol.ReceiptPayload
-		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
+	payload, err := protocol.DecodePayload(ev.Kind, ev.Payload)
+	if errors.Is(err, protocol.ErrUnknownKind) {
+		s.log.Warn("event of a kind not in the protocol; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind)
+		return nil
+	}
+	if err != nil {
+		s.log.Warn("event payload not understood; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind, "err", err)
+		return nil
+	}
+	switch p := payload.(type) {
+	case protocol.IssuancePayload:
+		return s.projectIssuance(ctx, tx, station, ev, p, now)
+	case protocol.ExtensionPayload:
+		return s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now)
+	case protocol.ReturnPayload:
+		return s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now)
+	case protocol.ReceiptPayload:
+		if p.CardSerial == "" {
 			s.log.Warn("receipt event without a card serial; stored only", "station", station, "seq", ev.Seq)
 			return nil
 		}
 		yes := true
 		return setCardStatus(ctx, tx, station, p.CardSerial, "", &yes, now)
-	case protocol.KindBlockRequest:
-		var p protocol.BlockRequestPayload
-		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.CardSerial == "" {
+	case protocol.BlockRequestPayload:
+		if p.CardSerial == "" {
 			s.log.Warn("block request without a card serial; stored only", "station", station, "seq", ev.Seq)
 			return nil
 		}
 		return blockCard(ctx, tx, station, p.CardSerial, p.Reason, now)
+	case protocol.DrawerAlarmPayload:
+		at := p.At
+		if at.IsZero() {
+			at = ev.CreatedAt
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO drawer_alarms (station_id, seq, at, found_open, received_at) VALUES (?, ?, ?, ?, ?)`,
+			station, ev.Seq, alarmTime(at), p.FoundOpen, now); err != nil {
+			return fmt.Errorf("project drawer alarm: %w", err)
+		}
+		s.log.Warn("drawer alarm (RC-7): drawer opened with nobody logged in", "station", station, "seq", ev.Seq)
+	}
+	// notification, stock_movement, drawer_event and audit.checkpoint are
+	// stored only.
+	return nil
+}
+
+// alarmTime formats t with a fixed width, so stored times compare as
+// strings.
+func alarmTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// projectIssuance records an issuance, extension or return: a pending
+// issuance for CP-1, the card's status and the person's reserve card.
+func (s *Server) projectIssuance(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, p protocol.IssuancePayload, now string) error {
+	if p.CardSerial == "" {
+		s.log.Warn("issuance event without a card serial; stored only", "station", station, "seq", ev.Seq)
+		return nil
+	}
+	state := protocol.CardPending
+	if ev.Kind == protocol.KindReturn {
+		state = protocol.CardReturned
+	} else if p.IssuanceID != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now); err != nil {
+			return fmt.Errorf("project issuance: %w", err)
+		}
+	}
+	if err := setCardStatus(ctx, tx, station, p.CardSerial, state, nil, now); err != nil {
+		return err
+	}
+	if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance {
+		return addReserveCard(ctx, tx, p)
 	}
 	return nil
 }
@@ -228,7 +262,7 @@ func blockCard(ctx context.Context, tx *sql.Tx, station, serial, reason, now str
 // addReserveCard records a reserve card in the person's facts so every
 // station sees it (RC-4: one reserve card per person).
 func addReserveCard(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload) error {
-	facts := map[string]any{}
+	var facts protocol.PersonFactsDoc
 	var raw string
 	err := tx.QueryRowContext(ctx, `SELECT facts FROM person_facts WHERE personal_number = ? AND deleted = 0`, p.PersonalNumber).Scan(&raw)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -236,16 +270,17 @@ func addReserveCard(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload)
 	}
 	if raw != "" {
 		if err := json.Unmarshal([]byte(raw), &facts); err != nil {
-			facts = map[string]any{}
+			// Not a PersonFactsDoc (SetPersonFacts refuses those now):
+			// start afresh, as before, rather than refuse the push.
+			facts = protocol.PersonFactsDoc{}
 		}
 	}
-	list, _ := facts["reserve_cards"].([]any)
-	for _, c := range list {
-		if m, ok := c.(map[string]any); ok && m["serial"] == p.CardSerial {
+	for _, c := range facts.ReserveCards {
+		if c.Serial == p.CardSerial {
 			return nil
 		}
 	}
-	facts["reserve_cards"] = append(list, map[string]any{"serial": p.CardSerial, "reason": p.Reason, "valid_until": fmtTime(p.ValidUntil)})
+	facts.ReserveCards = append(facts.ReserveCards, protocol.ReserveCardFact{Serial: p.CardSerial, Reason: p.Reason, ValidUntil: fmtTime(p.ValidUntil)})
 	b, err := json.Marshal(facts)
 	if err != nil {
 		return fmt.Errorf("encode person facts: %w", err)

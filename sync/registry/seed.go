@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -83,25 +82,26 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 	day := func(days int) string { return today.AddDate(0, 0, days).Format(time.DateOnly) }
 	persons := []struct {
 		pnr   string
-		facts map[string]any
+		facts protocol.PersonFactsDoc
 	}{
 		// Holds an active card; a replacement ordered long ago was never
 		// picked up (CP-4).
-		{TestPersonalNumber("19121212", 121), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}},
-			"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis", "ordered": day(-100),
-				"card_serial": SeedExpiredCard, "pickup_deadline": day(-5)}}}},
-		{TestPersonalNumber("19800101", 234), map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}}, "orders": []any{map[string]any{"type": "regular", "ordered": "2026-10-02"}}}},
-		{TestPersonalNumber("19750315", 456), map[string]any{"orders": []any{map[string]any{"type": "reserve", "ordered": "2026-11-01", "reason": "temporary_assignment"}}}},
+		{TestPersonalNumber("19121212", 121), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: "9752269000000000101", State: "active"}},
+			Orders: []protocol.OrderFact{{ID: "ORD-LATE", Type: "regular", CardType: "sis", Ordered: day(-100),
+				CardSerial: SeedExpiredCard, PickupDeadline: day(-5)}}}},
+		{TestPersonalNumber("19800101", 234), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: "9752269000000000102", State: "lost"}},
+			Orders:       []protocol.OrderFact{{Type: "regular", Ordered: "2026-10-02"}}}},
+		{TestPersonalNumber("19750315", 456), protocol.PersonFactsDoc{
+			Orders: []protocol.OrderFact{{Type: "reserve", Ordered: "2026-11-01", Reason: "temporary_assignment"}}}},
 		// Their new card is at the station, ready for pickup.
-		{TestPersonalNumber("19900707", 789), map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis", "ordered": day(-21),
-			"card_serial": SeedOrderedCard, "pickup_deadline": day(14)}}}},
+		{TestPersonalNumber("19900707", 789), protocol.PersonFactsDoc{
+			Orders: []protocol.OrderFact{{ID: "ORD-PICK", Type: "regular", CardType: "sis", Ordered: day(-21),
+				CardSerial: SeedOrderedCard, PickupDeadline: day(14)}}}},
 	}
 	for _, p := range persons {
-		b, err := json.Marshal(p.facts)
-		if err != nil {
-			return err
-		}
-		if err := s.SetPersonFacts(ctx, p.pnr, b); err != nil {
+		if err := s.SetPersonFactsDoc(ctx, p.pnr, p.facts); err != nil {
 			return err
 		}
 	}

@@ -108,7 +108,7 @@ func TestServeEnrolAdmin(t *testing.T) {
 	}
 	defer rc.Close()
 	if err := st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.KindIssuance, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
+		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
