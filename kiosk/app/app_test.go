@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/web"
 )
 
@@ -225,9 +226,9 @@ func TestWebsocketOriginSizeAndMalformed(t *testing.T) {
 	for _, m := range []string{`{not json`, `{"v":99,"type":"status.get","id":"x"}`, `{"v":1,"type":"no.such","id":"u1"}`} {
 		c.WriteMessage(websocket.TextMessage, []byte(m))
 		e := readEnvelope(t, c)
-		var p web.Problem
+		var p problem.Problem
 		json.Unmarshal(e.Payload, &p)
-		if e.Type != web.TypeError || p.Text["sv"] == "" || p.Text["en"] == "" {
+		if e.Type != web.TypeError || p.Text("sv") == "" || p.Text("en") == "" {
 			t.Errorf("%s: got %+v / %+v, want an error with sv and en text", m, e, p)
 		}
 	}

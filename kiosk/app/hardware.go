@@ -20,7 +20,7 @@ import (
 	printersim "github.com/kortstation/kortstation/hw/printer/sim"
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/station"
-	"github.com/kortstation/kortstation/kiosk/web"
+	"github.com/kortstation/kortstation/kiosk/problem"
 )
 
 // hardware is the station's devices and, in simulation, their control
@@ -117,7 +117,7 @@ func (h *hardware) registerDev(s *station.Station) {
 		return func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
 			var t toggle
 			if err := json.Unmarshal(payload, &t); err != nil {
-				return nil, web.NewProblem("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
+				return nil, problem.Errorf("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
 			}
 			f(t.On)
 			return map[string]bool{"ok": true}, nil
@@ -131,7 +131,7 @@ func (h *hardware) registerDev(s *station.Station) {
 		decode := func(payload json.RawMessage) (cardReq, error) {
 			var req cardReq
 			if err := json.Unmarshal(payload, &req); err != nil {
-				return req, web.NewProblem("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
+				return req, problem.Errorf("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
 			}
 			return req, nil
 		}
@@ -145,10 +145,10 @@ func (h *hardware) registerDev(s *station.Station) {
 			}
 			card, ok := h.devCards.get(req.Serial)
 			if !ok {
-				return nil, web.NewProblem("unknown_card", "Okänt testkort.", "Unknown test card.")
+				return nil, problem.Errorf("unknown_card", "Okänt testkort.", "Unknown test card.")
 			}
 			if err := r.Insert(req.Reader, card); err != nil {
-				return nil, web.NewProblem("reader", "Kortet kunde inte sättas i: "+err.Error(), "The card could not be inserted: "+err.Error())
+				return nil, problem.Errorf("reader", "Kortet kunde inte sättas i: "+err.Error(), "The card could not be inserted: "+err.Error())
 			}
 			return map[string]bool{"ok": true}, nil
 		})
@@ -158,7 +158,7 @@ func (h *hardware) registerDev(s *station.Station) {
 				return nil, err
 			}
 			if err := r.Remove(req.Reader); err != nil {
-				return nil, web.NewProblem("reader", "Kortet kunde inte tas ut: "+err.Error(), "The card could not be removed: "+err.Error())
+				return nil, problem.Errorf("reader", "Kortet kunde inte tas ut: "+err.Error(), "The card could not be removed: "+err.Error())
 			}
 			return map[string]bool{"ok": true}, nil
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/web"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/refdata"
@@ -31,7 +32,7 @@ type wsClient struct {
 }
 
 // request sends typ and returns the reply's payload, or the error problem.
-func (w *wsClient) request(typ string, payload any) (json.RawMessage, *web.Problem) {
+func (w *wsClient) request(typ string, payload any) (json.RawMessage, *problem.Problem) {
 	w.t.Helper()
 	w.next++
 	id := "q" + string(rune('a'+w.next%26)) + time.Now().Format("150405.000000")
@@ -48,7 +49,7 @@ func (w *wsClient) request(typ string, payload any) (json.RawMessage, *web.Probl
 			continue
 		}
 		if e.Type == web.TypeError {
-			var p web.Problem
+			var p problem.Problem
 			json.Unmarshal(e.Payload, &p)
 			return nil, &p
 		}
@@ -204,12 +205,12 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 	}
 	command("lock")
 	w.waitStatus("the remote lock", func(s syncSnapshot) bool { return s.RemoteLocked })
-	if _, p := w.request("issue.start", nil); p == nil || p.Key != "station_locked" || p.Text["sv"] == "" {
+	if _, p := w.request("issue.start", nil); p == nil || p.Key() != "station_locked" || p.Text("sv") == "" {
 		t.Fatalf("request on a locked station: %+v, want station_locked", p)
 	}
 	command("unlock")
 	w.waitStatus("the unlock", func(s syncSnapshot) bool { return !s.RemoteLocked })
-	if _, p := w.request("issue.start", nil); p == nil || p.Key == "station_locked" {
+	if _, p := w.request("issue.start", nil); p == nil || p.Key() == "station_locked" {
 		t.Fatalf("request after unlock: %+v, want it no longer refused as locked", p)
 	}
 }

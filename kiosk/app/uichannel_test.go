@@ -65,11 +65,11 @@ func TestUIChannelIsTheKiosksAlone(t *testing.T) {
 
 	// The kiosk claims the login; the second connection's PINs never
 	// reach the card.
-	if _, p := kiosk.request("session.pin", map[string]string{"pin": "0000"}); p == nil || p.Key != "pin_wrong" {
+	if _, p := kiosk.request("session.pin", map[string]string{"pin": "0000"}); p == nil || p.Key() != "pin_wrong" {
 		t.Fatalf("wrong PIN: %+v", p)
 	}
 	for range 3 {
-		if _, p := mallory.request("session.pin", map[string]string{"pin": "1111"}); p == nil || p.Key != "elsewhere" {
+		if _, p := mallory.request("session.pin", map[string]string{"pin": "1111"}); p == nil || p.Key() != "elsewhere" {
 			t.Fatalf("second connection's PIN: %+v, want refused as elsewhere", p)
 		}
 	}
@@ -115,7 +115,7 @@ func TestUIChannelIsTheKiosksAlone(t *testing.T) {
 	}
 	// What it does: refused, nothing moves.
 	for _, typ := range []string{"flow.cancel", "session.logout", "flow.step"} {
-		if _, p := mallory.request(typ, map[string]any{"step": "close"}); p == nil || p.Key != "elsewhere" {
+		if _, p := mallory.request(typ, map[string]any{"step": "close"}); p == nil || p.Key() != "elsewhere" {
 			t.Errorf("%s from a second connection: %+v, want refused as elsewhere", typ, p)
 		}
 	}
@@ -192,7 +192,7 @@ func TestRemoteLockSurvivesRestart(t *testing.T) {
 	if _, p := w2.request("dev.card.insert", map[string]string{"reader": "Simulated Reader 00", "serial": "9752269900000000011"}); p != nil {
 		t.Fatal(p)
 	}
-	if _, p := w2.request("session.pin", map[string]string{"pin": "1234"}); p == nil || p.Key != "station_locked" {
+	if _, p := w2.request("session.pin", map[string]string{"pin": "1234"}); p == nil || p.Key() != "station_locked" {
 		t.Fatalf("login on the restarted locked station: %+v, want station_locked", p)
 	}
 }

@@ -19,10 +19,10 @@ import (
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/kiosk/web"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -269,7 +269,7 @@ func TestStepsOutOfOrderAreRefused(t *testing.T) {
 	if err := c.step("complete", nil); err == nil {
 		t.Fatal("complete accepted at the reason step")
 	}
-	var p interface{ Problem() *web.Problem }
+	var p *problem.Problem
 	if err := c.step("card", map[string]string{"serial": devseed.ReserveInStock[0]}); !errors.As(err, &p) {
 		t.Fatalf("card at the reason step: %v, want a problem", err)
 	}

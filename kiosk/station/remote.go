@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
-	"github.com/kortstation/kortstation/kiosk/web"
+	"github.com/kortstation/kortstation/kiosk/problem"
 )
 
 // metaRemoteLock is the station_meta key that keeps a central admin's lock
@@ -74,10 +74,8 @@ func (s *Station) RemoteLocked() bool {
 }
 
 // errLocked is what a locked station answers.
-var errLocked = &web.Problem{Key: "station_locked", Text: map[string]string{
-	"sv": "Stationen är låst av den centrala förvaltningen.",
-	"en": "The station has been locked by the central administration.",
-}}
+var errLocked = problem.Errorf("station_locked", "Stationen är låst av den centrala förvaltningen.",
+	"The station has been locked by the central administration.")
 
 // allowedWhileLocked are the requests a locked station still serves.
 func allowedWhileLocked(typ string) bool {

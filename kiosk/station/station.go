@@ -21,7 +21,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/kiosk/web"
+	"github.com/kortstation/kortstation/kiosk/problem"
 )
 
 // Info identifies the station.
@@ -243,7 +243,7 @@ func (s *Station) Handle(ctx context.Context, client, typ string, payload json.R
 		return nil, errLocked
 	}
 	if !ok || (!s.opts.Simulation && len(typ) > 4 && typ[:4] == "dev.") {
-		return nil, web.NewProblem("unknown_request", "Okänd begäran.", fmt.Sprintf("Unknown request type %q.", typ))
+		return nil, problem.Errorf("unknown_request", "Okänd begäran.", fmt.Sprintf("Unknown request type %q.", typ))
 	}
 	return h(ctx, client, payload)
 }

@@ -30,9 +30,9 @@ type Station interface {
 	// personal data only to the connection that holds the operator's
 	// session.
 	Snapshot(ctx context.Context, client string) any
-	// Handle answers one request from a client. A *Problem error is shown
-	// to the user as it is; any other error is logged and shown as an
-	// internal error.
+	// Handle answers one request from a client. A *problem.Problem error
+	// is shown to the user as it is; any other error is logged and shown as
+	// an internal error.
 	Handle(ctx context.Context, client string, typ string, payload json.RawMessage) (any, error)
 	// Health reports the station's health for /healthz.
 	Health(ctx context.Context) (ok bool, detail any)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
+
+	"github.com/kortstation/kortstation/kiosk/problem"
 )
 
 const (
@@ -188,9 +190,8 @@ func (s *Server) readLoop(ctx context.Context, c *client, log interface {
 		}
 		res, err := s.station.Handle(ctx, c.id, env.Type, env.Payload)
 		if err != nil {
-			var p *Problem
-			var d interface{ Problem() *Problem }
-			if !errors.As(err, &p) && !errors.As(err, &d) {
+			var p *problem.Problem
+			if !errors.As(err, &p) {
 				log.Error("request failed", "type", env.Type, "err", err)
 			}
 			s.reply(c, TypeError, env.ID, err)
@@ -200,19 +201,14 @@ func (s *Server) readLoop(ctx context.Context, c *client, log interface {
 	}
 }
 
-// reply sends a reply or an error. An error that is not a *Problem (or does
-// not wrap one) is shown as a generic internal error; its text stays in the
-// log.
+// reply sends a reply or an error. An error that is not a *problem.Problem
+// (or does not wrap one) is shown as a generic internal error; its text
+// stays in the log.
 func (s *Server) reply(c *client, typ, id string, v any) {
 	if err, ok := v.(error); ok {
-		var p *Problem
+		var p *problem.Problem
 		if !errors.As(err, &p) {
-			var d interface{ Problem() *Problem }
-			if errors.As(err, &d) {
-				p = d.Problem()
-			} else {
-				p = NewProblem("internal", "Något gick fel i stationen. Försök igen.", "Something went wrong in the station. Try again.")
-			}
+			p = problem.Internal
 		}
 		v = p
 	}
