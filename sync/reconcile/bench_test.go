@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/reconcile"
 	"github.com/kortstation/kortstation/sync/registrytest"
@@ -31,9 +30,9 @@ func BenchmarkPush100k(b *testing.B) {
 		reg := registrytest.Start(b)
 		id := reg.Identity(b, fmt.Sprintf("ST-BENCH-%d", i))
 		s := newStation(b, id, reg.URL, nil)
-		err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+		err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 			for j := 0; j < n; j++ {
-				if _, err := outbox.Enqueue(context.Background(), tx, s.clk, "stock_movement",
+				if _, err := tx.Enqueue(context.Background(), "stock_movement",
 					map[string]any{"card_serial": fmt.Sprintf("RK-%08d", j), "movement": "counted", "shipment_ref": "SHIP-0001", "note": randHex(64)}); err != nil {
 					return err
 				}

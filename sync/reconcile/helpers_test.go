@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -89,9 +88,9 @@ func (s *station) reopen() {
 func (s *station) enqueue(kind string, payload any) outbox.Event {
 	s.t.Helper()
 	var ev outbox.Event
-	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+	err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 		var err error
-		ev, err = outbox.Enqueue(context.Background(), tx, s.clk, kind, payload)
+		ev, err = tx.Enqueue(context.Background(), kind, payload)
 		return err
 	})
 	if err != nil {
@@ -104,9 +103,9 @@ func (s *station) enqueue(kind string, payload any) outbox.Event {
 func (s *station) enqueueN(n, size int) []outbox.Event {
 	s.t.Helper()
 	var out []outbox.Event
-	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+	err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 		for i := 0; i < n; i++ {
-			ev, err := outbox.Enqueue(context.Background(), tx, s.clk, "stock_movement", map[string]any{"card_serial": randHex(8), "movement": "counted", "pad": randHex(size / 2)})
+			ev, err := tx.Enqueue(context.Background(), "stock_movement", map[string]any{"card_serial": randHex(8), "movement": "counted", "pad": randHex(size / 2)})
 			if err != nil {
 				return err
 			}
@@ -122,7 +121,7 @@ func (s *station) enqueueN(n, size int) []outbox.Event {
 
 func (s *station) depth() int64 {
 	s.t.Helper()
-	n, err := outbox.Depth(context.Background(), s.st.Reader())
+	n, err := s.st.OutboxDepth(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -147,7 +146,7 @@ func assertExactlyOnce(t testing.TB, reg *registrytest.Registry, s *station) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := outbox.Pending(context.Background(), s.st.Reader(), 0, 1<<30)
+	want, err := s.st.PendingEvents(context.Background(), 0, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
