@@ -341,9 +341,6 @@ func (m *Manager) endSession(ctx context.Context, reason string) {
 	}
 }
 
-// ts is how the station stores instants.
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
 // handler wraps a request: it needs a session (unless open), counts as
 // activity, runs under the lock and publishes the change.
 func (m *Manager) handle(typ string, open bool, f func(ctx context.Context, payload json.RawMessage) (any, error)) {
