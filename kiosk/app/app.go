@@ -4,9 +4,7 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,7 +18,6 @@ import (
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/metrics"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/sdnotify"
 	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
@@ -128,7 +125,7 @@ func auditVerify(ctx context.Context, cfg config.Config, env Env, log *slog.Logg
 		return err
 	}
 	defer st.Close()
-	res, err := audit.Verify(ctx, st.Reader())
+	res, err := st.VerifyAudit(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,7 +144,7 @@ func selftest(ctx context.Context, cfg config.Config, env Env, log *slog.Logger)
 	if err := st.Ping(ctx); err != nil {
 		return fmt.Errorf("selftest: %w", err)
 	}
-	res, err := audit.Verify(ctx, st.Reader())
+	res, err := st.VerifyAudit(ctx)
 	if err != nil {
 		return fmt.Errorf("selftest: %w", err)
 	}
@@ -174,8 +171,8 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		return err
 	}
 	defer st.Close()
-	if err := st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, env.Clock, audit.Entry{Kind: "station.started", Actor: "station", Subject: cfg.StationID,
+	if err := st.Update(ctx, env.Clock, func(t *store.Tx) error {
+		_, err := t.Audit(ctx, audit.Entry{Kind: "station.started", Actor: "station", Subject: cfg.StationID,
 			Detail: map[string]any{"version": version.Version, "clock_source": env.Clock.Source()}})
 		return err
 	}); err != nil {
@@ -269,8 +266,8 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if err := <-devDone; err != nil {
 		errs = append(errs, fmt.Errorf("devices: %w", err))
 	}
-	if err := st.Write(sctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(sctx, tx, env.Clock, audit.Entry{Kind: "station.stopped", Actor: "station", Subject: cfg.StationID})
+	if err := st.Update(sctx, env.Clock, func(t *store.Tx) error {
+		_, err := t.Audit(sctx, audit.Entry{Kind: "station.stopped", Actor: "station", Subject: cfg.StationID})
 		return err
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("record stop: %w", err))
@@ -287,7 +284,7 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 
 func registerStoreMetrics(reg *metrics.Registry, st *store.Store, b *bus.Bus) {
 	reg.Register("kiosk_outbox_depth", "Outbox events not yet acknowledged by the registry.", metrics.Gauge, metrics.Value(func() float64 {
-		n, err := outbox.Depth(context.Background(), st.Reader())
+		n, err := st.OutboxDepth(context.Background())
 		if err != nil {
 			return -1
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/kortstation/kortstation/hw/printer/ipp"
 	printersim "github.com/kortstation/kortstation/hw/printer/sim"
 	"github.com/kortstation/kortstation/kiosk/config"
-	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/problem"
+	"github.com/kortstation/kortstation/kiosk/station"
 )
 
 // hardware is the station's devices and, in simulation, their control

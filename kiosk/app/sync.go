@@ -247,23 +247,20 @@ func stationStatus(stn *station.Station, st *store.Store, log *slog.Logger) reco
 			ClockSource: snap.Clock.Source,
 			Stock:       map[string]int{},
 		}
-		db := st.Reader()
 		// RC-7 alarms of the last 24 hours.
-		since := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339Nano)
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM drawer_events WHERE alarm = 1 AND at >= ?`, since).Scan(&out.Alarms); err != nil {
+		n, err := st.AlarmsSince(ctx, time.Now().Add(-24*time.Hour))
+		if err != nil {
 			log.Warn("status: count alarms", "err", err)
 		}
-		rows, err := db.QueryContext(ctx, `SELECT type || ':' || state, count(*) FROM cards GROUP BY type, state`)
+		out.Alarms = n
+		counts, err := st.CardCounts(ctx)
 		if err != nil {
 			log.Warn("status: count stock", "err", err)
 			return out
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err == nil {
-				out.Stock[k] = n
+		for t, byState := range counts {
+			for state, n := range byState {
+				out.Stock[string(t)+":"+string(state)] = n
 			}
 		}
 		return out

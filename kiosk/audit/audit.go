@@ -1,16 +1,16 @@
-// Package audit keeps the station's append-only audit chain: every state
-// change and security event, each entry carrying a per-station sequence
-// number and the SHA-256 of the previous entry, so a changed, missing or
-// cut-off entry is found by Verify.
+// Package audit is the station's append-only audit chain as pure logic:
+// every state change and security event, each entry carrying a per-station
+// sequence number and the SHA-256 of the previous entry, so a changed,
+// missing or cut-off entry is found by a Verifier. The entries are stored
+// by kiosk/store (Tx.Audit, Store.VerifyAudit), in the same transaction as
+// the change they record.
 //
 // Entries never carry personal numbers, names, PINs or signatures: the
 // subject is an identifier (a card serial, an issuance or session ID).
 package audit
 
 import (
-	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,6 +33,15 @@ type Entry struct {
 	Detail  map[string]any // small, non-personal facts
 }
 
+// Head is the newest entry of the chain: its sequence number and hash.
+type Head struct {
+	Seq  int64
+	Hash string
+}
+
+// Genesis is the head of an empty chain.
+func Genesis() Head { return Head{Seq: 0, Hash: GenesisHash} }
+
 // Record is an entry as stored, with its place in the chain.
 type Record struct {
 	Seq         int64
@@ -46,19 +55,10 @@ type Record struct {
 	Hash        string
 }
 
-// Append adds e to the chain inside tx, the same transaction as the state
-// change it records, and returns the stored record.
-func Append(ctx context.Context, tx *sql.Tx, clock clock.Clock, e Entry) (Record, error) {
+// Next makes the record that follows head for e, stamped by clock.
+func Next(head Head, clock clock.Clock, e Entry) (Record, error) {
 	if e.Kind == "" || e.Actor == "" {
 		return Record{}, errors.New("audit: entry needs a kind and an actor")
-	}
-	var head Record
-	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.Seq, &head.Hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		head.Seq, head.Hash = 0, GenesisHash
-	case err != nil:
-		return Record{}, fmt.Errorf("audit: read head: %w", err)
 	}
 	detail := "{}"
 	if len(e.Detail) > 0 {
@@ -78,24 +78,13 @@ func Append(ctx context.Context, tx *sql.Tx, clock clock.Clock, e Entry) (Record
 		Detail:      detail,
 		PrevHash:    head.Hash,
 	}
-	r.Hash = r.computeHash()
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO audit_log (seq, at, clock_source, kind, actor, subject, detail, prev_hash, hash)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, r.At.Format(time.RFC3339Nano), r.ClockSource, r.Kind, r.Actor, r.Subject, r.Detail, r.PrevHash, r.Hash); err != nil {
-		return Record{}, fmt.Errorf("audit: insert entry %d: %w", r.Seq, err)
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-		 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, r.Seq, r.Hash); err != nil {
-		return Record{}, fmt.Errorf("audit: move head: %w", err)
-	}
+	r.Hash = r.ComputeHash()
 	return r, nil
 }
 
-// computeHash is SHA-256 over the previous hash and every field, each
+// ComputeHash is SHA-256 over the previous hash and every field, each
 // length-prefixed so no two different entries encode alike.
-func (r Record) computeHash() string {
+func (r Record) ComputeHash() string {
 	h := sha256.New()
 	for _, f := range []string{
 		r.PrevHash, strconv.FormatInt(r.Seq, 10), r.At.Format(time.RFC3339Nano), r.ClockSource,
@@ -122,52 +111,44 @@ type Result struct {
 	Head    string
 }
 
-// Verify walks the whole chain in order and returns a *BreakError for the
-// first entry that was changed, is missing, or was cut off the tail.
-func Verify(ctx context.Context, db *sql.DB) (Result, error) {
-	rows, err := db.QueryContext(ctx,
-		`SELECT seq, at, clock_source, kind, actor, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq`)
-	if err != nil {
-		return Result{}, fmt.Errorf("audit: read log: %w", err)
+// Verifier walks the chain in order: Next for every stored entry, oldest
+// first, then End with the recorded head. The first entry that was
+// changed, is missing, or was cut off the tail is a *BreakError.
+type Verifier struct {
+	want Head
+}
+
+// NewVerifier starts at the genesis.
+func NewVerifier() *Verifier { return &Verifier{want: Genesis()} }
+
+// Next checks the next stored entry; at is its stored time text (the
+// record's At is parsed from it here).
+func (v *Verifier) Next(r Record, at string) error {
+	if r.Seq != v.want.Seq+1 {
+		return &BreakError{Seq: v.want.Seq + 1, Reason: fmt.Sprintf("missing (next present entry is %d)", r.Seq)}
 	}
-	defer rows.Close()
-	want := Record{Seq: 0, Hash: GenesisHash}
-	for rows.Next() {
-		var r Record
-		var at string
-		if err := rows.Scan(&r.Seq, &at, &r.ClockSource, &r.Kind, &r.Actor, &r.Subject, &r.Detail, &r.PrevHash, &r.Hash); err != nil {
-			return Result{}, fmt.Errorf("audit: read entry: %w", err)
-		}
-		if r.Seq != want.Seq+1 {
-			return Result{}, &BreakError{Seq: want.Seq + 1, Reason: fmt.Sprintf("missing (next present entry is %d)", r.Seq)}
-		}
-		if r.PrevHash != want.Hash {
-			return Result{}, &BreakError{Seq: r.Seq, Reason: "previous-hash does not match the entry before it"}
-		}
-		if r.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
-			return Result{}, &BreakError{Seq: r.Seq, Reason: "time is not RFC 3339"}
-		}
-		if r.computeHash() != r.Hash {
-			return Result{}, &BreakError{Seq: r.Seq, Reason: "content does not match its hash (altered)"}
-		}
-		want = r
+	if r.PrevHash != v.want.Hash {
+		return &BreakError{Seq: r.Seq, Reason: "previous-hash does not match the entry before it"}
 	}
-	if err := rows.Err(); err != nil {
-		return Result{}, fmt.Errorf("audit: read log: %w", err)
+	var err error
+	if r.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return &BreakError{Seq: r.Seq, Reason: "time is not RFC 3339"}
 	}
-	var head Record
-	err = db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.Seq, &head.Hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		head = Record{Seq: 0, Hash: GenesisHash}
-	case err != nil:
-		return Result{}, fmt.Errorf("audit: read head: %w", err)
+	if r.ComputeHash() != r.Hash {
+		return &BreakError{Seq: r.Seq, Reason: "content does not match its hash (altered)"}
 	}
-	if head.Seq > want.Seq {
-		return Result{}, &BreakError{Seq: want.Seq + 1, Reason: fmt.Sprintf("missing: the log ends at %d but its head says %d (tail cut off)", want.Seq, head.Seq)}
+	v.want = Head{Seq: r.Seq, Hash: r.Hash}
+	return nil
+}
+
+// End compares the last entry seen with the recorded head (Genesis when
+// none is recorded).
+func (v *Verifier) End(head Head) (Result, error) {
+	if head.Seq > v.want.Seq {
+		return Result{}, &BreakError{Seq: v.want.Seq + 1, Reason: fmt.Sprintf("missing: the log ends at %d but its head says %d (tail cut off)", v.want.Seq, head.Seq)}
 	}
-	if head.Seq != want.Seq || head.Hash != want.Hash {
-		return Result{}, &BreakError{Seq: want.Seq, Reason: "the newest entry does not match the recorded head"}
+	if head != v.want {
+		return Result{}, &BreakError{Seq: v.want.Seq, Reason: "the newest entry does not match the recorded head"}
 	}
-	return Result{Entries: want.Seq, Head: want.Hash}, nil
+	return Result{Entries: v.want.Seq, Head: v.want.Hash}, nil
 }

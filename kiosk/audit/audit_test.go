@@ -1,144 +1,85 @@
 package audit_test
 
 import (
-	"context"
-	"database/sql"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/store"
 )
 
-func newStore(t *testing.T, entries int) *store.Store {
+// chain builds n linked records as the store would append them.
+func chain(t *testing.T, n int) []audit.Record {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	clk := &clock.Fixed{T: time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)}
-	for i := 0; i < entries; i++ {
-		err := st.Write(context.Background(), func(tx *sql.Tx) error {
-			_, err := audit.Append(context.Background(), tx, clk, audit.Entry{
-				Kind: "card.state", Actor: "SE2321000131-P000000000001", Subject: "R-1000" + string(rune('0'+i)),
-				Detail: map[string]any{"to": "handed_out", "n": i},
-			})
-			return err
-		})
+	head := audit.Genesis()
+	var out []audit.Record
+	for i := 0; i < n; i++ {
+		r, err := audit.Next(head, clk, audit.Entry{Kind: "card.state", Actor: "station", Subject: "R-1", Detail: map[string]any{"n": i}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		out = append(out, r)
+		head = audit.Head{Seq: r.Seq, Hash: r.Hash}
 		clk.Advance(time.Minute)
 	}
-	return st
+	return out
 }
 
-// raw runs SQL as an attacker with the file would: with the append-only
-// triggers out of the way.
-func raw(t *testing.T, st *store.Store, q string) {
-	t.Helper()
-	err := st.Write(context.Background(), func(tx *sql.Tx) error {
-		for _, stmt := range []string{"DROP TRIGGER IF EXISTS audit_no_update", "DROP TRIGGER IF EXISTS audit_no_delete", q} {
-			if _, err := tx.Exec(stmt); err != nil {
-				return err
-			}
+func verify(rs []audit.Record, head audit.Head) (audit.Result, error) {
+	v := audit.NewVerifier()
+	for _, r := range rs {
+		if err := v.Next(r, r.At.Format(time.RFC3339Nano)); err != nil {
+			return audit.Result{}, err
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	}
+	return v.End(head)
+}
+
+func TestVerifierIntactChain(t *testing.T) {
+	rs := chain(t, 3)
+	last := rs[len(rs)-1]
+	res, err := verify(rs, audit.Head{Seq: last.Seq, Hash: last.Hash})
+	if err != nil || res.Entries != 3 || res.Head != last.Hash {
+		t.Errorf("got %+v, %v, want 3 entries ending in %s", res, err, last.Hash)
+	}
+	if res, err := verify(nil, audit.Genesis()); err != nil || res.Entries != 0 {
+		t.Errorf("empty chain: got %+v, %v, want 0 entries", res, err)
 	}
 }
 
-func TestVerifyIntactChain(t *testing.T) {
-	st := newStore(t, 5)
-	res, err := audit.Verify(context.Background(), st.Reader())
-	if err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
-	if res.Entries != 5 || len(res.Head) != 64 {
-		t.Errorf("got %+v, want 5 entries and a SHA-256 head", res)
-	}
-}
-
-func TestVerifyEmptyChain(t *testing.T) {
-	st := newStore(t, 0)
-	if res, err := audit.Verify(context.Background(), st.Reader()); err != nil || res.Entries != 0 {
-		t.Fatalf("got %+v, %v; want 0 entries, no error", res, err)
-	}
-}
-
-func TestVerifyFindsTampering(t *testing.T) {
+func TestVerifierFindsBreaks(t *testing.T) {
+	rs := chain(t, 3)
+	last := rs[len(rs)-1]
+	head := audit.Head{Seq: last.Seq, Hash: last.Hash}
+	altered := append([]audit.Record(nil), rs...)
+	altered[1].Detail = `{"n":9}`
 	cases := []struct {
 		name    string
-		attack  string
+		rs      []audit.Record
+		head    audit.Head
 		wantSeq int64
-		reason  string
 	}{
-		{"altered detail", `UPDATE audit_log SET detail = '{"to":"returned"}' WHERE seq = 3`, 3, "altered"},
-		{"altered actor", `UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1`, 1, "altered"},
-		{"re-hashed entry breaks the next link", `UPDATE audit_log SET hash = '` + strings.Repeat("a", 64) + `' WHERE seq = 2`, 2, "altered"},
-		{"deleted middle row", `DELETE FROM audit_log WHERE seq = 3`, 3, "missing"},
-		{"deleted first row", `DELETE FROM audit_log WHERE seq = 1`, 1, "missing"},
-		{"truncated tail", `DELETE FROM audit_log WHERE seq >= 4`, 4, "tail cut off"},
+		{"altered", altered, head, 2},
+		{"missing middle", []audit.Record{rs[0], rs[2]}, head, 2},
+		{"tail cut off", rs[:2], head, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := newStore(t, 5)
-			raw(t, st, c.attack)
-			_, err := audit.Verify(context.Background(), st.Reader())
+			_, err := verify(c.rs, c.head)
 			var be *audit.BreakError
-			if !errors.As(err, &be) {
-				t.Fatalf("Verify = %v, want *BreakError", err)
-			}
-			if be.Seq != c.wantSeq || !strings.Contains(be.Reason, c.reason) {
-				t.Errorf("break at %d (%s), want at %d (%s)", be.Seq, be.Reason, c.wantSeq, c.reason)
+			if !errors.As(err, &be) || be.Seq != c.wantSeq {
+				t.Errorf("got %v, want a break at %d", err, c.wantSeq)
 			}
 		})
 	}
 }
 
-func TestAppendOnlyTriggers(t *testing.T) {
-	st := newStore(t, 2)
-	for _, q := range []string{"UPDATE audit_log SET kind = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 2"} {
-		err := st.Write(context.Background(), func(tx *sql.Tx) error { _, err := tx.Exec(q); return err })
-		if err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: err = %v, want append-only refusal", q, err)
-		}
-	}
-}
-
-func TestAppendRollsBackWithItsTransaction(t *testing.T) {
-	st := newStore(t, 1)
-	boom := errors.New("the state change failed")
-	err := st.Write(context.Background(), func(tx *sql.Tx) error {
-		if _, err := audit.Append(context.Background(), tx, clock.System{}, audit.Entry{Kind: "k", Actor: "a"}); err != nil {
-			return err
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatal(err)
-	}
-	if res, err := audit.Verify(context.Background(), st.Reader()); err != nil || res.Entries != 1 {
-		t.Fatalf("after rollback: %+v, %v; want 1 entry intact", res, err)
-	}
-}
-
-func TestAppendNeedsKindAndActor(t *testing.T) {
-	st := newStore(t, 0)
-	err := st.Write(context.Background(), func(tx *sql.Tx) error {
-		_, err := audit.Append(context.Background(), tx, clock.System{}, audit.Entry{Kind: "k"})
-		return err
-	})
-	if err == nil {
-		t.Fatal("Append without actor succeeded")
+func TestNextNeedsKindAndActor(t *testing.T) {
+	_, err := audit.Next(audit.Genesis(), clock.System{}, audit.Entry{Kind: "k"})
+	if err == nil || !strings.Contains(err.Error(), "actor") {
+		t.Errorf("got %v, want a refusal naming the actor", err)
 	}
 }

@@ -2,63 +2,49 @@ package flow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 
-	"github.com/kortstation/kortstation/kiosk/audit"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/rules"
-	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/rules/violation"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 var errCardUnknown = refuse(msg("card_unknown", "Kortet är inte utlämnat från den här stationen.", "The card was not handed out at this station."))
 
-// holderOf is the recipient a card was handed out to.
-func holderOf(ctx context.Context, q querier, serial string) (rules.Recipient, error) {
-	var pnr, name sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT p.personal_number, p.name FROM cards c JOIN persons p ON p.id = c.holder WHERE c.serial = ?`, serial).Scan(&pnr, &name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rules.Recipient{}, errCardUnknown
-	}
-	if err != nil {
-		return rules.Recipient{}, fmt.Errorf("read holder: %w", err)
-	}
-	p, err := ident.ParsePersonalNumber(pnr.String)
-	if err != nil {
-		return rules.Recipient{}, fmt.Errorf("stored personal number: %w", err)
-	}
-	return rules.Recipient{Person: rules.Person{PersonalNumber: p}, Name: name.String}, nil
-}
-
 // extendCardRead takes the reserve card to extend from the reader (RC-5).
 func (m *Manager) extendCardRead(ctx context.Context, f *flowState, chip string) error {
-	c, err := loadCard(ctx, m.st.Reader(), chip)
-	if errors.Is(err, errUnknownCard) {
+	c, err := m.st.Card(ctx, chip)
+	if errors.Is(err, store.ErrNotFound) {
 		return errCardUnknown
 	}
 	if err != nil {
 		return err
 	}
-	rec, err := holderOf(ctx, m.st.Reader(), c.Number)
+	rec, err := m.st.Holder(ctx, c.Number)
+	if errors.Is(err, store.ErrNotFound) {
+		return errCardUnknown
+	}
 	if err != nil {
 		return err
 	}
 	c.Holder = rec.Person
 	f.card, f.chip, f.recipient, f.reason = c, chip, rec, c.Reason
 	f.days = c.ValidityDays
-	f.factsAt = dataAge(ctx, m.st.Reader(), "person_facts")
+	f.factsAt = m.st.DataAge(ctx, protocol.RefPersonFacts)
 	// RC-5 is checked now, before anyone types anything: the rules see
-	// the card as it is; identification follows.
-	reg, err := registryFor(ctx, m.st.Reader(), rec.Person)
+	// the card as it is; identification follows. A card on the registry's
+	// list of blocked cards is refused here too (BL-1).
+	reg, err := m.st.Registry(ctx, rec.Person, c.Number, chip)
 	if err != nil {
 		return err
+	}
+	if v := rules.CheckNotBlocked(reg, c.Number); v != nil {
+		return v
 	}
 	_, err = rules.ExtendReserve(rules.ExtensionInput{
 		Counter:    rules.Counter{Now: m.clock.Now(), Station: m.place(), Operator: m.sess.operator(), Recipient: rec, RecipientPresent: true},
@@ -83,24 +69,24 @@ func (m *Manager) extendCardRead(ctx context.Context, f *flowState, chip string)
 // returnCardRead reads the card handed back and asks the rules (RC-6,
 // RC-9).
 func (m *Manager) returnCardRead(ctx context.Context, f *flowState, chip string) error {
-	c, err := loadCard(ctx, m.st.Reader(), chip)
-	if errors.Is(err, errUnknownCard) {
+	c, err := m.st.Card(ctx, chip)
+	if errors.Is(err, store.ErrNotFound) {
 		return errCardUnknown
 	}
 	if err != nil {
 		return err
 	}
-	if rec, err := holderOf(ctx, m.st.Reader(), c.Number); err == nil {
+	if rec, err := m.st.Holder(ctx, c.Number); err == nil {
 		c.Holder = rec.Person
 		f.recipient = rec
 	}
 	f.card, f.chip = c, chip
-	admins, err := authorisedAdmins(ctx, m.st.Reader())
+	reg, err := m.returnRegistry(ctx, c.Number)
 	if err != nil {
 		return err
 	}
 	d, err := rules.ReturnCard(rules.ReturnInput{Now: m.clock.Now(), Operator: m.sess.operator(), Card: c, ChipSerial: chip,
-		Registry: rules.Registry{AuthorisedAdmins: admins}})
+		Registry: reg})
 	if err != nil {
 		f.ret = nil
 		return err
@@ -115,53 +101,22 @@ func (m *Manager) returnStep(ctx context.Context, f *flowState, step string, _ j
 		return errWrongStep
 	}
 	// The rules decide again at this instant.
-	admins, err := authorisedAdmins(ctx, m.st.Reader())
+	reg, err := m.returnRegistry(ctx, f.card.Number)
 	if err != nil {
 		return err
 	}
-	c, err := loadCard(ctx, m.st.Reader(), f.card.Number)
+	c, err := m.st.Card(ctx, f.card.Number)
 	if err != nil {
 		return err
 	}
 	c.Holder = f.recipient.Person
 	d, err := rules.ReturnCard(rules.ReturnInput{Now: m.clock.Now(), Operator: m.sess.operator(), Card: c, ChipSerial: f.chip,
-		Registry: rules.Registry{AuthorisedAdmins: admins}})
+		Registry: reg})
 	if err != nil {
 		return err
 	}
-	now := m.clock.Now()
-	id := uuid.NewString()
-	sess := m.sess
-	err = m.st.Write(ctx, func(tx *sql.Tx) error {
-		from := storedState(ctx, tx, c.Number, c.State)
-		if err := setCardState(ctx, tx, c.Number, from, d.NewState, "RC-6", "", sess.id, now, ""); err != nil {
-			return err
-		}
-		if err := movement(ctx, tx, m, c.Number, "returned", "", sess.id, now); err != nil {
-			return err
-		}
-		var refers any
-		var prev string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM issuances WHERE card_serial = ? ORDER BY created_at DESC LIMIT 1`, c.Number).Scan(&prev); err == nil {
-			refers = prev
-		}
-		var pid any
-		_ = tx.QueryRowContext(ctx, `SELECT holder FROM cards WHERE serial = ?`, c.Number).Scan(&pid)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issuances (id, kind, card_serial, person_id, session_id, refers_to, created_at, clock_source) VALUES (?, 'return', ?, ?, ?, ?, ?, ?)`,
-			id, c.Number, pid, sess.id, refers, ts(now), m.clock.Source()); err != nil {
-			return fmt.Errorf("insert return: %w", err)
-		}
-		detail := map[string]any{"card": c.Number, "session": sess.id, "cut_and_return": d.CutAndReturn, "block_certificates": d.BlockCertificates}
-		if d.Deviation != nil {
-			detail["deviation"] = string(d.Deviation.Key)
-		}
-		if _, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "card.returned", Actor: sess.hsaID.String(), Subject: id, Detail: detail}); err != nil {
-			return err
-		}
-		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.ReturnPayload{IssuanceID: id, CardSerial: c.Number,
-			CardType: string(c.Type), RefersTo: fmt.Sprint(orEmpty(refers)), Operator: sess.hsaID.String()})
-		return err
-	})
+	rec := store.Return{IssuanceID: uuid.NewString(), Card: c, Decision: d, Session: sessionOf(m.sess), At: m.clock.Now()}
+	err = recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordReturn(ctx, rec) }))
 	if err != nil {
 		return err
 	}
@@ -187,8 +142,8 @@ func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data
 	if serial == "" {
 		serial = f.card.Number
 	}
-	c, err := loadCard(ctx, m.st.Reader(), serial)
-	if errors.Is(err, errUnknownCard) {
+	c, err := m.st.Card(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
 		return errCardUnknown
 	}
 	if err != nil {
@@ -200,19 +155,8 @@ func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data
 		f.card = c
 		return err
 	}
-	sess := m.sess
-	err = m.st.Write(ctx, func(tx *sql.Tx) error {
-		from := storedState(ctx, tx, c.Number, c.State)
-		if err := setCardState(ctx, tx, c.Number, from, d.NewState, "BL-1", req.Reason, sess.id, now, ""); err != nil {
-			return err
-		}
-		if _, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "card.block_requested", Actor: sess.hsaID.String(), Subject: c.Number,
-			Detail: map[string]any{"reason": req.Reason, "session": sess.id}}); err != nil {
-			return err
-		}
-		_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.BlockRequestPayload{CardSerial: c.Number, Reason: req.Reason, Operator: sess.hsaID.String()})
-		return err
-	})
+	req2 := store.BlockRequest{Card: c, NewState: d.NewState, Reason: req.Reason, Session: sessionOf(m.sess), At: now}
+	err = recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordBlockRequest(ctx, req2) }))
 	if err != nil {
 		return err
 	}
@@ -220,4 +164,23 @@ func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data
 	f.result = map[string]any{"card_number": c.Number, "reason": req.Reason, "cut_and_return": d.CutAndReturn}
 	f.step = "done"
 	return nil
+}
+
+// returnRegistry is what a return decision needs of the registry: the
+// administrators (AD-1) and whether the card is on the list of blocked
+// cards (BL-2: its certificates are blocked already).
+func (m *Manager) returnRegistry(ctx context.Context, serial string) (rules.Registry, error) {
+	admins, err := m.st.AuthorisedAdmins(ctx)
+	if err != nil {
+		return rules.Registry{}, err
+	}
+	blocked, err := m.st.Blocked(ctx, serial)
+	if err != nil {
+		return rules.Registry{}, err
+	}
+	reg := rules.Registry{AuthorisedAdmins: admins}
+	for _, b := range blocked {
+		reg.BlockedCards = append(reg.BlockedCards, b.Serial)
+	}
+	return reg, nil
 }

@@ -2,9 +2,6 @@ package flow
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,11 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kortstation/kortstation/hw/printer"
-	"github.com/kortstation/kortstation/kiosk/audit"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/receiptpdf"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -221,217 +217,60 @@ func (m *Manager) complete(ctx context.Context, f *flowState) error {
 }
 
 func (m *Manager) receiptUsed(ctx context.Context, id string) ([]string, error) {
-	var n int
-	if err := m.st.Reader().QueryRowContext(ctx, `SELECT count(*) FROM receipts WHERE id = ?`, id).Scan(&n); err != nil {
-		return nil, fmt.Errorf("check receipt id: %w", err)
+	used, err := m.st.ReceiptExists(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	if n > 0 {
+	if used {
 		return []string{id}, nil
 	}
 	return nil, nil
 }
 
-// personID returns the person's row, creating it.
-func personID(ctx context.Context, tx *sql.Tx, r rules.Recipient, now time.Time) (int64, error) {
-	if r.PersonalNumber.IsZero() {
-		return personByHSAID(ctx, tx, r, now)
-	}
-	pnr := canonical(r.PersonalNumber)
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM persons WHERE personal_number = ?`, pnr).Scan(&id)
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `UPDATE persons SET name = ? WHERE id = ?`, r.Name, id)
-		return id, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("find person: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO persons (personal_number, name, created_at) VALUES (?, ?, ?)`, pnr, r.Name, ts(now))
-	if err != nil {
-		return 0, fmt.Errorf("insert person: %w", err)
-	}
-	return res.LastInsertId()
-}
+// errCardChanged: the card moved on between the decision and the record.
+var errCardChanged = refuse(msg("card_changed", "Kortet har ändrats under tiden. Börja om.", "The card changed meanwhile. Start again."))
 
-// personByHSAID returns the row of a person without a Swedish number (ID-4),
-// known by HSA-ID, creating it.
-func personByHSAID(ctx context.Context, tx *sql.Tx, r rules.Recipient, now time.Time) (int64, error) {
-	if r.HSAID.IsZero() {
-		return 0, errors.New("person has neither a personal number nor an HSA-ID")
+// recorded turns the store's "the card changed meanwhile" into the
+// operator's message.
+func recorded(err error) error {
+	if errors.Is(err, store.ErrCardChanged) {
+		return errCardChanged
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM persons WHERE hsa_id = ?`, r.HSAID.String()).Scan(&id)
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `UPDATE persons SET name = ? WHERE id = ?`, r.Name, id)
-		return id, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("find person: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO persons (personal_number, hsa_id, name, created_at) VALUES (NULL, ?, ?, ?)`, r.HSAID.String(), r.Name, ts(now))
-	if err != nil {
-		return 0, fmt.Errorf("insert person: %w", err)
-	}
-	return res.LastInsertId()
-}
-
-// setCardState moves a card from one state to another, refusing if it is
-// no longer where the decision found it.
-func setCardState(ctx context.Context, tx *sql.Tx, serial string, from, to rules.CardState, rule, reason, session string, now time.Time, extra string, args ...any) error {
-	q := `UPDATE cards SET state = ?, updated_at = ?` + extra + ` WHERE serial = ? AND state = ?`
-	all := append([]any{string(to), ts(now)}, args...)
-	all = append(all, serial, string(from))
-	res, err := tx.ExecContext(ctx, q, all...)
-	if err != nil {
-		return fmt.Errorf("update card: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return refuse(msg("card_changed", "Kortet har ändrats under tiden. Börja om.", "The card changed meanwhile. Start again."))
-	}
-	var sess any
-	if session != "" {
-		sess = session
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO card_state_changes (card_serial, from_state, to_state, rule, reason, session_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		serial, string(from), string(to), rule, reason, sess, ts(now)); err != nil {
-		return fmt.Errorf("insert state change: %w", err)
-	}
-	return nil
-}
-
-func movement(ctx context.Context, tx *sql.Tx, m *Manager, serial, kind, shipment, session string, now time.Time) error {
-	var ship, sess any
-	if shipment != "" {
-		ship = shipment
-	}
-	if session != "" {
-		sess = session
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (card_serial, kind, shipment_ref, session_id, at) VALUES (?, ?, ?, ?, ?)`,
-		serial, kind, ship, sess, ts(now)); err != nil {
-		return fmt.Errorf("insert stock movement: %w", err)
-	}
-	_, err := outbox.Enqueue(ctx, tx, m.clock, protocol.StockMovementPayload{CardSerial: serial, Movement: kind, ShipmentRef: shipment})
 	return err
 }
 
+// sessionOf is the session a record is made in.
+func sessionOf(s *session) store.Session {
+	return store.Session{ID: s.id, Operator: s.hsaID.String()}
+}
+
 func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.SealedReceipt, pdf []byte, sigs []receiptpdf.Signature, id string, now time.Time) error {
-	d := f.decision
-	r := s.Receipt
-	kind := "reserve"
+	kind := store.IssuanceReserve
 	switch f.kind {
 	case KindExtend:
-		kind = "extension"
+		kind = store.IssuanceExtension
 	case KindPickup:
-		kind = "pickup"
-	}
-	content, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode receipt: %w", err)
+		kind = store.IssuancePickup
 	}
 	sigJSON, err := json.Marshal(sigs)
 	if err != nil {
 		return fmt.Errorf("encode signatures: %w", err)
 	}
-	sum := sha256.Sum256(pdf)
-	pdfHash := hex.EncodeToString(sum[:])
-	sess := m.sess
-	return m.st.Write(ctx, func(tx *sql.Tx) error {
-		pid, err := personID(ctx, tx, f.recipient, now)
-		if err != nil {
-			return err
-		}
-		var refersTo any
-		if f.kind == KindExtend {
-			var prev string
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM issuances WHERE card_serial = ? AND kind = 'reserve' ORDER BY created_at DESC LIMIT 1`, f.card.Number).Scan(&prev); err == nil {
-				refersTo = prev
-			}
-		}
-		from := f.card.State
-		rule := "RC-1"
-		switch f.kind {
-		case KindExtend:
-			rule = "RC-5"
-		case KindPickup:
-			rule = "ID-3"
-		}
-		if err := setCardState(ctx, tx, f.card.Number, storedState(ctx, tx, f.card.Number, from), d.NewState, rule, string(f.reason), sess.id, now,
-			`, holder = ?, valid_from = ?, valid_until = ?`, pid, ts(d.ValidFrom), ts(d.ValidUntil)); err != nil {
-			return err
-		}
-		if f.kind != KindExtend {
-			if err := movement(ctx, tx, m, f.card.Number, "handed_out", "", sess.id, now); err != nil {
-				return err
-			}
-		}
-		var reason any
-		if r.Reason != "" {
-			reason = string(r.Reason)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issuances (id, kind, card_serial, person_id, session_id, reason, valid_from, valid_until, refers_to, created_at, clock_source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, kind, f.card.Number, pid, sess.id, reason, ts(d.ValidFrom), ts(d.ValidUntil), refersTo, ts(now), m.clock.Source()); err != nil {
-			return fmt.Errorf("insert issuance: %w", err)
-		}
-		if r.Document != nil {
-			intact := 1
-			if r.Document.Damaged {
-				intact = 0
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO id_document_checks (issuance_id, doc_type, doc_number, expires_on, intact, checked_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				id, string(r.Document.Type), r.Document.Number, r.Document.Expiry.String(), intact, ts(now)); err != nil {
-				return fmt.Errorf("insert document check: %w", err)
-			}
-		}
-		var attestors []string
-		for _, a := range r.Attestors {
-			attestors = append(attestors, a.HSAID.String())
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attestations (issuance_id, attestor, name, role, signed_at) VALUES (?, ?, ?, ?, ?)`,
-				id, a.HSAID.String(), a.Name, string(a.Role), ts(a.SignedAt)); err != nil {
-				return fmt.Errorf("insert attestation: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (id, issuance_id, corrects, content, signatures, pdf, pdf_sha256, signed_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)`,
-			r.ID, id, string(content), string(sigJSON), pdf, pdfHash, ts(r.SignedAt)); err != nil {
-			return fmt.Errorf("insert receipt: %w", err)
-		}
-		if _, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "card." + kind, Actor: sess.hsaID.String(), Subject: id,
-			Detail: map[string]any{"card": f.card.Number, "receipt": r.ID, "reason": string(r.Reason), "session": sess.id, "identified_by": identifiedBy(r)}}); err != nil {
-			return err
-		}
-		p := protocol.IssuancePayload{
-			IssuanceID: id, CardSerial: f.card.Number, CardType: string(d.CardType), PersonalNumber: canonical(f.recipient.PersonalNumber),
-			Reason: string(r.Reason), ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, Operator: sess.hsaID.String(), Attestors: attestors,
-			RefersTo: fmt.Sprint(orEmpty(refersTo)),
-		}
-		var issued protocol.Payload = p
-		if f.kind == KindExtend {
-			issued = protocol.ExtensionPayload(p)
-		}
-		if _, err := outbox.Enqueue(ctx, tx, m.clock, issued); err != nil {
-			return err
-		}
-		if _, err := outbox.Enqueue(ctx, tx, m.clock, protocol.ReceiptPayload{
-			ReceiptID: r.ID, IssuanceID: id, CardSerial: f.card.Number, Content: content, Signatures: sigJSON,
-			PDF: pdf, PDFSHA256: pdfHash, SignedAt: r.SignedAt,
-		}); err != nil {
-			return err
-		}
-		// RE-5: the central service notifies the recipient and the
-		// attestors; the station queues one request per notification with
-		// the issuance, so none is lost and none is sent for an issuance
-		// that was not stored.
-		for _, n := range d.Notifications {
-			if _, err := outbox.Enqueue(ctx, tx, m.clock, notificationPayload(n, id, r.ID)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	in := store.Issuance{
+		ID: id, Kind: kind, Card: f.card, Recipient: f.recipient, Decision: f.decision, Receipt: s,
+		Signatures: sigJSON, PDF: pdf, Session: sessionOf(m.sess), At: now,
+	}
+	// RE-5: the central service notifies the recipient and the attestors;
+	// the station queues one request per notification with the issuance.
+	for _, n := range f.decision.Notifications {
+		in.Notifications = append(in.Notifications, notificationPayload(n, id, s.Receipt.ID))
+	}
+	return recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordIssuance(ctx, in) }))
 }
 
-// notificationPayload is the request to the central service for one
-// notification (RE-5; sync/protocol.NotificationPayload).
+// notificationPayload is a notification request for the central service
+// (RE-5): the addressee by role and HSA-ID, the message by its key; no
+// personal number and no name.
 func notificationPayload(n rules.Notification, issuanceID, receiptID string) protocol.NotificationPayload {
 	p := protocol.NotificationPayload{Event: string(n.Event), Role: string(n.Role), IssuanceID: issuanceID, ReceiptID: receiptID,
 		CardSerial: n.CardNumber, Key: string(n.Key)}
@@ -441,33 +280,6 @@ func notificationPayload(n rules.Notification, issuanceID, receiptID string) pro
 	return p
 }
 
-func orEmpty(v any) any {
-	if v == nil {
-		return ""
-	}
-	return v
-}
-
-// storedState is the card's state in the station's own table (the rules
-// may see a newer state from the registry).
-func storedState(ctx context.Context, tx *sql.Tx, serial string, fallback rules.CardState) rules.CardState {
-	var s string
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM cards WHERE serial = ?`, serial).Scan(&s); err != nil {
-		return fallback
-	}
-	return rules.CardState(s)
-}
-
-func identifiedBy(r rules.Receipt) string {
-	if r.Document != nil {
-		return "document"
-	}
-	if len(r.Attestors) > 0 {
-		return "attestation"
-	}
-	return ""
-}
-
 // print queues the receipt and follows the job in the background; the
 // receipt's print state records the outcome.
 func (m *Manager) print(ctx context.Context, receiptID string, pdf []byte) {
@@ -475,13 +287,8 @@ func (m *Manager) print(ctx context.Context, receiptID string, pdf []byte) {
 		return
 	}
 	setState := func(ctx context.Context, state string) {
-		err := m.st.Write(ctx, func(tx *sql.Tx) error {
-			var at any
-			if state == "printed" {
-				at = ts(m.clock.Now())
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE receipts SET print_state = ?, printed_at = coalesce(?, printed_at) WHERE id = ?`, state, at, receiptID)
-			return err
+		err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+			return t.SetPrintState(ctx, receiptID, state, m.clock.Now())
 		})
 		if err != nil {
 			m.log.Error("record print state", "receipt", receiptID, "err", err)
@@ -551,8 +358,8 @@ func failsJob(p printer.Progress) bool {
 
 // printState is the receipt's print state as stored.
 func (m *Manager) printState(ctx context.Context, receiptID string) string {
-	var s string
-	if err := m.st.Reader().QueryRowContext(ctx, `SELECT print_state FROM receipts WHERE id = ?`, receiptID).Scan(&s); err != nil {
+	s, err := m.st.PrintState(ctx, receiptID)
+	if err != nil {
 		return ""
 	}
 	return s
@@ -562,17 +369,16 @@ func (m *Manager) printState(ctx context.Context, receiptID string) string {
 // rendering (RE-3). Only a receipt whose printing failed is printed again:
 // one printout per receipt unless the printer lost it.
 func (m *Manager) reprint(ctx context.Context, receiptID string) error {
-	var pdf []byte
-	var state string
-	if err := m.st.Reader().QueryRowContext(ctx, `SELECT pdf, print_state FROM receipts WHERE id = ?`, receiptID).Scan(&pdf, &state); err != nil {
-		return fmt.Errorf("read receipt: %w", err)
+	stored, err := m.st.Receipt(ctx, receiptID)
+	if err != nil {
+		return err
 	}
-	if state != "failed" {
+	if stored.PrintState != store.PrintFailed {
 		return refuse(msg("print.not_failed", "Kvittensen skrivs redan ut eller är utskriven.", "The receipt is already printing or printed."))
 	}
 	if m.printer == nil {
 		return refuse(msg("print.no_printer", "Stationen har ingen skrivare.", "The station has no printer."))
 	}
-	m.print(ctx, receiptID, pdf)
+	m.print(ctx, receiptID, stored.PDF)
 	return nil
 }

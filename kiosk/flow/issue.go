@@ -14,6 +14,8 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/rules/violation"
+	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // RecipientInput is the recipient step: personal or coordination number
@@ -70,7 +72,7 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if err := decode(data, &req); err != nil {
 			return err
 		}
-		t, err := validityTable(ctx, m.st.Reader())
+		t, err := m.st.ValidityTable(ctx)
 		if err != nil {
 			return err
 		}
@@ -98,11 +100,11 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 			return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
 		}
 		rec := rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: name}
-		reg, err := registryFor(ctx, m.st.Reader(), rec.Person)
+		reg, err := m.st.Registry(ctx, rec.Person)
 		if err != nil {
 			return err
 		}
-		f.recipient, f.reg, f.factsAt = rec, reg, dataAge(ctx, m.st.Reader(), "person_facts")
+		f.recipient, f.reg, f.factsAt = rec, reg, m.st.DataAge(ctx, protocol.RefPersonFacts)
 		var vs rules.Violations
 		vs.Add(rules.CheckTotalStop(reg.StopWindows, now))
 		if f.kind == KindIssue {
@@ -198,8 +200,8 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if !f.drawerOpened {
 			return errNeedDrawer
 		}
-		c, err := loadCard(ctx, m.st.Reader(), strings.TrimSpace(req.Serial))
-		if errors.Is(err, errUnknownCard) {
+		c, err := m.st.Card(ctx, strings.TrimSpace(req.Serial))
+		if errors.Is(err, store.ErrNotFound) {
 			return refuse(Message{Rule: "RC-9", Key: "card_not_in_stock", Text: map[string]string{
 				"sv": "Kortnumret finns inte i stationens lager.", "en": "The card number is not in the station's stock."}})
 		}
@@ -208,6 +210,11 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		}
 		if v := rules.CheckTransition(c.State, rules.StateHandedOut); v != nil {
 			return v
+		}
+		// BL-1: a card on the registry's list of blocked cards stays in
+		// the drawer (to be cut, RC-8).
+		if err := m.checkNotBlocked(ctx, c.Number); err != nil {
+			return err
 		}
 		f.card, f.chip, f.step = c, "", "insert"
 		return nil
@@ -283,7 +290,7 @@ func (m *Manager) chipRead(ctx context.Context, f *flowState, chip string) error
 // broken rule comes back together.
 func (m *Manager) decide(ctx context.Context, f *flowState) error {
 	now := m.clock.Now()
-	reg, err := registryFor(ctx, m.st.Reader(), f.recipient.Person)
+	reg, err := m.st.Registry(ctx, f.recipient.Person, f.card.Number, f.chip)
 	if err != nil {
 		return err
 	}
@@ -372,25 +379,27 @@ func (m *Manager) sign(f *flowState, in SignatureInput) error {
 // findOrder finds the recipient's open order whose card is in this
 // station's stock (pickup).
 func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
-	var raw string
-	_ = m.st.Reader().QueryRowContext(ctx, `SELECT facts FROM ref_person_facts WHERE personal_number = ?`, canonical(f.recipient.PersonalNumber)).Scan(&raw)
+	raw, err := m.st.PersonFacts(ctx, store.Canonical(f.recipient.PersonalNumber))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	return m.pickOrder(ctx, f, raw, "")
 }
 
 // pickOrder takes the first open order in f.reg (only the order with ID
 // only, if set) whose card, named in the facts raw, is in this station's
 // stock.
-func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw, only string) error {
+func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw json.RawMessage, only string) error {
 	for _, o := range f.reg.Orders {
 		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen || (only != "" && o.ID != only) {
 			continue
 		}
-		serial := orderCardSerial([]byte(raw), o.ID)
+		serial := store.OrderCardSerial(raw, o.ID)
 		if serial == "" {
 			continue
 		}
-		c, err := loadCard(ctx, m.st.Reader(), serial)
-		if errors.Is(err, errUnknownCard) {
+		c, err := m.st.Card(ctx, serial)
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -398,6 +407,10 @@ func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw, only string)
 		}
 		if c.State != rules.StateInStock {
 			continue
+		}
+		// BL-1: an ordered card the registry has blocked is not picked up.
+		if err := m.checkNotBlocked(ctx, c.Number); err != nil {
+			return err
 		}
 		f.order, f.card = o, c
 		if rules.PickupExpired(o, m.clock.Now()) {
@@ -434,15 +447,15 @@ func (m *Manager) shortTermRecipient(ctx context.Context, f *flowState, req Reci
 		return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
 	}
 	orderID := strings.TrimSpace(req.OrderID)
-	reg, holder, raw, err := registryForOrder(ctx, m.st.Reader(), orderID)
-	if errors.Is(err, errNoOrderFacts) {
+	reg, holder, raw, err := m.st.RegistryForOrder(ctx, orderID)
+	if errors.Is(err, store.ErrNoOrderFacts) {
 		return errNoOrder
 	}
 	if err != nil {
 		return err
 	}
 	f.recipient = rules.Recipient{Person: holder, Name: name}
-	f.reg, f.factsAt = reg, dataAge(ctx, m.st.Reader(), "person_facts")
+	f.reg, f.factsAt = reg, m.st.DataAge(ctx, protocol.RefPersonFacts)
 	if v := rules.CheckTotalStop(reg.StopWindows, m.clock.Now()); v != nil {
 		return v
 	}
@@ -479,4 +492,21 @@ func (m *Manager) manager(ctx context.Context, f *flowState, req ManagerInput) e
 	}
 	f.attestors = []rules.Attestor{a}
 	return m.afterIdentity(ctx, f)
+}
+
+// checkNotBlocked refuses a card on the registry's list of blocked cards
+// (BL-1).
+func (m *Manager) checkNotBlocked(ctx context.Context, serial string) error {
+	blocked, err := m.st.Blocked(ctx, serial)
+	if err != nil {
+		return err
+	}
+	var reg rules.Registry
+	for _, b := range blocked {
+		reg.BlockedCards = append(reg.BlockedCards, b.Serial)
+	}
+	if v := rules.CheckNotBlocked(reg, serial); v != nil {
+		return v
+	}
+	return nil
 }

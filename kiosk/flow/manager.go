@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -275,7 +274,7 @@ func (m *Manager) startLogin(ctx context.Context, reader string) {
 		m.login.err = &messagesOf(err)[0]
 		return
 	}
-	admins, err := authorisedAdmins(ctx, m.st.Reader())
+	admins, err := m.st.AuthorisedAdmins(ctx)
 	if err != nil {
 		m.log.Error("read operators", "err", err)
 		m.login.err = ptr(msg("internal", "Stationen kunde inte läsa listan över administratörer.", "The station could not read the list of administrators."))
@@ -285,8 +284,16 @@ func (m *Manager) startLogin(ctx context.Context, reader string) {
 		m.login.err = &messagesOf(v)[0]
 		return
 	}
-	var name string
-	_ = m.st.Reader().QueryRowContext(ctx, `SELECT name FROM operators WHERE hsa_id = ?`, h.String()).Scan(&name)
+	// BL-1: an operator card the registry has blocked (lost, stolen,
+	// misused) does not log in, whatever its PIN.
+	if err := m.checkNotBlocked(ctx, card.Serial); err != nil {
+		m.login.err = &messagesOf(err)[0]
+		return
+	}
+	name, err := m.st.OperatorName(ctx, h)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("read operator name", "err", err)
+	}
 	m.login.hsaID, m.login.name = h, name
 	if card.PINBlocked() {
 		m.login.err = ptr(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
@@ -332,14 +339,7 @@ func (m *Manager) verifyPIN(ctx context.Context, client string, pin []byte) (any
 	}
 	now := m.clock.Now()
 	s := &session{id: uuid.NewString(), reader: lg.reader, serial: lg.serial, hsaID: lg.hsaID, name: lg.name, since: now, lastSeen: now}
-	err = m.st.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO operator_sessions (id, operator, card_serial, started_at) VALUES (?, ?, ?, ?)`,
-			s.id, s.hsaID.String(), s.serial, ts(now)); err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "session.login", Actor: s.hsaID.String(), Subject: s.id})
-		return err
-	})
+	err = m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordLogin(ctx, sessionOf(s), s.serial, now) })
 	if err != nil {
 		return nil, err
 	}
@@ -369,8 +369,8 @@ func (m *Manager) resumeSession(ctx context.Context, client, secret string) erro
 // the session or the login: a security event, audited.
 func (m *Manager) refused(ctx context.Context, client, kind, why string) {
 	m.log.Warn("request from a connection without the session refused", "client", client, "why", why)
-	err := m.st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: kind, Actor: "ui:" + client, Subject: "session", Detail: map[string]any{"why": why}})
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+		_, err := t.Audit(ctx, audit.Entry{Kind: kind, Actor: "ui:" + client, Subject: "session", Detail: map[string]any{"why": why}})
 		return err
 	})
 	if err != nil {
@@ -388,20 +388,11 @@ func (m *Manager) endSession(ctx context.Context, reason string) {
 	if s == nil {
 		return
 	}
-	err := m.st.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE operator_sessions SET ended_at = ?, end_reason = ? WHERE id = ?`, ts(m.clock.Now()), reason, s.id); err != nil {
-			return fmt.Errorf("end session: %w", err)
-		}
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "session.logout", Actor: s.hsaID.String(), Subject: s.id, Detail: map[string]any{"reason": reason}})
-		return err
-	})
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordLogout(ctx, sessionOf(s), reason, m.clock.Now()) })
 	if err != nil {
 		m.log.Error("session end not recorded", "err", err)
 	}
 }
-
-// ts is how the station stores instants.
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // handler wraps a request: it needs a session (unless open), counts as
 // activity, runs under the lock and publishes the change.

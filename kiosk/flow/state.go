@@ -11,6 +11,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/station"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 // The flows.
@@ -214,7 +215,7 @@ type reasonChoice struct {
 }
 
 func (m *Manager) reasonChoices(ctx context.Context) []reasonChoice {
-	t, err := validityTable(ctx, m.st.Reader())
+	t, err := m.st.ValidityTable(ctx)
 	if err != nil {
 		m.log.Error("read validity table", "err", err)
 		return nil
@@ -238,29 +239,32 @@ type stockCard struct {
 }
 
 func (m *Manager) stockList(ctx context.Context, filter string) []stockCard {
-	const cols = `SELECT serial, type, state, coalesce(pickup_deadline, '') FROM cards `
-	q, args := cols+`WHERE state = 'in_stock' AND type = 'reserve' ORDER BY serial`, []any{}
+	var cards []store.StockCard
+	var err error
 	switch {
 	case filter == KindStockCount:
-		q = cols + `WHERE state = 'in_stock' ORDER BY type, serial`
+		cards, err = m.st.StockCards(ctx, store.StockInDrawer)
 	case filter == KindStockVoid:
-		q = cols + `WHERE state IN ('in_stock', 'returned', 'expired', 'blocked') ORDER BY state, serial`
+		cards, err = m.st.StockCards(ctx, store.StockVoidable)
 	case strings.HasPrefix(filter, "pickup:"):
-		q, args = cols+`WHERE serial = ?`, []any{strings.TrimPrefix(filter, "pickup:")}
+		var c store.StockCard
+		c, err = m.st.StockCard(ctx, strings.TrimPrefix(filter, "pickup:"))
+		if err == nil {
+			cards = []store.StockCard{c}
+		} else if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+	default:
+		cards, err = m.st.StockCards(ctx, store.StockReserve)
 	}
-	rows, err := m.st.Reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		m.log.Error("read stock", "err", err)
 		return nil
 	}
-	defer rows.Close()
 	now := m.clock.Now()
 	out := []stockCard{}
-	for rows.Next() {
-		var c stockCard
-		if err := rows.Scan(&c.Serial, &c.Type, &c.State, &c.Deadline); err != nil {
-			return out
-		}
+	for _, sc := range cards {
+		c := stockCard{Serial: sc.Serial, Type: string(sc.Type), State: string(sc.State), Deadline: sc.PickupDeadline}
 		if d, err := calendar.ParseDate(c.Deadline); err == nil {
 			c.Expired = rules.PickupExpired(rules.Order{PickupDeadline: d}, now)
 		}

@@ -2,11 +2,10 @@ package flow
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
+	"errors"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 // StationStatus is the operator's view of the station (issue: station
@@ -38,52 +37,42 @@ type OutboxStatus struct {
 const reachableWithin = 15 * time.Minute
 
 func (m *Manager) stationStatus(ctx context.Context) (StationStatus, error) {
-	db := m.st.Reader()
 	now := m.clock.Now()
 	s := StationStatus{Now: now, Stock: map[string]map[string]int{}, Registry: RegistryStatus{Kinds: map[string]time.Time{}}}
-	rows, err := db.QueryContext(ctx, `SELECT kind, coalesce(complete_at, updated_at) FROM ref_cursors`)
+	states, err := m.st.RefStates(ctx)
 	if err != nil {
-		return s, fmt.Errorf("read sync state: %w", err)
+		return s, err
 	}
-	for rows.Next() {
-		var k, at string
-		if err := rows.Scan(&k, &at); err != nil {
-			rows.Close()
-			return s, fmt.Errorf("read sync state: %w", err)
+	for k, st := range states {
+		t := st.CompleteAt
+		if t.IsZero() {
+			t = st.UpdatedAt
 		}
-		t, _ := time.Parse(time.RFC3339Nano, at)
 		s.Registry.Kinds[k] = t
 		if t.After(s.Registry.LastSync) {
 			s.Registry.LastSync = t
 		}
 	}
-	rows.Close()
 	s.Registry.Reachable = !s.Registry.LastSync.IsZero() && now.Sub(s.Registry.LastSync) < reachableWithin
-	if s.Outbox.Queued, err = outbox.Depth(ctx, db); err != nil {
+	if s.Outbox.Queued, err = m.st.OutboxDepth(ctx); err != nil {
 		return s, err
 	}
-	var oldest sql.NullString
-	if err := db.QueryRowContext(ctx, `SELECT min(created_at) FROM outbox WHERE acked_at IS NULL`).Scan(&oldest); err != nil {
-		return s, fmt.Errorf("read outbox: %w", err)
+	oldest, err := m.st.OldestPending(ctx)
+	switch {
+	case err == nil:
+		s.Outbox.Oldest = oldest
+	case !errors.Is(err, store.ErrNotFound):
+		return s, err
 	}
-	if oldest.Valid {
-		s.Outbox.Oldest, _ = time.Parse(time.RFC3339Nano, oldest.String)
-	}
-	rows, err = db.QueryContext(ctx, `SELECT type, state, count(*) FROM cards GROUP BY type, state`)
+	counts, err := m.st.CardCounts(ctx)
 	if err != nil {
-		return s, fmt.Errorf("read stock: %w", err)
+		return s, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t, st string
-		var n int
-		if err := rows.Scan(&t, &st, &n); err != nil {
-			return s, fmt.Errorf("read stock: %w", err)
+	for t, byState := range counts {
+		s.Stock[string(t)] = map[string]int{}
+		for st, n := range byState {
+			s.Stock[string(t)][string(st)] = n
 		}
-		if s.Stock[t] == nil {
-			s.Stock[t] = map[string]int{}
-		}
-		s.Stock[t][st] = n
 	}
-	return s, rows.Err()
+	return s, nil
 }

@@ -2,17 +2,15 @@ package flow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 // stockCardRead adds a card read in the reader to the shipment being
@@ -34,23 +32,22 @@ func (m *Manager) addReceived(ctx context.Context, f *flowState, serial string) 
 	if serial == "" {
 		return refuse(msg("serial_missing", "Skriv eller läs in kortnumret.", "Type or read the card number."))
 	}
-	var ref string
-	err := m.st.Reader().QueryRowContext(ctx, `SELECT shipment_ref FROM ref_shipments WHERE serial = ?`, serial).Scan(&ref)
-	if errors.Is(err, sql.ErrNoRows) {
+	sh, err := m.st.Shipment(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
 		return refuse(msg("not_shipped", "Kortet "+serial+" finns inte i någon leverans till stationen.", "Card "+serial+" is in no shipment to this station."))
 	}
 	if err != nil {
-		return fmt.Errorf("read shipment: %w", err)
+		return err
 	}
-	var n int
-	if err := m.st.Reader().QueryRowContext(ctx, `SELECT count(*) FROM cards WHERE serial = ?`, serial).Scan(&n); err != nil {
-		return fmt.Errorf("read cards: %w", err)
+	known, err := m.st.CardExists(ctx, serial)
+	if err != nil {
+		return err
 	}
-	if n > 0 || slices.Contains(f.serials, serial) {
+	if known || slices.Contains(f.serials, serial) {
 		return refuse(msg("already_received", "Kortet "+serial+" är redan mottaget.", "Card "+serial+" has already been received."))
 	}
 	f.serials = append(f.serials, serial)
-	f.shipmentRef = ref
+	f.shipmentRef = sh.ShipmentRef
 	return nil
 }
 
@@ -87,30 +84,9 @@ func (m *Manager) receive(ctx context.Context, f *flowState) error {
 	if len(f.serials) == 0 {
 		return refuse(msg("nothing_received", "Inga kort är inlästa.", "No cards have been read."))
 	}
-	now := m.clock.Now()
-	sess := m.sess
-	err := m.st.Write(ctx, func(tx *sql.Tx) error {
-		for _, s := range f.serials {
-			var typ, ref string
-			if err := tx.QueryRowContext(ctx, `SELECT card_type, shipment_ref FROM ref_shipments WHERE serial = ?`, s).Scan(&typ, &ref); err != nil {
-				return fmt.Errorf("read shipment of %s: %w", s, err)
-			}
-			if !rules.CardType(typ).Valid() {
-				typ = string(rules.CardReserve)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cards (serial, type, state, updated_at) VALUES (?, ?, 'in_stock', ?)`, s, typ, ts(now)); err != nil {
-				return fmt.Errorf("insert card: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO card_state_changes (card_serial, from_state, to_state, rule, session_id, at) VALUES (?, NULL, 'in_stock', 'RC-7', ?, ?)`, s, sess.id, ts(now)); err != nil {
-				return fmt.Errorf("insert state change: %w", err)
-			}
-			if err := movement(ctx, tx, m, s, "received", ref, sess.id, now); err != nil {
-				return err
-			}
-		}
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "stock.received", Actor: sess.hsaID.String(), Subject: f.shipmentRef,
-			Detail: map[string]any{"cards": f.serials, "session": sess.id}})
-		return err
+	now, sess := m.clock.Now(), sessionOf(m.sess)
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+		return t.RecordStockReceived(ctx, f.serials, f.shipmentRef, sess, now)
 	})
 	if err != nil {
 		return err
@@ -125,8 +101,7 @@ func (m *Manager) receive(ctx context.Context, f *flowState) error {
 // are unexpected.
 func (m *Manager) count(ctx context.Context, f *flowState) error {
 	stock := m.stockList(ctx, KindStockCount)
-	now := m.clock.Now()
-	sess := m.sess
+	now, sess := m.clock.Now(), sessionOf(m.sess)
 	var found, missing, unexpected []string
 	for _, c := range stock {
 		if slices.Contains(f.serials, c.Serial) {
@@ -140,21 +115,8 @@ func (m *Manager) count(ctx context.Context, f *flowState) error {
 			unexpected = append(unexpected, s)
 		}
 	}
-	err := m.st.Write(ctx, func(tx *sql.Tx) error {
-		for _, s := range found {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (card_serial, kind, session_id, at) VALUES (?, 'counted', ?, ?)`, s, sess.id, ts(now)); err != nil {
-				return fmt.Errorf("insert count: %w", err)
-			}
-		}
-		for _, s := range missing {
-			if err := movement(ctx, tx, m, s, "missing", "", sess.id, now); err != nil {
-				return err
-			}
-		}
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "stock.counted", Actor: sess.hsaID.String(), Subject: "drawer",
-			Detail: map[string]any{"expected": len(stock), "found": found, "missing": missing, "unexpected": unexpected, "session": sess.id}})
-		return err
-	})
+	count := store.StockCount{Expected: len(stock), Found: found, Missing: missing, Unexpected: unexpected}
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordStockCount(ctx, count, sess, now) })
 	if err != nil {
 		return err
 	}
@@ -166,8 +128,8 @@ func (m *Manager) count(ctx context.Context, f *flowState) error {
 // void records a card cut through chip and stripe (RC-8), or an ordered
 // card not picked up by its deadline (CP-4).
 func (m *Manager) void(ctx context.Context, f *flowState, serial string) error {
-	c, err := loadCard(ctx, m.st.Reader(), serial)
-	if errors.Is(err, errUnknownCard) {
+	c, err := m.st.Card(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
 		return refuse(msg("card_unknown", "Kortet finns inte i stationens register.", "The card is not in the station's records."))
 	}
 	if err != nil {
@@ -176,7 +138,9 @@ func (m *Manager) void(ctx context.Context, f *flowState, serial string) error {
 	now := m.clock.Now()
 	rule := "RC-8"
 	var deadline string
-	_ = m.st.Reader().QueryRowContext(ctx, `SELECT coalesce(pickup_deadline, '') FROM cards WHERE serial = ?`, serial).Scan(&deadline)
+	if row, err := m.st.StockCard(ctx, serial); err == nil {
+		deadline = row.PickupDeadline
+	}
 	if d, err := calendar.ParseDate(deadline); err == nil && c.Type != rules.CardReserve && c.Type != rules.CardShortTerm {
 		// An ordered card is voided only when its pickup deadline has
 		// passed (CP-4).
@@ -200,19 +164,8 @@ func (m *Manager) void(ctx context.Context, f *flowState, serial string) error {
 }
 
 func (m *Manager) recordVoid(ctx context.Context, c rules.Card, rule string, now time.Time) error {
-	sess := m.sess
-	return m.st.Write(ctx, func(tx *sql.Tx) error {
-		from := storedState(ctx, tx, c.Number, c.State)
-		if err := setCardState(ctx, tx, c.Number, from, rules.StateVoided, rule, "", sess.id, now, ""); err != nil {
-			return err
-		}
-		if err := movement(ctx, tx, m, c.Number, "voided", "", sess.id, now); err != nil {
-			return err
-		}
-		_, err := audit.Append(ctx, tx, m.clock, audit.Entry{Kind: "card.voided", Actor: sess.hsaID.String(), Subject: c.Number,
-			Detail: map[string]any{"rule": rule, "session": sess.id}})
-		return err
-	})
+	sess := sessionOf(m.sess)
+	return recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordVoid(ctx, c, rule, sess, now) }))
 }
 
 // voidExpiredPickup voids the ordered card whose pickup deadline passed,

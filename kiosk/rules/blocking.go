@@ -48,6 +48,30 @@ func CheckCertificateRemoval(card Card) *Violation {
 	return nil
 }
 
+// CheckNotBlocked refuses a card on the registry's list of blocked cards
+// (BL-1): its certificates are revoked, whatever the station's own record
+// says, so it is not handed out, extended, picked up or used to log in.
+// Serials are compared as printed (RC-9: spaces, hyphens and case do not
+// matter).
+func CheckNotBlocked(reg Registry, cardNumber string) *Violation {
+	if cardNumber == "" {
+		return nil
+	}
+	n := NormaliseSerial(cardNumber)
+	for _, b := range reg.BlockedCards {
+		if NormaliseSerial(b) == n {
+			return violation.New("BL-1", violation.KeyCardBlocked, "card_number", cardNumber)
+		}
+	}
+	return nil
+}
+
+// Blocked reports whether card is blocked: by the station's own record or
+// on the registry's list (BL-1).
+func (r Registry) Blocked(card Card) bool {
+	return card.State == StateBlocked || CheckNotBlocked(r, card.Number) != nil
+}
+
 // BlockInput is a request to block a card.
 type BlockInput struct {
 	Now    time.Time   `json:"now"`

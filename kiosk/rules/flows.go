@@ -87,6 +87,7 @@ func IssueReserve(in ReserveIssuanceInput) (IssuanceDecision, error) {
 	vs = append(vs, dv...)
 	vs = append(vs, CheckReservePrerequisites(in.Registry, in.Recipient.Person, in.Reason, in.Now, in.Card.Number)...)
 	vs = append(vs, checkStockCard(in.Card, CardReserve, in.ChipSerial)...)
+	vs.Add(CheckNotBlocked(in.Registry, in.Card.Number))
 	fillDates(&d, in.Now, days, &vs, in.Registry)
 	d.Notifications = IssuedNotifications(in.Card.Number, in.Recipient.Person, attestorPersons(in.Attestors))
 	d.Receipt = draftReceipt(ReceiptReserveIssuance, in.ReceiptID, in.Station, in.Now, in.Recipient, in.Operator,
@@ -154,6 +155,7 @@ func ExtendReserve(in ExtensionInput) (IssuanceDecision, error) {
 	vs = append(vs, CheckReservePrerequisites(in.Registry, in.Recipient.Person, in.Reason, in.Now, c.Number)...)
 	vs.Add(CheckTransition(c.EffectiveState(in.Now), StateHandedOut))
 	vs.Add(CheckChip(c.Number, in.ChipSerial))
+	vs.Add(CheckNotBlocked(in.Registry, c.Number))
 	fillDates(&d, in.Now, days, &vs, in.Registry)
 	d.Notifications = IssuedNotifications(c.Number, in.Recipient.Person, attestorPersons(in.Attestors))
 	d.Receipt = draftReceipt(ReceiptReserveExtension, in.ReceiptID, in.Station, in.Now, in.Recipient, in.Operator,
@@ -203,6 +205,7 @@ func PickupCard(in PickupInput) (IssuanceDecision, error) {
 		vs.Add(violation.New("CP-1", violation.KeyOrderOtherHolder, "order", o.ID))
 	}
 	vs = append(vs, checkStockCard(in.Card, o.CardType, in.ChipSerial)...)
+	vs.Add(CheckNotBlocked(in.Registry, in.Card.Number))
 	vs = append(vs, pickupIdentification(in)...)
 	if in.Recipient.PersonalNumber.IsZero() && o.CardType != CardShortTerm {
 		vs.Add(violation.New("ID-4", violation.KeyShortTermOnly, "type", string(o.CardType)))
@@ -315,7 +318,7 @@ func ReturnCard(in ReturnInput) (ReturnDecision, error) {
 	c := in.Card
 	state := c.EffectiveState(in.Now)
 	d := ReturnDecision{CardNumber: c.Number, NewState: StateReturned,
-		BlockCertificates: state == StateHandedOut || state == StateApproved || state == StateActivated,
+		BlockCertificates: (state == StateHandedOut || state == StateApproved || state == StateActivated) && !in.Registry.Blocked(c),
 		CutAndReturn:      c.Type == CardReserve || c.Type == CardShortTerm}
 	vs.Add(CheckOperator(in.Operator, in.Registry.AuthorisedAdmins))
 	vs.Add(CheckChip(c.Number, in.ChipSerial))

@@ -194,6 +194,9 @@ type Registry struct {
 	StopWindows []StopWindow `json:"stop_windows"`
 	// Validity is the reason → maximum validity table (RC-1).
 	Validity ValidityTable `json:"validity"`
+	// BlockedCards are serials on the registry's list of blocked cards
+	// (BL-1): at least those of the cards the decision is about.
+	BlockedCards []string `json:"blocked_cards,omitempty"`
 	// ProcessingHours are the central service's hours (CP-2); empty means
 	// calendar.ProcessingHours().
 	ProcessingHours calendar.Hours `json:"processing_hours,omitempty"`

@@ -2,37 +2,15 @@ package station
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/kortstation/kortstation/hw/drawer"
-	"github.com/kortstation/kortstation/kiosk/audit"
-	"github.com/kortstation/kortstation/kiosk/outbox"
-	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
-// DrawerRecord is what the station stores and publishes for one drawer
-// event; the registry is sent its Payload. It carries no personal data: the
-// operator appears as a session ID.
-type DrawerRecord struct {
-	State   string    `json:"state"` // open, closed, flapping, fault, recovered
-	Session string    `json:"session,omitempty"`
-	Alarm   bool      `json:"alarm"` // RC-7: opened with no operator logged in
-	FoundOp bool      `json:"found_open,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
-	At      time.Time `json:"at"`
-}
-
-// Payload is the event sent to the registry: an RC-7 alarm is a
-// drawer_alarm, every other state change a drawer_event
-// (docs/sync-protocol.md).
-func (r DrawerRecord) Payload() protocol.Payload {
-	if r.Alarm {
-		return protocol.DrawerAlarmPayload{State: r.State, FoundOpen: r.FoundOp, Detail: r.Detail, At: r.At}
-	}
-	return protocol.DrawerEventPayload{State: r.State, SessionID: r.Session, FoundOpen: r.FoundOp, Detail: r.Detail, At: r.At}
-}
+// DrawerRecord is what the station stores and sends for one drawer event.
+// It carries no personal data: the operator appears as a session ID.
+type DrawerRecord = store.DrawerEvent
 
 // RunDrawer watches the drawer sensor until ctx ends. Every opening belongs
 // to the logged-in operator's session; an opening with no session is an
@@ -79,39 +57,11 @@ func (s *Station) recordDrawer(ctx context.Context, ev drawer.Event) error {
 	if loggedIn {
 		rec.Session = op.SessionID
 	}
-	kind := "drawer." + rec.State
-	if rec.Alarm {
-		kind = "drawer.alarm"
+	actor := "station"
+	if loggedIn {
+		actor = op.HSAID
 	}
-	err := s.store.Write(ctx, func(tx *sql.Tx) error {
-		var session any
-		if rec.Session != "" {
-			session = rec.Session
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO drawer_events (state, session_id, alarm, at) VALUES (?, ?, ?, ?)`,
-			rec.State, session, rec.Alarm, rec.At.Format(time.RFC3339Nano)); err != nil {
-			return fmt.Errorf("insert drawer event: %w", err)
-		}
-		actor := "station"
-		if loggedIn {
-			actor = op.HSAID
-		}
-		detail := map[string]any{"state": rec.State, "alarm": rec.Alarm}
-		if rec.Session != "" {
-			detail["session"] = rec.Session
-		}
-		if rec.FoundOp {
-			detail["found_open"] = true
-		}
-		if rec.Detail != "" {
-			detail["detail"] = rec.Detail
-		}
-		if _, err := audit.Append(ctx, tx, s.clock, audit.Entry{Kind: kind, Actor: actor, Subject: "drawer", Detail: detail}); err != nil {
-			return err
-		}
-		_, err := outbox.Enqueue(ctx, tx, s.clock, rec.Payload())
-		return err
-	})
+	err := s.store.Update(ctx, s.clock, func(t *store.Tx) error { return t.RecordDrawerEvent(ctx, actor, rec) })
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/hw/drawer/sim"
-	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
@@ -151,7 +150,7 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 	if alarms != 1 {
 		t.Errorf("audit log has %d drawer.alarm entries, want 1", alarms)
 	}
-	if _, err := audit.Verify(ctx, st.Reader()); err != nil {
+	if _, err := st.VerifyAudit(ctx); err != nil {
 		t.Error(err)
 	}
 	if s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"].State != "open" {

@@ -2,35 +2,17 @@ package station
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 
-	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/problem"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
-
-// metaRemoteLock is the station_meta key that keeps a central admin's lock
-// across restarts.
-const metaRemoteLock = "remote_locked"
 
 // SetRemoteLock locks or unlocks the station on a central admin's command.
 // A locked station serves its status but refuses every other request. The
 // lock is stored, so it survives a restart, and audited. Setting the state
 // it already has is harmless (commands may be delivered twice).
 func (s *Station) SetRemoteLock(ctx context.Context, locked bool) error {
-	err := s.store.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO station_meta (key, value) VALUES (?, ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, metaRemoteLock, fmt.Sprint(locked)); err != nil {
-			return fmt.Errorf("store lock state: %w", err)
-		}
-		kind := "station.unlocked"
-		if locked {
-			kind = "station.locked"
-		}
-		_, err := audit.Append(ctx, tx, s.clock, audit.Entry{Kind: kind, Actor: "registry", Subject: s.info.ID})
-		return err
-	})
+	err := s.store.Update(ctx, s.clock, func(t *store.Tx) error { return t.RecordRemoteLock(ctx, s.info.ID, locked) })
 	if err != nil {
 		return err
 	}
@@ -49,18 +31,14 @@ func (s *Station) SetRemoteLock(ctx context.Context, locked bool) error {
 // Restore reads the state the station keeps across restarts: a central
 // admin's lock. Call it before the station serves requests.
 func (s *Station) Restore(ctx context.Context) error {
-	var v string
-	err := s.store.Reader().QueryRowContext(ctx, `SELECT value FROM station_meta WHERE key = ?`, metaRemoteLock).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	locked, err := s.store.RemoteLocked(ctx)
 	if err != nil {
-		return fmt.Errorf("read lock state: %w", err)
+		return err
 	}
 	s.mu.Lock()
-	s.remoteLocked = v == "true"
+	s.remoteLocked = locked
 	s.mu.Unlock()
-	if v == "true" {
+	if locked {
 		s.log.Warn("station starts locked by the central administration")
 	}
 	return nil

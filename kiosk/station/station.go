@@ -19,9 +19,8 @@ import (
 	"github.com/kortstation/kortstation/hw/printer"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
-	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/problem"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 // Info identifies the station.
@@ -224,7 +223,7 @@ func (s *Station) Snapshot(ctx context.Context, client string) any {
 	if syncStatus != nil {
 		snap.Sync = syncStatus(ctx)
 	}
-	depth, err := outbox.Depth(ctx, s.store.Reader())
+	depth, err := s.store.OutboxDepth(ctx)
 	if err != nil {
 		s.log.Error("read outbox depth", "err", err)
 		snap.Problems = append(snap.Problems, "store")

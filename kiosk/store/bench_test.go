@@ -11,7 +11,6 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
@@ -54,14 +53,14 @@ func BenchmarkDurableCommit(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		key := fmt.Sprint("k", i)
-		err := st.Write(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO station_meta (key, value) VALUES (?, 'v')", key); err != nil {
+		err := st.Update(ctx, clk, func(tx *store.Tx) error {
+			if err := tx.SetMeta(ctx, key, "v"); err != nil {
 				return err
 			}
-			if _, err := audit.Append(ctx, tx, clk, audit.Entry{Kind: "bench.record", Actor: "station", Subject: key}); err != nil {
+			if _, err := tx.Audit(ctx, audit.Entry{Kind: "bench.record", Actor: "station", Subject: key}); err != nil {
 				return err
 			}
-			_, err := outbox.Enqueue(ctx, tx, clk, protocol.StockMovementPayload{CardSerial: key, Movement: "counted"})
+			_, err := tx.Enqueue(ctx, protocol.StockMovementPayload{CardSerial: key, Movement: "counted"})
 			return err
 		})
 		if err != nil {

@@ -230,11 +230,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Reader is the read-only connection pool, for queries.
+// Reader is the read-only connection pool. The station reads through the
+// store's methods; tests may query it directly for their assertions.
 func (s *Store) Reader() *sql.DB { return s.reader }
 
 // Write runs fn in one immediate transaction on the writer connection and
 // commits it durably (synchronous=FULL), or rolls it back if fn fails.
+// The station writes through Update and the record methods of Tx, which
+// run on Write; tests use Write directly to arrange their fixtures.
 //
 // A write that has begun is finished even if ctx is cancelled afterwards:
 // the commit is not interrupted by shutdown. Close waits for it.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
@@ -32,9 +31,9 @@ func BenchmarkPush100k(b *testing.B) {
 		reg := registrytest.Start(b)
 		id := reg.Identity(b, fmt.Sprintf("ST-BENCH-%d", i))
 		s := newStation(b, id, reg.URL, nil)
-		err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+		err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 			for j := 0; j < n; j++ {
-				if _, err := outbox.Enqueue(context.Background(), tx, s.clk,
+				if _, err := tx.Enqueue(context.Background(),
 					paddedMovement{StockMovementPayload: protocol.StockMovementPayload{CardSerial: fmt.Sprintf("RK-%08d", j), Movement: "counted", ShipmentRef: "SHIP-0001"}, Pad: randHex(64)}); err != nil {
 					return err
 				}

@@ -326,11 +326,11 @@ func TestFaultClockJumps(t *testing.T) {
 	mustOnce(t, s)
 	s.clk.Set(wall)
 	var se *refdata.StaleError
-	if err := refdata.Fresh(context.Background(), s.st.Reader(), protocol.RefOperators, time.Hour, s.clk.Now()); !errors.As(err, &se) || !se.ClockBack {
+	if err := refdata.Fresh(context.Background(), s.st, protocol.RefOperators, time.Hour, s.clk.Now()); !errors.As(err, &se) || !se.ClockBack {
 		t.Errorf("freshness after the clock moved back: got %v, want StaleError with ClockBack", err)
 	}
 	mustOnce(t, s)
-	if err := refdata.Fresh(context.Background(), s.st.Reader(), protocol.RefOperators, time.Hour, s.clk.Now()); err != nil {
+	if err := refdata.Fresh(context.Background(), s.st, protocol.RefOperators, time.Hour, s.clk.Now()); err != nil {
 		t.Errorf("after a sync with the corrected clock: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/kortstation/kortstation/hw/drawer/sim"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	kstation "github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
@@ -93,9 +91,9 @@ func (s *station) reopen() {
 func (s *station) enqueue(payload protocol.Payload) protocol.Event {
 	s.t.Helper()
 	var ev protocol.Event
-	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+	err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 		var err error
-		ev, err = outbox.Enqueue(context.Background(), tx, s.clk, payload)
+		ev, err = tx.Enqueue(context.Background(), payload)
 		return err
 	})
 	if err != nil {
@@ -115,9 +113,9 @@ type paddedMovement struct {
 func (s *station) enqueueN(n, size int) []protocol.Event {
 	s.t.Helper()
 	var out []protocol.Event
-	err := s.st.Write(context.Background(), func(tx *sql.Tx) error {
+	err := s.st.Update(context.Background(), s.clk, func(tx *store.Tx) error {
 		for i := 0; i < n; i++ {
-			ev, err := outbox.Enqueue(context.Background(), tx, s.clk, paddedMovement{StockMovementPayload: protocol.StockMovementPayload{CardSerial: randHex(8), Movement: "counted"}, Pad: randHex(size / 2)})
+			ev, err := tx.Enqueue(context.Background(), paddedMovement{StockMovementPayload: protocol.StockMovementPayload{CardSerial: randHex(8), Movement: "counted"}, Pad: randHex(size / 2)})
 			if err != nil {
 				return err
 			}
@@ -133,7 +131,7 @@ func (s *station) enqueueN(n, size int) []protocol.Event {
 
 func (s *station) depth() int64 {
 	s.t.Helper()
-	n, err := outbox.Depth(context.Background(), s.st.Reader())
+	n, err := s.st.OutboxDepth(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -158,7 +156,7 @@ func assertExactlyOnce(t testing.TB, reg *registrytest.Registry, s *station) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := outbox.Pending(context.Background(), s.st.Reader(), 0, 1<<30)
+	want, err := s.st.PendingEvents(context.Background(), 0, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
-	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -42,11 +41,11 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 				continue // drain
 			}
 			now := c.clk.Now()
-			err = c.st.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-				if err := countAttempt(ctx, tx, a.first, a.last); err != nil {
+			err = c.st.Update(context.WithoutCancel(ctx), c.clk, func(t *store.Tx) error {
+				if err := t.CountAttempt(ctx, a.first, a.last); err != nil {
 					return err
 				}
-				return outbox.Ack(ctx, tx, now, a.ok...)
+				return t.Ack(ctx, now, a.ok...)
 			})
 			if err == nil {
 				acked += len(a.ok)
@@ -61,7 +60,7 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 	sendErr := func() error {
 		var after int64
 		for {
-			evs, err := outbox.Pending(ctx, c.st.Reader(), after, c.cfg.BatchSize)
+			evs, err := c.st.PendingEvents(ctx, after, c.cfg.BatchSize)
 			if err != nil {
 				return fmt.Errorf("reconcile: %w", err)
 			}
@@ -76,7 +75,7 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 			first, last := evs[0].Seq, evs[len(evs)-1].Seq
 			var resp protocol.PushResponse
 			if err := protocol.Post(ctx, c.hc, c.cfg.Identity.URL+protocol.PathPush, req, &resp); err != nil {
-				if merr := c.st.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error { return countAttempt(ctx, tx, first, last) }); merr != nil {
+				if merr := c.st.Update(context.WithoutCancel(ctx), c.clk, func(t *store.Tx) error { return t.CountAttempt(ctx, first, last) }); merr != nil {
 					c.log.Error("count delivery attempt", "err", merr)
 				}
 				return fmt.Errorf("reconcile: push %d events from seq %d: %w", len(evs), first, err)
@@ -112,14 +111,4 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 		return acked, &ConflictError{Seqs: conflicts}
 	}
 	return acked, nil
-}
-
-// countAttempt counts one delivery attempt for the unacknowledged events
-// of a batch (a batch is every pending seq from first to last), in one
-// statement rather than outbox.MarkAttempt's one per event.
-func countAttempt(ctx context.Context, tx *sql.Tx, first, last int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1 WHERE acked_at IS NULL AND seq BETWEEN ? AND ?`, first, last); err != nil {
-		return fmt.Errorf("reconcile: count attempt: %w", err)
-	}
-	return nil
 }

@@ -13,7 +13,6 @@ package reconcile
 import (
 	"context"
 	"crypto/tls"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -150,16 +148,16 @@ func (c *Client) Once(ctx context.Context) error {
 	if err != nil {
 		errText = err.Error()
 	}
-	rerr := c.st.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		if err := setMeta(ctx, tx, metaLastAttempt, started.UTC().Format(time.RFC3339Nano)); err != nil {
+	rerr := c.st.Update(context.WithoutCancel(ctx), c.clk, func(t *store.Tx) error {
+		if err := t.SetMeta(ctx, metaLastAttempt, started.UTC().Format(time.RFC3339Nano)); err != nil {
 			return err
 		}
 		if err == nil {
-			if err := setMeta(ctx, tx, metaLastSuccess, c.clk.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			if err := t.SetMeta(ctx, metaLastSuccess, c.clk.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
 		}
-		return setMeta(ctx, tx, metaLastError, errText)
+		return t.SetMeta(ctx, metaLastError, errText)
 	})
 	if rerr != nil {
 		c.log.Error("record sync outcome", "err", rerr)
@@ -187,50 +185,26 @@ func (c *Client) once1(ctx context.Context) error {
 	return nil
 }
 
-func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO station_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+// CheckpointAudit enqueues an audit.checkpoint event with the head of the
+// audit chain when it moved since the last checkpoint.
+func (c *Client) CheckpointAudit(ctx context.Context) error {
+	err := c.st.Update(ctx, c.clk, func(t *store.Tx) error { return t.RecordAuditCheckpoint(ctx, metaAuditCheckpoint) })
 	if err != nil {
-		return fmt.Errorf("reconcile: set %s: %w", key, err)
+		return fmt.Errorf("reconcile: %w", err)
 	}
 	return nil
 }
 
-func getMeta(ctx context.Context, q outbox.Querier, key string) (string, error) {
-	var v string
-	err := q.QueryRowContext(ctx, `SELECT value FROM station_meta WHERE key = ?`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
+// meta reads a station_meta value, "" when never set.
+func (c *Client) meta(ctx context.Context, key string) (string, error) {
+	v, err := c.st.Meta(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reconcile: read %s: %w", key, err)
+		return "", fmt.Errorf("reconcile: %w", err)
 	}
 	return v, nil
-}
-
-// CheckpointAudit enqueues an audit.checkpoint event with the head of the
-// audit chain when it moved since the last checkpoint.
-func (c *Client) CheckpointAudit(ctx context.Context) error {
-	return c.st.Write(ctx, func(tx *sql.Tx) error {
-		var head protocol.AuditCheckpointPayload
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&head.Seq, &head.Hash)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reconcile: read audit head: %w", err)
-		}
-		last, err := getMeta(ctx, tx, metaAuditCheckpoint)
-		if err != nil {
-			return err
-		}
-		if last == fmt.Sprint(head.Seq) {
-			return nil
-		}
-		if _, err := outbox.Enqueue(ctx, tx, c.clk, head); err != nil {
-			return fmt.Errorf("reconcile: %w", err)
-		}
-		return setMeta(ctx, tx, metaAuditCheckpoint, fmt.Sprint(head.Seq))
-	})
 }
 
 // Status is the sync state for the status screen and the registry.
@@ -247,11 +221,10 @@ type Status struct {
 // Status reads the sync state from the database (so it also shows what a
 // `kioskd sync --once` in another process did).
 func (c *Client) Status(ctx context.Context) (Status, error) {
-	db := c.st.Reader()
 	var s Status
 	var err error
 	for key, dst := range map[string]*time.Time{metaLastAttempt: &s.LastAttempt, metaLastSuccess: &s.LastSuccess} {
-		v, err := getMeta(ctx, db, key)
+		v, err := c.meta(ctx, key)
 		if err != nil {
 			return s, err
 		}
@@ -259,20 +232,20 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 			*dst, _ = time.Parse(time.RFC3339Nano, v)
 		}
 	}
-	if s.LastError, err = getMeta(ctx, db, metaLastError); err != nil {
+	if s.LastError, err = c.meta(ctx, metaLastError); err != nil {
 		return s, err
 	}
-	if s.OutboxDepth, err = outbox.Depth(ctx, db); err != nil {
+	if s.OutboxDepth, err = c.st.OutboxDepth(ctx); err != nil {
 		return s, err
 	}
 	now := c.clk.Now()
-	if s.Ages, err = refdata.Ages(ctx, db, now); err != nil {
+	if s.Ages, err = refdata.Ages(ctx, c.st, now); err != nil {
 		return s, err
 	}
 	s.Stale = map[string]error{}
 	for _, a := range s.Ages {
 		if max, ok := c.cfg.Policy[a.Kind]; ok {
-			if err := refdata.Fresh(ctx, db, a.Kind, max, now); err != nil {
+			if err := refdata.Fresh(ctx, c.st, a.Kind, max, now); err != nil {
 				s.Stale[a.Kind] = err
 			}
 		}

@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
 	"github.com/kortstation/kortstation/sync/refdata"
@@ -62,8 +62,8 @@ func TestRoundTrip(t *testing.T) {
 	s.enqueue(protocol.ReturnPayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3"})
 	s.enqueue(protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed"})
 	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "received", ShipmentRef: "SHIP-0001"})
-	err := s.st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, s.clk, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-1"})
+	err := s.st.Update(ctx, s.clk, func(tx *store.Tx) error {
+		_, err := tx.Audit(ctx, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-1"})
 		return err
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("registry has no drawer event %s (has %v)", state, drawerStates)
 		}
 	}
-	res, err := audit.Verify(ctx, s.st.Reader())
+	res, err := s.st.VerifyAudit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%s: got %d, want %d", c.name, got, c.want)
 		}
 	}
-	facts, err := refdata.PersonFacts(ctx, s.st.Reader(), pnr)
+	facts, err := s.st.PersonFacts(ctx, pnr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +205,8 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%s: got %d, want %d", c.name, got, c.want)
 		}
 	}
-	stops, err := refdata.ActiveStops(ctx, s.st.Reader(), start.Add(time.Minute))
-	if err != nil || len(stops) != 1 || !stops[0].Starts.Equal(start) {
+	stops, err := s.st.StopWindows(ctx)
+	if err != nil || len(stops) != 1 || !stops[0].Start.Equal(start) || !stops[0].Contains(start.Add(time.Minute)) {
 		t.Errorf("CP-3: active stops at start+1m = %v, %v; want the window starting %s", stops, err, start)
 	}
 
@@ -281,7 +281,7 @@ func TestPullPagesAndCursorTooOld(t *testing.T) {
 	if got := s.count(`SELECT count(*) FROM ref_cursors WHERE resyncing = 1`); got != 0 {
 		t.Errorf("%d kinds still marked resyncing", got)
 	}
-	if err := refdata.Fresh(ctx, s.st.Reader(), protocol.RefPersonFacts, time.Hour, s.clk.Now()); err != nil {
+	if err := refdata.Fresh(ctx, s.st, protocol.RefPersonFacts, time.Hour, s.clk.Now()); err != nil {
 		t.Errorf("after resync: %v", err)
 	}
 }

@@ -1,8 +1,7 @@
-// Package refdata answers the station's questions about reference data
-// pulled from the registry: is a kind fresh enough to rely on (the
-// staleness policy), how old is each kind, and the lookups the issuance
-// rules need (validity table, stop windows, blocked cards, person facts,
-// authorised administrators).
+// Package refdata is the staleness policy of the reference data pulled
+// from the registry: is a kind fresh enough to rely on, and how old is
+// each kind. The data itself, and its sync state, is read through
+// kiosk/store (the one reader of reference data).
 //
 // Past its maximum age a kind is stale, and the issuances that depend on it
 // are refused with a *StaleError that says which data is how old.
@@ -10,20 +9,13 @@ package refdata
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
-
-// Querier is a *sql.DB or *sql.Tx.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
 
 // Policy is the maximum age of each kind; a kind missing from it is never
 // stale.
@@ -78,36 +70,21 @@ type Age struct {
 	Resyncing  bool
 }
 
-// Ages returns the state of every kind, in protocol.RefKinds order.
-func Ages(ctx context.Context, q Querier, now time.Time) ([]Age, error) {
-	rows, err := q.QueryContext(ctx, `SELECT kind, coalesce(complete_at, ''), resyncing FROM ref_cursors`)
+// Ages returns the state of every kind, in protocol.RefKinds order, as
+// the store reads it.
+func Ages(ctx context.Context, st *store.Store, now time.Time) ([]Age, error) {
+	got, err := st.RefStates(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("refdata: read ages: %w", err)
-	}
-	defer rows.Close()
-	got := map[string]Age{}
-	for rows.Next() {
-		var a Age
-		var at string
-		if err := rows.Scan(&a.Kind, &at, &a.Resyncing); err != nil {
-			return nil, fmt.Errorf("refdata: read ages: %w", err)
-		}
-		if at != "" {
-			if a.CompleteAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-				return nil, fmt.Errorf("refdata: %s: bad time: %w", a.Kind, err)
-			}
-			a.Age = now.Sub(a.CompleteAt)
-		}
-		got[a.Kind] = a
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("refdata: read ages: %w", err)
 	}
 	out := make([]Age, 0, len(protocol.RefKinds))
 	for _, k := range protocol.RefKinds {
-		a, ok := got[k]
-		if !ok {
-			a = Age{Kind: k}
+		a := Age{Kind: k}
+		if r, ok := got[k]; ok {
+			a.CompleteAt, a.Resyncing = r.CompleteAt, r.Resyncing
+			if !r.CompleteAt.IsZero() {
+				a.Age = now.Sub(r.CompleteAt)
+			}
 		}
 		out = append(out, a)
 	}
@@ -116,121 +93,47 @@ func Ages(ctx context.Context, q Querier, now time.Time) ([]Age, error) {
 
 // Fresh returns nil when kind was completely synced within maxAge before
 // now, and a *StaleError otherwise.
-func Fresh(ctx context.Context, q Querier, kind string, maxAge time.Duration, now time.Time) error {
-	var at string
-	var resyncing bool
-	err := q.QueryRowContext(ctx, `SELECT coalesce(complete_at, ''), resyncing FROM ref_cursors WHERE kind = ?`, kind).Scan(&at, &resyncing)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && at == "") {
+func Fresh(ctx context.Context, st *store.Store, kind string, maxAge time.Duration, now time.Time) error {
+	r, err := st.RefState(ctx, kind)
+	if errors.Is(err, store.ErrNotFound) {
 		return &StaleError{Kind: kind, MaxAge: maxAge, Never: true}
 	}
 	if err != nil {
 		return fmt.Errorf("refdata: freshness of %s: %w", kind, err)
 	}
-	if resyncing {
-		return &StaleError{Kind: kind, MaxAge: maxAge, Resyncing: true}
+	return Judge(r, maxAge, now)
+}
+
+// Judge applies the policy to one kind's sync state: nil when it was
+// completely synced within maxAge before now, a *StaleError otherwise.
+func Judge(r store.RefState, maxAge time.Duration, now time.Time) error {
+	if r.CompleteAt.IsZero() {
+		return &StaleError{Kind: r.Kind, MaxAge: maxAge, Never: true}
 	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return fmt.Errorf("refdata: %s: bad time: %w", kind, err)
+	if r.Resyncing {
+		return &StaleError{Kind: r.Kind, MaxAge: maxAge, Resyncing: true}
 	}
-	age := now.Sub(t)
+	age := now.Sub(r.CompleteAt)
 	if age < -clockSkewTolerance {
-		return &StaleError{Kind: kind, Age: age, MaxAge: maxAge, ClockBack: true}
+		return &StaleError{Kind: r.Kind, Age: age, MaxAge: maxAge, ClockBack: true}
 	}
 	if age > maxAge {
-		return &StaleError{Kind: kind, Age: age, MaxAge: maxAge}
+		return &StaleError{Kind: r.Kind, Age: age, MaxAge: maxAge}
 	}
 	return nil
 }
 
 // Check runs Fresh for each kind under policy and joins the failures.
-func (p Policy) Check(ctx context.Context, q Querier, now time.Time, kinds ...string) error {
+func (p Policy) Check(ctx context.Context, st *store.Store, now time.Time, kinds ...string) error {
 	var errs []error
 	for _, k := range kinds {
 		max, ok := p[k]
 		if !ok {
 			continue
 		}
-		if err := Fresh(ctx, q, k, max, now); err != nil {
+		if err := Fresh(ctx, st, k, max, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ErrUnknownReason is returned for a reason not in the validity table.
-var ErrUnknownReason = errors.New("refdata: reason not in the validity table")
-
-// ValidityDays is the maximum validity for reason (RC-1).
-func ValidityDays(ctx context.Context, q Querier, reason string) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT max_days FROM ref_validity WHERE reason = ?`, reason).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownReason, reason)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("refdata: validity: %w", err)
-	}
-	return n, nil
-}
-
-// ActiveStops returns the stop windows containing at (CP-3).
-func ActiveStops(ctx context.Context, q Querier, at time.Time) ([]protocol.StopWindow, error) {
-	ts := at.UTC().Format(time.RFC3339)
-	rows, err := q.QueryContext(ctx, `SELECT id, kind, starts, ends, note FROM ref_stop_windows WHERE starts <= ? AND ends > ? ORDER BY starts`, ts, ts)
-	if err != nil {
-		return nil, fmt.Errorf("refdata: stop windows: %w", err)
-	}
-	defer rows.Close()
-	var out []protocol.StopWindow
-	for rows.Next() {
-		var w protocol.StopWindow
-		var s, e string
-		if err := rows.Scan(&w.ID, &w.Kind, &s, &e, &w.Note); err != nil {
-			return nil, fmt.Errorf("refdata: stop windows: %w", err)
-		}
-		w.Starts, _ = time.Parse(time.RFC3339, s)
-		w.Ends, _ = time.Parse(time.RFC3339, e)
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-// Blocked reports whether a card serial is blocked (BL-1).
-func Blocked(ctx context.Context, q Querier, serial string) (bool, error) {
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM ref_blocked_cards WHERE serial = ?`, serial).Scan(&n); err != nil {
-		return false, fmt.Errorf("refdata: blocked: %w", err)
-	}
-	return n > 0, nil
-}
-
-// Authorised reports whether hsaID is an authorised administrator (AD-1).
-func Authorised(ctx context.Context, q Querier, hsaID string) (bool, error) {
-	var a bool
-	err := q.QueryRowContext(ctx, `SELECT authorised FROM operators WHERE hsa_id = ?`, hsaID).Scan(&a)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("refdata: operator: %w", err)
-	}
-	return a, nil
-}
-
-// ErrNoFacts is returned when the registry has no facts about a person.
-var ErrNoFacts = errors.New("refdata: no registry facts for this person")
-
-// PersonFacts returns the registry's facts JSON for a canonical personal
-// number (RC-2..4).
-func PersonFacts(ctx context.Context, q Querier, personalNumber string) (json.RawMessage, error) {
-	var f string
-	err := q.QueryRowContext(ctx, `SELECT facts FROM ref_person_facts WHERE personal_number = ?`, personalNumber).Scan(&f)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNoFacts
-	}
-	if err != nil {
-		return nil, fmt.Errorf("refdata: person facts: %w", err)
-	}
-	return json.RawMessage(f), nil
 }

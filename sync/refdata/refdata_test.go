@@ -53,7 +53,7 @@ func TestFresh(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := refdata.Fresh(ctx, st.Reader(), c.kind, 24*time.Hour, now)
+			err := refdata.Fresh(ctx, st, c.kind, 24*time.Hour, now)
 			var se *refdata.StaleError
 			if c.check == nil {
 				if err != nil {
@@ -66,19 +66,19 @@ func TestFresh(t *testing.T) {
 			}
 		})
 	}
-	err = refdata.DefaultPolicy().Check(ctx, st.Reader(), now, protocol.RefKinds...)
+	err = refdata.DefaultPolicy().Check(ctx, st, now, protocol.RefKinds...)
 	var se *refdata.StaleError
 	if !errors.As(err, &se) {
 		t.Errorf("policy check: got %v, want StaleErrors", err)
 	}
-	ages, err := refdata.Ages(ctx, st.Reader(), now)
+	ages, err := refdata.Ages(ctx, st, now)
 	if err != nil || len(ages) != len(protocol.RefKinds) || ages[0].Age != time.Hour {
 		t.Errorf("ages = %+v, %v", ages, err)
 	}
-	if _, err := refdata.ValidityDays(ctx, st.Reader(), "nope"); !errors.Is(err, refdata.ErrUnknownReason) {
-		t.Errorf("RC-1/unknown reason: got %v, want ErrUnknownReason", err)
+	if table, err := st.ValidityTable(ctx); err != nil || table["nope"] != 0 {
+		t.Errorf("RC-1/unknown reason: got %v, %v, want no entry", table, err)
 	}
-	if _, err := refdata.PersonFacts(ctx, st.Reader(), "191212121212"); !errors.Is(err, refdata.ErrNoFacts) {
-		t.Errorf("got %v, want ErrNoFacts", err)
+	if _, err := st.PersonFacts(ctx, "191212121212"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("got %v, want store.ErrNotFound", err)
 	}
 }

@@ -3,16 +3,17 @@ package registry_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/reconcile"
@@ -57,8 +58,8 @@ func TestEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	pnr := registry.TestPersonalNumber("19121212", 121)
-	if err := st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.IssuancePayload{IssuanceID: "i1", CardSerial: "RK-E1", PersonalNumber: pnr, Reason: "forgotten"})
+	if err := st.Update(ctx, clock.System{}, func(tx *store.Tx) error {
+		_, err := tx.Enqueue(ctx, protocol.IssuancePayload{IssuanceID: "i1", CardSerial: "RK-E1", PersonalNumber: pnr, Reason: "forgotten"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -67,16 +68,21 @@ func TestEmbedded(t *testing.T) {
 		t.Fatalf("sync with the embedded registry: %v", err)
 	}
 	rc.Close()
-	if err := refdata.DefaultPolicy().Check(ctx, st.Reader(), clock.System{}.Now(), protocol.RefKinds...); err != nil {
+	if err := refdata.DefaultPolicy().Check(ctx, st, clock.System{}.Now(), protocol.RefKinds...); err != nil {
 		t.Errorf("after the first sync: %v", err)
 	}
-	for reason, want := range map[string]int{"forgotten": 10, "stolen": 30, "lost": 30, "broken": 30, "damaged": 30, "waiting_for_new_card": 30, "temporary_assignment": 100} {
-		if got, err := refdata.ValidityDays(ctx, st.Reader(), reason); err != nil || got != want {
-			t.Errorf("RC-1/%s: got %d days (%v), want %d", reason, got, err, want)
+	table, err := st.ValidityTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for reason, want := range map[rules.Reason]int{"forgotten": 10, "stolen": 30, "lost": 30, "broken": 30, "damaged": 30, "waiting_for_new_card": 30, "temporary_assignment": 100} {
+		if got := table[reason]; got != want {
+			t.Errorf("RC-1/%s: got %d days, want %d", reason, got, want)
 		}
 	}
-	if ok, err := refdata.Authorised(ctx, st.Reader(), "SE2321000131-P000000012345"); err != nil || !ok {
-		t.Errorf("AD-1: seeded administrator not authorised: %v", err)
+	admins, err := st.AuthorisedAdmins(ctx)
+	if err != nil || !slices.ContainsFunc(admins, func(h ident.HSAID) bool { return h.String() == "SE2321000131-P000000012345" }) {
+		t.Errorf("AD-1: seeded administrator not authorised: %v, %v", admins, err)
 	}
 	var shipped int
 	_ = st.Reader().QueryRow(`SELECT count(*) FROM ref_shipments`).Scan(&shipped)

@@ -3,7 +3,6 @@ package registryd_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"io"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/outbox"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -107,8 +105,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	if err := st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := outbox.Enqueue(ctx, tx, clock.System{}, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
+	if err := st.Update(ctx, clock.System{}, func(tx *store.Tx) error {
+		_, err := tx.Enqueue(ctx, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
 		return err
 	}); err != nil {
 		t.Fatal(err)

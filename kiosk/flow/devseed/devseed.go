@@ -9,11 +9,9 @@ package devseed
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/audit"
@@ -22,6 +20,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // Reserve cards of the dev station: the first three are in the drawer, the
@@ -89,79 +88,76 @@ func digitsOnly(s string) string {
 // Seed fills the reference tables if the station has no operators yet,
 // and reports whether it did.
 func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
-	var n int
-	if err := st.Reader().QueryRowContext(ctx, `SELECT count(*) FROM operators`).Scan(&n); err != nil {
+	has, err := st.HasOperators(ctx)
+	if err != nil {
 		return false, fmt.Errorf("devseed: %w", err)
 	}
-	if n > 0 {
+	if has {
 		return false, nil
 	}
 	now := c.Now()
 	today := calendar.DateOf(now)
-	at := now.UTC().Format(time.RFC3339Nano)
-	err := st.Write(ctx, func(tx *sql.Tx) error {
-		exec := func(q string, args ...any) error {
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return fmt.Errorf("devseed: %w", err)
-			}
-			return nil
+	var operators []protocol.Operator
+	for _, p := range vcard.DevProfiles() {
+		if p.HSAID == "" {
+			continue
 		}
-		for _, p := range vcard.DevProfiles() {
-			if p.HSAID == "" {
-				continue
-			}
-			authorised := 1
-			if p.CommonName == "Test Intygsgivare" {
-				authorised = 0 // the attestor is no administrator (AT-1)
-			}
-			if err := exec(`INSERT INTO operators (hsa_id, name, authorised, updated_at) VALUES (?, ?, ?, ?)`, p.HSAID, p.CommonName, authorised, at); err != nil {
-				return err
-			}
+		// The attestor is no administrator (AT-1).
+		operators = append(operators, protocol.Operator{HSAID: p.HSAID, Name: p.CommonName, Authorised: p.CommonName != "Test Intygsgivare"})
+	}
+	var validity []protocol.Validity
+	for r, d := range rules.DefaultValidityTable() {
+		validity = append(validity, protocol.Validity{Reason: string(r), MaxDays: d})
+	}
+	facts := []struct {
+		pnr string
+		f   map[string]any
+	}{
+		{Lost, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}},
+			"orders": []any{map[string]any{"id": "ORD-LOST", "type": "regular", "ordered": today.AddDays(-3).String()}}}},
+		{Forgot, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
+		{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
+		{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
+			"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
+		{Late, map[string]any{"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis",
+			"ordered": today.AddDays(-90).String(), "card_serial": ExpiredCard, "pickup_deadline": today.AddDays(-2).String()}}}},
+	}
+	var people []protocol.PersonFacts
+	for _, p := range facts {
+		b, err := json.Marshal(p.f)
+		if err != nil {
+			return false, fmt.Errorf("devseed: %w", err)
 		}
-		for r, d := range rules.DefaultValidityTable() {
-			if err := exec(`INSERT INTO ref_validity (reason, max_days) VALUES (?, ?)`, string(r), d); err != nil {
-				return err
-			}
+		people = append(people, protocol.PersonFacts{PersonalNumber: digitsOnly(p.pnr), Facts: b})
+	}
+	var shipped []protocol.Shipment
+	for _, s := range append(append([]string{}, ReserveInStock...), ReserveShipped...) {
+		shipped = append(shipped, protocol.Shipment{Serial: s, CardType: "reserve", ShipmentRef: "DEV-SHIP-1", ShippedAt: now})
+	}
+	var stock []store.DevStockCard
+	for _, s := range ReserveInStock {
+		stock = append(stock, store.DevStockCard{Serial: s, Type: rules.CardReserve})
+	}
+	stock = append(stock,
+		store.DevStockCard{Serial: OrderedCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(30).String()},
+		store.DevStockCard{Serial: ExpiredCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(-2).String()})
+	err = st.Update(ctx, c, func(t *store.Tx) error {
+		if err := t.ReplaceOperators(ctx, operators, now); err != nil {
+			return fmt.Errorf("devseed: %w", err)
 		}
-		facts := []struct {
-			pnr string
-			f   map[string]any
-		}{
-			{Lost, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000102", "state": "lost"}},
-				"orders": []any{map[string]any{"id": "ORD-LOST", "type": "regular", "ordered": today.AddDays(-3).String()}}}},
-			{Forgot, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
-			{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
-			{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
-				"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
-			{Late, map[string]any{"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis",
-				"ordered": today.AddDays(-90).String(), "card_serial": ExpiredCard, "pickup_deadline": today.AddDays(-2).String()}}}},
+		if err := t.ReplaceValidity(ctx, validity); err != nil {
+			return fmt.Errorf("devseed: %w", err)
 		}
-		for _, p := range facts {
-			b, err := json.Marshal(p.f)
-			if err != nil {
-				return err
-			}
-			if err := exec(`INSERT INTO ref_person_facts (personal_number, facts, updated_at) VALUES (?, ?, ?)`, digitsOnly(p.pnr), string(b), at); err != nil {
-				return err
-			}
+		if err := t.PutPersonFacts(ctx, false, people, now); err != nil {
+			return fmt.Errorf("devseed: %w", err)
 		}
-		for _, s := range append(append([]string{}, ReserveInStock...), ReserveShipped...) {
-			if err := exec(`INSERT INTO ref_shipments (serial, card_type, shipment_ref, shipped_at) VALUES (?, 'reserve', 'DEV-SHIP-1', ?)`, s, at); err != nil {
-				return err
-			}
+		if err := t.PutShipments(ctx, false, shipped); err != nil {
+			return fmt.Errorf("devseed: %w", err)
 		}
-		for _, s := range ReserveInStock {
-			if err := exec(`INSERT INTO cards (serial, type, state, updated_at) VALUES (?, 'reserve', 'in_stock', ?)`, s, at); err != nil {
-				return err
-			}
+		if err := t.SeedStockCards(ctx, stock, now); err != nil {
+			return fmt.Errorf("devseed: %w", err)
 		}
-		if err := exec(`INSERT INTO cards (serial, type, state, pickup_deadline, updated_at) VALUES (?, 'sis', 'in_stock', ?, ?)`, OrderedCard, today.AddDays(30).String(), at); err != nil {
-			return err
-		}
-		if err := exec(`INSERT INTO cards (serial, type, state, pickup_deadline, updated_at) VALUES (?, 'sis', 'in_stock', ?, ?)`, ExpiredCard, today.AddDays(-2).String(), at); err != nil {
-			return err
-		}
-		_, err := audit.Append(ctx, tx, c, audit.Entry{Kind: "devseed", Actor: "station", Subject: "reference data",
+		_, err := t.Audit(ctx, audit.Entry{Kind: "devseed", Actor: "station", Subject: "reference data",
 			Detail: map[string]any{"note": "made-up reference data for the development station"}})
 		return err
 	})

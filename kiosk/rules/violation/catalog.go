@@ -93,6 +93,7 @@ const (
 	// Blocking (BL-*).
 	KeyBlockReason            Key = "block.reason"             // reason
 	KeyCertificatesNotBlocked Key = "block.certificates_first" // card_number, state
+	KeyCardBlocked            Key = "block.card_blocked"       // card_number
 
 	// Administrators (AD-*).
 	KeyOperatorNoHSAID       Key = "operator.no_hsaid"     //
@@ -265,6 +266,8 @@ var catalog = map[Key]text{
 		"{reason} is not a reason to block a card."},
 	KeyCertificatesNotBlocked: {"Certifikaten på kort {card_number} ({state}) måste spärras innan de tas bort.",
 		"The certificates on card {card_number} ({state}) must be blocked before they are removed."},
+	KeyCardBlocked: {"Kort {card_number} är spärrat enligt registret och får inte användas, lämnas ut, förlängas eller hämtas.",
+		"Card {card_number} is blocked according to the registry and cannot be used, handed out, extended or picked up."},
 
 	KeyOperatorNoHSAID: {"Administratören saknar HSA-id.",
 		"The administrator has no HSA-ID."},
