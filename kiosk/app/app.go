@@ -17,9 +17,9 @@ import (
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/metrics"
 	"github.com/kortstation/kortstation/kiosk/sdnotify"
-	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/kiosk/web"
@@ -187,27 +187,34 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		return err
 	}
 	defer hw.close()
-	stn := station.New(station.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
-		st, b, env.Clock, log, hw.devices, station.Options{Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
-	if err := stn.Restore(ctx); err != nil {
+	policy, err := freshnessPolicy(cfg)
+	if err != nil {
 		return err
 	}
 	if cfg.Simulation {
-		seedDev(ctx, stn)
-		hw.registerDev(stn)
+		seedDev(ctx, st, env.Clock, log)
 	}
-	if err := attachFlows(stn, cfg); err != nil {
+	var dev counter.DevPanel
+	if cfg.Simulation {
+		dev = hw.devPanel()
+	}
+	ctr := counter.New(counter.Deps{
+		Info:  counter.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
+		Store: st, Bus: b, Clock: env.Clock, Log: log,
+		Reader: hw.devices.Reader, Drawer: hw.devices.Drawer, Printer: hw.devices.Printer, Dev: dev,
+	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	if err := ctr.Restore(ctx); err != nil {
 		return err
 	}
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer stopDevices()
 	devDone := make(chan error, 1)
-	go func() { devDone <- stn.Run(devCtx) }()
+	go func() { devDone <- ctr.Run(devCtx) }()
 
 	ws := web.New(web.Config{
 		AllowedHosts: cfg.AllowedHosts, AllowedOrigins: cfg.AllowedOrigins,
 		MaxMessage: cfg.WSMaxMessage, PingInterval: cfg.WSPing, Static: uistatic.FS(), Token: token,
-	}, stn, b, log, reg)
+	}, ctr, b, log, reg)
 	srv := &http.Server{
 		Handler:           ws.Handler(reg),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -230,7 +237,7 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	}
 	// Sync starts once the UI serves: the embedded registry's first start
 	// (a CA, a seed) must not delay the screen.
-	syn, err := startSync(devCtx, cfg, st, env.Clock, log, stn)
+	syn, err := startSync(devCtx, cfg, st, env.Clock, log, ctr)
 	if err != nil && devCtx.Err() == nil {
 		// The station still serves its status; issuing that depends on
 		// fresh reference data will refuse with the data's age.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 )
 
 // devCards is the development station's drawer of made-up cards: operator

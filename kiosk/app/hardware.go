@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/kortstation/kortstation/hw/cardreader"
 	"github.com/kortstation/kortstation/hw/cardreader/pcsc"
 	readersim "github.com/kortstation/kortstation/hw/cardreader/sim"
 	"github.com/kortstation/kortstation/hw/drawer"
@@ -19,14 +18,21 @@ import (
 	"github.com/kortstation/kortstation/hw/printer/ipp"
 	printersim "github.com/kortstation/kortstation/hw/printer/sim"
 	"github.com/kortstation/kortstation/kiosk/config"
+	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/problem"
-	"github.com/kortstation/kortstation/kiosk/station"
 )
+
+// devices are the station's hardware, real or simulated.
+type devices struct {
+	Reader  cardreader.Reader
+	Drawer  drawer.Sensor
+	Printer printer.Printer
+}
 
 // hardware is the station's devices and, in simulation, their control
 // knobs for the dev panel.
 type hardware struct {
-	devices    station.Devices
+	devices    devices
 	readerSim  *readersim.Reader
 	devCards   *devCards
 	drawerSim  *drawersim.Sensor
@@ -101,79 +107,87 @@ func (h *hardware) close() error {
 	return errors.Join(errs...)
 }
 
-// registerDev adds the dev panel's requests, which drive the simulators.
-// The station serves dev.* requests only in simulation.
-func (h *hardware) registerDev(s *station.Station) {
-	type toggle struct {
-		On bool `json:"on"`
+// devPanel drives the simulators for the dev panel (simulation only).
+type devPanel struct{ h *hardware }
+
+var _ counter.DevPanel = devPanel{}
+
+// devPanel returns the dev panel over the simulators, or nil when the
+// station has none.
+func (h *hardware) devPanel() counter.DevPanel {
+	if h.readerSim == nil && h.drawerSim == nil && h.printerSim == nil {
+		return nil
 	}
-	simple := func(f func()) station.Handler {
-		return func(context.Context, string, json.RawMessage) (any, error) {
-			f()
-			return map[string]bool{"ok": true}, nil
-		}
+	return devPanel{h}
+}
+
+func devProblem(key, sv, en string) error { return problem.Errorf(key, sv, en) }
+
+var errNoSim = problem.Errorf("no_simulator", "Den här enheten är inte simulerad.", "This device is not simulated.")
+
+func (d devPanel) Cards() any {
+	if d.h.readerSim == nil {
+		return map[string]any{"readers": []string{}, "cards": []DevCard{}}
 	}
-	withToggle := func(f func(bool)) station.Handler {
-		return func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
-			var t toggle
-			if err := json.Unmarshal(payload, &t); err != nil {
-				return nil, problem.Errorf("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
-			}
-			f(t.On)
-			return map[string]bool{"ok": true}, nil
-		}
+	return map[string]any{"readers": d.h.readerSim.Readers(), "cards": d.h.devCards.list()}
+}
+
+func (d devPanel) InsertCard(reader, serial string) error {
+	if d.h.readerSim == nil {
+		return errNoSim
 	}
-	if r := h.readerSim; r != nil {
-		type cardReq struct {
-			Reader string `json:"reader"`
-			Serial string `json:"serial"`
-		}
-		decode := func(payload json.RawMessage) (cardReq, error) {
-			var req cardReq
-			if err := json.Unmarshal(payload, &req); err != nil {
-				return req, problem.Errorf("malformed", "Felaktig begäran.", "Malformed request: "+err.Error())
-			}
-			return req, nil
-		}
-		s.HandleFunc("dev.cards", func(context.Context, string, json.RawMessage) (any, error) {
-			return map[string]any{"readers": r.Readers(), "cards": h.devCards.list()}, nil
-		})
-		s.HandleFunc("dev.card.insert", func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
-			req, err := decode(payload)
-			if err != nil {
-				return nil, err
-			}
-			card, ok := h.devCards.get(req.Serial)
-			if !ok {
-				return nil, problem.Errorf("unknown_card", "Okänt testkort.", "Unknown test card.")
-			}
-			if err := r.Insert(req.Reader, card); err != nil {
-				return nil, problem.Errorf("reader", "Kortet kunde inte sättas i: "+err.Error(), "The card could not be inserted: "+err.Error())
-			}
-			return map[string]bool{"ok": true}, nil
-		})
-		s.HandleFunc("dev.card.remove", func(_ context.Context, _ string, payload json.RawMessage) (any, error) {
-			req, err := decode(payload)
-			if err != nil {
-				return nil, err
-			}
-			if err := r.Remove(req.Reader); err != nil {
-				return nil, problem.Errorf("reader", "Kortet kunde inte tas ut: "+err.Error(), "The card could not be removed: "+err.Error())
-			}
-			return map[string]bool{"ok": true}, nil
-		})
+	card, ok := d.h.devCards.get(serial)
+	if !ok {
+		return devProblem("unknown_card", "Okänt testkort.", "Unknown test card.")
 	}
-	if d := h.drawerSim; d != nil {
-		s.HandleFunc("dev.drawer.open", simple(d.Open))
-		s.HandleFunc("dev.drawer.close", simple(d.Close))
-		s.HandleFunc("dev.drawer.fail", simple(func() { d.Fail("simulated sensor fault") }))
-		s.HandleFunc("dev.drawer.repair", simple(d.Repair))
+	if err := d.h.readerSim.Insert(reader, card); err != nil {
+		return devProblem("reader", "Kortet kunde inte sättas i: "+err.Error(), "The card could not be inserted: "+err.Error())
 	}
-	if p := h.printerSim; p != nil {
-		s.HandleFunc("dev.printer.paused", withToggle(p.SetPaused))
-		s.HandleFunc("dev.printer.offline", withToggle(p.SetOffline))
-		s.HandleFunc("dev.printer.out_of_paper", withToggle(p.SetOutOfPaper))
+	return nil
+}
+
+func (d devPanel) RemoveCard(reader string) error {
+	if d.h.readerSim == nil {
+		return errNoSim
 	}
+	if err := d.h.readerSim.Remove(reader); err != nil {
+		return devProblem("reader", "Kortet kunde inte tas ut: "+err.Error(), "The card could not be removed: "+err.Error())
+	}
+	return nil
+}
+
+func (d devPanel) Drawer(a counter.DrawerAction) error {
+	s := d.h.drawerSim
+	if s == nil {
+		return errNoSim
+	}
+	switch a {
+	case counter.DrawerOpen:
+		s.Open()
+	case counter.DrawerClose:
+		s.Close()
+	case counter.DrawerFail:
+		s.Fail("simulated sensor fault")
+	case counter.DrawerRepair:
+		s.Repair()
+	}
+	return nil
+}
+
+func (d devPanel) Printer(c counter.PrinterCondition, on bool) error {
+	p := d.h.printerSim
+	if p == nil {
+		return errNoSim
+	}
+	switch c {
+	case counter.PrinterPaused:
+		p.SetPaused(on)
+	case counter.PrinterOffline:
+		p.SetOffline(on)
+	case counter.PrinterOutOfPaper:
+		p.SetOutOfPaper(on)
+	}
+	return nil
 }
 
 var _ printer.Printer = (*printersim.Printer)(nil)

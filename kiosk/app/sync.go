@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/config"
-	"github.com/kortstation/kortstation/kiosk/station"
+	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/sync/control"
@@ -138,7 +137,7 @@ type syncer struct {
 
 // startSync starts syncing in the background. The station serves without
 // it; sync failures show on the status screen and in the log.
-func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, stn *station.Station) (*syncer, error) {
+func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, ctr *counter.Counter) (*syncer, error) {
 	log = log.With("component", "sync")
 	policy, err := freshnessPolicy(cfg)
 	if err != nil {
@@ -149,7 +148,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		return nil, err
 	}
 	s := &syncer{emb: emb, done: make(chan struct{})}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(stn, st, log))
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -159,7 +158,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sync attempt failed", "err", err)
 		}
-		stn.Changed(ctx)
+		ctr.Changed(ctx)
 		return err
 	})
 	if err != nil {
@@ -168,8 +167,8 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 	}
 	s.ctl, err = control.New(control.Config{Identity: id}, control.Handlers{
 		SyncNow: func(context.Context) error { return s.sched.SyncNow() },
-		Lock:    func(ctx context.Context) error { return stn.SetRemoteLock(ctx, true) },
-		Unlock:  func(ctx context.Context) error { return stn.SetRemoteLock(ctx, false) },
+		Lock:    func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, true) },
+		Unlock:  func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, false) },
 	})
 	if err != nil {
 		s.closeEmbedded()
@@ -185,10 +184,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 			log.Warn("control channel ended", "err", err)
 		}
 	}()
-	stn.HandleFunc("sync.now", func(context.Context, string, json.RawMessage) (any, error) {
-		return map[string]bool{"ok": true}, s.sched.SyncNow()
-	})
-	stn.SetSyncStatus(func(ctx context.Context) any { return s.status(ctx) })
+	ctr.SetSync(s)
 	if emb != nil {
 		log.Info("embedded reference registry", "url", emb.URL, "admin", emb.AdminURL)
 	}
@@ -205,6 +201,14 @@ type SyncStatus struct {
 	Stale       []string         `json:"stale,omitempty"`
 	AdminURL    string           `json:"admin_url,omitempty"`
 }
+
+// SyncNow runs the one-attempt sync now (the status screen's "Synka nu").
+func (s *syncer) SyncNow() error { return s.sched.SyncNow() }
+
+// Status is the sync part of the status screen.
+func (s *syncer) Status(ctx context.Context) any { return s.status(ctx) }
+
+var _ counter.Sync = (*syncer)(nil)
 
 func (s *syncer) status(ctx context.Context) SyncStatus {
 	st, err := s.client.Status(ctx)
@@ -232,9 +236,9 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 
 // stationStatus is what the registry is told about the station beyond
 // sync's own state.
-func stationStatus(stn *station.Station, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
+func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
 	return func(ctx context.Context) protocol.StationStatus {
-		snap := stn.Snapshot(ctx, "").(station.Snapshot)
+		snap := ctr.StationSnapshot(ctx)
 		hw := map[string]string{}
 		for name, d := range snap.Hardware {
 			hw[name] = d.State

@@ -205,12 +205,12 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 	}
 	command("lock")
 	w.waitStatus("the remote lock", func(s syncSnapshot) bool { return s.RemoteLocked })
-	if _, p := w.request("issue.start", nil); p == nil || p.Key() != "station_locked" || p.Text("sv") == "" {
+	if _, p := w.request("flow.start", map[string]string{"kind": "status"}); p == nil || p.Key() != "station_locked" || p.Text("sv") == "" {
 		t.Fatalf("request on a locked station: %+v, want station_locked", p)
 	}
 	command("unlock")
 	w.waitStatus("the unlock", func(s syncSnapshot) bool { return !s.RemoteLocked })
-	if _, p := w.request("issue.start", nil); p == nil || p.Key() == "station_locked" {
+	if _, p := w.request("flow.start", map[string]string{"kind": "status"}); p == nil || p.Key() == "station_locked" {
 		t.Fatalf("request after unlock: %+v, want it no longer refused as locked", p)
 	}
 }

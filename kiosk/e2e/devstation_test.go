@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 )
 
 // TestDevStationWithEmbeddedRegistry is `make run` as a person meets it:

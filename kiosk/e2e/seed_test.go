@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/sync/protocol"

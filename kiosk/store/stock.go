@@ -73,7 +73,7 @@ func (t *Tx) RecordStockCount(ctx context.Context, c StockCount, s Session, at t
 }
 
 // DevStockCard is a card put straight into the drawer by the development
-// seed (kiosk/flow/devseed), with the pickup deadline of an ordered card.
+// seed (kiosk/devseed), with the pickup deadline of an ordered card.
 type DevStockCard struct {
 	Serial         string
 	Type           rules.CardType

@@ -10,7 +10,7 @@ import (
 	"github.com/kortstation/kortstation/hw/drawer/sim"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	kstation "github.com/kortstation/kortstation/kiosk/station"
+	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -191,7 +191,7 @@ func assertExactlyOnce(t testing.TB, reg *registrytest.Registry, s *station) {
 	}
 }
 
-// drawer runs the station's real drawer handling (kiosk/station.RunDrawer)
+// drawer runs the station's real drawer handling (kiosk/counter)
 // on s's database with the simulated sensor, nobody logged in, until the
 // test ends.
 type drawer struct {
@@ -208,11 +208,11 @@ func (s *station) drawer() *drawer {
 		s.t.Fatal(err)
 	}
 	b := bus.New()
-	stn := kstation.New(kstation.Info{ID: s.id.StationID}, s.st, b, s.clk, log, kstation.Devices{}, kstation.Options{Simulation: true})
+	ctr := counter.New(counter.Deps{Info: counter.Info{ID: s.id.StationID}, Store: s.st, Bus: b, Clock: s.clk, Log: log}, counter.Options{})
 	d := &drawer{t: s.t, sensor: sensor, sub: b.Subscribe(64)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- stn.RunDrawer(ctx, sensor) }()
+	go func() { done <- counter.WatchDrawer(ctx, sensor, ctr) }()
 	s.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

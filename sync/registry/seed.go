@@ -44,7 +44,7 @@ func TestPersonalNumber(birth string, serial int) string {
 }
 
 // The ordinary cards of Seed's orders: the serials of the development
-// station's ordered and expired cards (kiosk/flow/devseed puts them in the
+// station's ordered and expired cards (kiosk/devseed puts them in the
 // simulated station's drawer; the dev panel has them as test cards), so a
 // person can pick one up and void the other on `make run`.
 const (

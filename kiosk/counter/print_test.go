@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 )
 
 // receiptPrint is the stored receipt's id, print state and PDF.

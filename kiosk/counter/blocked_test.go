@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
@@ -72,7 +72,7 @@ func TestBlockedStockCardBL1IsNotTakenFromTheDrawer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.call("flow.start", map[string]string{"kind": KindIssue}))
+	must(c.call("flow.start", map[string]Kind{"kind": KindIssue}))
 	must(c.step("reason", map[string]string{"reason": "lost"}))
 	must(c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}))
 	must(c.step("document", DocumentInput{Type: "swedish_passport", Number: "P1", Expiry: "2030-01-01", Intact: true}))
@@ -149,7 +149,7 @@ func TestBlockedReserveCardBL1IsNotExtended(t *testing.T) {
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, -1, 0), 30)
 	c.blockCards(devseed.ReserveInStock[1])
 	c.login()
-	if err := c.call("flow.start", map[string]string{"kind": KindExtend}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindExtend}); err != nil {
 		t.Fatal(err)
 	}
 	before := c.dbState(devseed.ReserveInStock[1])
@@ -167,7 +167,7 @@ func TestBlockedOrderedCardBL1IsNotPickedUp(t *testing.T) {
 	c := newCounter(t)
 	c.blockCards(devseed.OrderedCard)
 	c.login()
-	if err := c.call("flow.start", map[string]string{"kind": KindPickup}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindPickup}); err != nil {
 		t.Fatal(err)
 	}
 	before := c.dbState(devseed.OrderedCard)
@@ -195,7 +195,7 @@ func TestBlockedOperatorCardBL1DoesNotLogIn(t *testing.T) {
 	if err := c.call("session.pin", map[string]string{"pin": "1234"}); err == nil {
 		t.Fatal("PIN accepted for a blocked card")
 	}
-	if _, ok := c.stn.Operator(); ok {
+	if _, ok := c.m.Operator(); ok {
 		t.Fatal("an operator is logged in with a blocked card")
 	}
 	if after := c.dbState(); after != before {
@@ -208,7 +208,7 @@ func TestReturnOfBlockedCardBL2AsksNoCertificateBlock(t *testing.T) {
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, 0, -3), 30)
 	c.blockCards(devseed.ReserveInStock[1])
 	c.login()
-	if err := c.call("flow.start", map[string]string{"kind": KindReturn}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindReturn}); err != nil {
 		t.Fatal(err)
 	}
 	c.insert(1, devseed.ReserveInStock[1])

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 )
 
 // BenchmarkIssuance measures one full reserve-card issuance on the server:
@@ -50,7 +50,7 @@ func BenchmarkIssuance(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		must(c.call("flow.start", map[string]string{"kind": KindIssue}))
+		must(c.call("flow.start", map[string]Kind{"kind": KindIssue}))
 		must(c.step("reason", map[string]string{"reason": "forgotten"}))
 		must(c.step("recipient", RecipientInput{PersonalNumber: pnr, Name: "Bänk Mark"}))
 		must(c.step("document", DocumentInput{Type: "swedish_passport", Number: "P1", Expiry: "2030-01-01", Intact: true}))

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -36,7 +36,7 @@ type OutboxStatus struct {
 // answers.
 const reachableWithin = 15 * time.Minute
 
-func (m *Manager) stationStatus(ctx context.Context) (StationStatus, error) {
+func (m *Counter) stationStatus(ctx context.Context) (StationStatus, error) {
 	now := m.clock.Now()
 	s := StationStatus{Now: now, Stock: map[string]map[string]int{}, Registry: RegistryStatus{Kinds: map[string]time.Time{}}}
 	states, err := m.st.RefStates(ctx)

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import "github.com/kortstation/kortstation/kiosk/receiptpdf"
 

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 // stockCardRead adds a card read in the reader to the shipment being
 // received or the drawer being counted.
-func (m *Manager) stockCardRead(ctx context.Context, f *flowState, serial string) error {
+func (m *Counter) stockCardRead(ctx context.Context, f *flowState, serial string) error {
 	if f.kind == KindStockReceive {
 		return m.addReceived(ctx, f, serial)
 	}
@@ -27,7 +27,7 @@ func (m *Manager) stockCardRead(ctx context.Context, f *flowState, serial string
 
 // addReserved checks a serial against the registry's shipments to this
 // station and the stock already here.
-func (m *Manager) addReceived(ctx context.Context, f *flowState, serial string) error {
+func (m *Counter) addReceived(ctx context.Context, f *flowState, serial string) error {
 	serial = strings.TrimSpace(serial)
 	if serial == "" {
 		return refuse(msg("serial_missing", "Skriv eller läs in kortnumret.", "Type or read the card number."))
@@ -51,7 +51,7 @@ func (m *Manager) addReceived(ctx context.Context, f *flowState, serial string) 
 	return nil
 }
 
-func (m *Manager) stockStep(ctx context.Context, f *flowState, step string, data json.RawMessage) error {
+func (m *Counter) stockStep(ctx context.Context, f *flowState, step Action, data json.RawMessage) error {
 	var req struct {
 		Serial  string   `json:"serial"`
 		Serials []string `json:"serials"`
@@ -60,11 +60,11 @@ func (m *Manager) stockStep(ctx context.Context, f *flowState, step string, data
 		return err
 	}
 	switch {
-	case f.kind == KindStockReceive && step == "add" && f.step == "scan":
+	case f.kind == KindStockReceive && step == ActAdd && f.step == StepScan:
 		return m.addReceived(ctx, f, req.Serial)
-	case f.kind == KindStockReceive && step == "commit" && f.step == "scan":
+	case f.kind == KindStockReceive && step == ActCommit && f.step == StepScan:
 		return m.receive(ctx, f)
-	case f.kind == KindStockCount && step == "mark" && f.step == "count":
+	case f.kind == KindStockCount && step == ActMark && f.step == StepCount:
 		s := strings.TrimSpace(req.Serial)
 		if i := slices.Index(f.serials, s); i >= 0 {
 			f.serials = slices.Delete(f.serials, i, i+1)
@@ -72,15 +72,15 @@ func (m *Manager) stockStep(ctx context.Context, f *flowState, step string, data
 			f.serials = append(f.serials, s)
 		}
 		return nil
-	case f.kind == KindStockCount && step == "commit" && f.step == "count":
+	case f.kind == KindStockCount && step == ActCommit && f.step == StepCount:
 		return m.count(ctx, f)
-	case f.kind == KindStockVoid && step == "void" && (f.step == "choose" || f.step == "done"):
+	case f.kind == KindStockVoid && step == ActVoid && (f.step == StepChoose || f.step == StepDone):
 		return m.void(ctx, f, strings.TrimSpace(req.Serial))
 	}
 	return errWrongStep
 }
 
-func (m *Manager) receive(ctx context.Context, f *flowState) error {
+func (m *Counter) receive(ctx context.Context, f *flowState) error {
 	if len(f.serials) == 0 {
 		return refuse(msg("nothing_received", "Inga kort är inlästa.", "No cards have been read."))
 	}
@@ -92,15 +92,15 @@ func (m *Manager) receive(ctx context.Context, f *flowState) error {
 		return err
 	}
 	f.result = map[string]any{"received": len(f.serials), "shipment_ref": f.shipmentRef}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }
 
 // count reconciles the drawer: cards seen are counted, cards in stock not
 // seen are missing (reported to the registry), cards seen but not in stock
 // are unexpected.
-func (m *Manager) count(ctx context.Context, f *flowState) error {
-	stock := m.stockList(ctx, KindStockCount)
+func (m *Counter) count(ctx context.Context, f *flowState) error {
+	stock := m.stockList(ctx, string(KindStockCount))
 	now, sess := m.clock.Now(), sessionOf(m.sess)
 	var found, missing, unexpected []string
 	for _, c := range stock {
@@ -121,13 +121,13 @@ func (m *Manager) count(ctx context.Context, f *flowState) error {
 		return err
 	}
 	f.result = map[string]any{"expected": len(stock), "found": found, "missing": missing, "unexpected": unexpected}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }
 
 // void records a card cut through chip and stripe (RC-8), or an ordered
 // card not picked up by its deadline (CP-4).
-func (m *Manager) void(ctx context.Context, f *flowState, serial string) error {
+func (m *Counter) void(ctx context.Context, f *flowState, serial string) error {
 	c, err := m.st.Card(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(msg("card_unknown", "Kortet finns inte i stationens register.", "The card is not in the station's records."))
@@ -159,18 +159,18 @@ func (m *Manager) void(ctx context.Context, f *flowState, serial string) error {
 		return err
 	}
 	f.result = map[string]any{"card_number": c.Number, "rule": rule}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }
 
-func (m *Manager) recordVoid(ctx context.Context, c rules.Card, rule string, now time.Time) error {
+func (m *Counter) recordVoid(ctx context.Context, c rules.Card, rule string, now time.Time) error {
 	sess := sessionOf(m.sess)
 	return recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordVoid(ctx, c, rule, sess, now) }))
 }
 
 // voidExpiredPickup voids the ordered card whose pickup deadline passed,
 // as the rules' pickup decision says (CP-4).
-func (m *Manager) voidExpiredPickup(ctx context.Context, f *flowState) error {
+func (m *Counter) voidExpiredPickup(ctx context.Context, f *flowState) error {
 	now := m.clock.Now()
 	d, _ := rules.PickupCard(rules.PickupInput{
 		Counter:  rules.Counter{Now: now, Station: m.place(), Operator: m.sess.operator(), Recipient: f.recipient, RecipientPresent: true},
@@ -185,6 +185,6 @@ func (m *Manager) voidExpiredPickup(ctx context.Context, f *flowState) error {
 		return err
 	}
 	f.result = map[string]any{"card_number": f.card.Number, "rule": "CP-4", "voided": true}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }

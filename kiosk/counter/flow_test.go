@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -18,10 +18,9 @@ import (
 	printersim "github.com/kortstation/kortstation/hw/printer/sim"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
-	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
@@ -30,9 +29,8 @@ import (
 // simulated hardware, seeded with the dev station's reference data.
 type counter struct {
 	t      testing.TB
-	stn    *station.Station
 	st     *store.Store
-	m      *Manager
+	m      *Counter
 	reader *readersim.Reader
 	drawer *drawersim.Sensor
 	// printer is the simulated printer the receipts go to.
@@ -127,12 +125,11 @@ func newCounter(t testing.TB) *counter {
 	pr := printersim.New(printersim.Options{Logger: log})
 	t.Cleanup(func() { pr.Close() })
 	c.printer = pr
-	c.stn = station.New(station.Info{ID: "t", Name: "Test", Location: "Testplats"}, st, bus.New(), c.clock, log,
-		station.Devices{Reader: c.reader, Drawer: c.drawer, Printer: pr}, station.Options{Simulation: true})
-	c.m = Attach(c.stn, Options{IdleTimeout: time.Minute})
+	c.m = New(Deps{Info: Info{ID: "t", Name: "Test", Location: "Testplats"}, Store: st, Bus: bus.New(), Clock: c.clock, Log: log,
+		Reader: c.reader, Drawer: c.drawer, Printer: pr}, Options{IdleTimeout: time.Minute, Simulation: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.stn.Run(ctx) }()
+	go func() { done <- c.m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })
 	return c
@@ -141,7 +138,7 @@ func newCounter(t testing.TB) *counter {
 func (c *counter) call(typ string, payload any) error {
 	c.t.Helper()
 	b, _ := json.Marshal(payload)
-	_, err := c.stn.Handle(context.Background(), "test", typ, b)
+	_, err := c.m.Handle(context.Background(), "test", typ, b)
 	return err
 }
 
@@ -216,7 +213,7 @@ func TestLoginAD1RefusesAnOperatorNotAuthorised(t *testing.T) {
 	if err := c.call("session.pin", map[string]string{"pin": "3456"}); err == nil {
 		t.Fatal("PIN accepted for an unauthorised card")
 	}
-	if _, ok := c.stn.Operator(); ok {
+	if _, ok := c.m.Operator(); ok {
 		t.Fatal("an operator is logged in")
 	}
 }
@@ -229,18 +226,18 @@ func TestLoginWrongPINThenRightPINStartsTheSessionRC7(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 attempts left") {
 		t.Fatalf("wrong PIN: %v", err)
 	}
-	if err := c.call("flow.start", map[string]string{"kind": KindIssue}); err == nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindIssue}); err == nil {
 		t.Fatal("a flow started without a session")
 	}
 	if err := c.call("session.pin", map[string]string{"pin": "1234"}); err != nil {
 		t.Fatal(err)
 	}
-	op, ok := c.stn.Operator()
+	op, ok := c.m.Operator()
 	if !ok || op.HSAID != "SE2321000131-P000000000011" {
 		t.Fatalf("station operator = %+v, %v (RC-7 needs the session)", op, ok)
 	}
 	// Card removal locks and clears.
-	if err := c.call("flow.start", map[string]string{"kind": KindIssue}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindIssue}); err != nil {
 		t.Fatal(err)
 	}
 	c.remove(0)
@@ -248,7 +245,7 @@ func TestLoginWrongPINThenRightPINStartsTheSessionRC7(t *testing.T) {
 	if v.Flow != nil || v.Operator != nil {
 		t.Fatalf("locked view still holds a flow or operator: %+v", v)
 	}
-	if _, ok := c.stn.Operator(); ok {
+	if _, ok := c.m.Operator(); ok {
 		t.Fatal("operator still set after card removal")
 	}
 }
@@ -263,7 +260,7 @@ func TestIdleTimeoutLocks(t *testing.T) {
 func TestStepsOutOfOrderAreRefused(t *testing.T) {
 	c := newCounter(t)
 	c.login()
-	if err := c.call("flow.start", map[string]string{"kind": KindIssue}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindIssue}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.step("complete", nil); err == nil {
@@ -284,7 +281,7 @@ func (c *counter) issueUpToCard(pnr string) {
 			c.t.Fatal(err)
 		}
 	}
-	must(c.call("flow.start", map[string]string{"kind": KindIssue}))
+	must(c.call("flow.start", map[string]Kind{"kind": KindIssue}))
 	must(c.step("reason", map[string]string{"reason": "lost"}))
 	must(c.step("recipient", RecipientInput{PersonalNumber: pnr, Name: "Eva Ek"}))
 	must(c.step("document", DocumentInput{Type: "swedish_passport", Number: "P1", Expiry: "2030-01-01", Intact: true}))
@@ -296,7 +293,7 @@ func (c *counter) issueUpToCard(pnr string) {
 func TestRecipientID5WrongLuhnDigitChangesNothing(t *testing.T) {
 	c := newCounter(t)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindIssue})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "lost"})
 	wrong := devseed.Lost[:len(devseed.Lost)-1] + string('0'+(devseed.Lost[len(devseed.Lost)-1]-'0'+1)%10)
 	err := c.step("recipient", RecipientInput{PersonalNumber: wrong, Name: "Eva Ek"})
@@ -311,7 +308,7 @@ func TestRecipientID5WrongLuhnDigitChangesNothing(t *testing.T) {
 func TestRecipientRC3NoCardNoOrder(t *testing.T) {
 	c := newCounter(t)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindIssue})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "forgotten"})
 	err := c.step("recipient", RecipientInput{PersonalNumber: devseed.PersonalNumber("19700202", 222), Name: "Ny Person"})
 	if !strings.Contains(rulesOf(err), "RC-3") {
@@ -322,7 +319,7 @@ func TestRecipientRC3NoCardNoOrder(t *testing.T) {
 func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 	c := newCounter(t)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindIssue})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "lost"})
 	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); err != nil {
 		t.Fatal(err)
@@ -368,7 +365,7 @@ func TestIssuanceCompletesWithReceiptAndRecords(t *testing.T) {
 	}
 	// RC-4: a second reserve card for the same person is refused.
 	_ = c.step("close", nil)
-	_ = c.call("flow.start", map[string]string{"kind": KindIssue})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "lost"})
 	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); !strings.Contains(rulesOf(err), "RC-4") {
 		t.Fatalf("second reserve card: %v, want RC-4", err)
@@ -447,7 +444,7 @@ func TestExtensionRC5After7MonthsIsRefused(t *testing.T) {
 	c := newCounter(t)
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, -7, -2), 30)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindExtend})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindExtend})
 	c.insert(1, devseed.ReserveInStock[1])
 	v := c.waitView(func(v View) bool { return v.Flow != nil && len(v.Flow.Errors) > 0 })
 	if v.Flow.Errors[0].Rule != "RC-5" || v.Flow.Step != "insert" {
@@ -459,7 +456,7 @@ func TestExtensionRC5Within7MonthsReachesIdentity(t *testing.T) {
 	c := newCounter(t)
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, -6, 0), 30)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindExtend})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindExtend})
 	c.insert(1, devseed.ReserveInStock[1])
 	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Step == "identity" })
 }
@@ -468,7 +465,7 @@ func TestBlockBL1NeedsAReason(t *testing.T) {
 	c := newCounter(t)
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, 0, -3), 30)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindBlock})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindBlock})
 	if err := c.step("request", map[string]string{"serial": devseed.ReserveInStock[1], "reason": "bored"}); !strings.Contains(rulesOf(err), "BL-1") {
 		t.Fatalf("block without a BL-1 reason: %v", err)
 	}
@@ -486,7 +483,7 @@ func TestVoidRC8OnlyCutCardsThatMayBeVoided(t *testing.T) {
 	c := newCounter(t)
 	c.seedIssued(devseed.ReserveInStock[1], devseed.Lost, tuesday.AddDate(0, 0, -3), 30)
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindStockVoid})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindStockVoid})
 	// An activated card with its holder is not cut before its
 	// certificates are blocked (BL-2 forbids activated → voided).
 	if err := c.step("void", map[string]string{"serial": devseed.ReserveInStock[1]}); err == nil {
@@ -507,12 +504,12 @@ func TestIssuingRefusedOnStaleRegistryData(t *testing.T) {
 	c.waitView(func(v View) bool { return v.State == "locked" }) // idle, a day later
 	c.remove(0)
 	c.login()
-	err := c.call("flow.start", map[string]string{"kind": KindIssue})
+	err := c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	var r *Refusal
 	if !errors.As(err, &r) || !strings.Contains(r.Error(), "blocked cards are 25 hours old (at most 24)") {
 		t.Fatalf("stale data: %v", err)
 	}
-	if err := c.call("flow.start", map[string]string{"kind": KindReturn}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindReturn}); err != nil {
 		t.Fatalf("a return does not depend on the stale data: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func hours(d time.Duration) int { return int(math.Round(d.Hours())) }
 
 // checkFresh refuses an issuance on registry data too old to rely on (the
 // sync policy), saying which data is how old.
-func (m *Manager) checkFresh(ctx context.Context) error {
+func (m *Counter) checkFresh(ctx context.Context) error {
 	err := m.opts.Freshness.Check(ctx, m.st, m.clock.Now(), issuingKinds...)
 	if err == nil {
 		return nil

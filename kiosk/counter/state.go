@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -10,28 +10,14 @@ import (
 	"github.com/kortstation/kortstation/kiosk/receiptpdf"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
-	"github.com/kortstation/kortstation/kiosk/station"
 	"github.com/kortstation/kortstation/kiosk/store"
-)
-
-// The flows.
-const (
-	KindIssue        = "issue"         // reserve-card issuance
-	KindPickup       = "pickup"        // ordinary card pickup (ID-3), CP-4 voiding
-	KindReturn       = "return"        // reserve card returned (RC-6)
-	KindExtend       = "extend"        // reserve card extended (RC-5)
-	KindBlock        = "block"         // block request (BL-1)
-	KindStockReceive = "stock_receive" // shipment received
-	KindStockCount   = "stock_count"   // drawer counted and reconciled
-	KindStockVoid    = "stock_void"    // card voided (RC-8, CP-4)
-	KindStatus       = "status"        // station status for the operator
 )
 
 // flowState is one flow in progress. It holds personal data and lives
 // only as long as the session.
 type flowState struct {
-	kind   string
-	step   string
+	kind   Kind
+	step   Step
 	errors []Message
 
 	drawerOpened bool
@@ -60,15 +46,15 @@ type flowState struct {
 
 // FlowView is the flow as the screen shows it.
 type FlowView struct {
-	Kind   string         `json:"kind"`
-	Step   string         `json:"step"`
+	Kind   Kind           `json:"kind"`
+	Step   Step           `json:"step"`
 	Errors []Message      `json:"errors,omitempty"`
 	Data   map[string]any `json:"data"`
 }
 
 // View is the counter's whole state as every connected screen shows it.
 type View struct {
-	State    string     `json:"state"` // locked, pin, ready
+	State    State      `json:"state"`
 	Operator *OpView    `json:"operator,omitempty"`
 	Login    *LoginView `json:"login,omitempty"`
 	Notice   *Message   `json:"notice,omitempty"`
@@ -92,25 +78,25 @@ type LoginView struct {
 	Name    string   `json:"name,omitempty"`
 }
 
-func (m *Manager) sessionState(ctx context.Context, client string) station.SessionState {
+func (m *Counter) sessionState(ctx context.Context, client string) SessionState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v := m.view(ctx, client)
-	return station.SessionState{State: v.State, View: v}
+	return SessionState{State: v.State, View: &v}
 }
 
 // view is the counter as client may see it. A connection that does not
 // hold the session (or the login it did not start) sees only that the
 // station is in use elsewhere: no operator, no recipient, no flow.
-func (m *Manager) view(ctx context.Context, client string) View {
-	v := View{State: "locked", Notice: m.note, Rev: m.rev}
+func (m *Counter) view(ctx context.Context, client string) View {
+	v := View{State: StateLocked, Notice: m.note, Rev: m.rev}
 	if (m.sess != nil && client != m.owner) || (m.sess == nil && m.login != nil && m.login.claimedBy != "" && m.login.claimedBy != client) {
 		e := errElsewhere.Messages[0]
-		return View{State: "elsewhere", Notice: &e, Rev: m.rev}
+		return View{State: StateElsewhere, Notice: &e, Rev: m.rev}
 	}
 	switch {
 	case m.sess != nil:
-		v.State = "ready"
+		v.State = StateReady
 		v.Operator = &OpView{Name: m.sess.name, HSAID: m.sess.hsaID.String(), Since: m.sess.since}
 		if m.flow != nil {
 			v.Flow = m.flowView(ctx)
@@ -119,7 +105,7 @@ func (m *Manager) view(ctx context.Context, client string) View {
 	case m.login != nil:
 		v.Login = &LoginView{Retries: m.login.retries, Error: m.login.err, Name: m.login.name}
 		if m.login.err == nil && !m.login.hsaID.IsZero() {
-			v.State = "pin"
+			v.State = StatePIN
 		}
 	}
 	return v
@@ -139,7 +125,7 @@ func minuteText(t time.Time) string {
 	return calendar.FormatMinute(t)
 }
 
-func (m *Manager) flowView(ctx context.Context) *FlowView {
+func (m *Counter) flowView(ctx context.Context) *FlowView {
 	f := m.flow
 	d := map[string]any{"drawer_opened": f.drawerOpened, "card_in": f.cardIn}
 	if f.reason != "" {
@@ -192,12 +178,12 @@ func (m *Manager) flowView(ctx context.Context) *FlowView {
 		}
 	}
 	switch {
-	case f.kind == KindIssue && f.step == "reason":
+	case f.kind == KindIssue && f.step == StepReason:
 		d["reasons"] = m.reasonChoices(ctx)
-	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == "card":
+	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepCard:
 		d["stock"] = m.stockList(ctx, stockFilterFor(f))
 	case f.kind == KindStockCount || f.kind == KindStockVoid:
-		d["stock"] = m.stockList(ctx, f.kind)
+		d["stock"] = m.stockList(ctx, string(f.kind))
 	}
 	return &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
 }
@@ -214,7 +200,7 @@ type reasonChoice struct {
 	Days   int          `json:"days"`
 }
 
-func (m *Manager) reasonChoices(ctx context.Context) []reasonChoice {
+func (m *Counter) reasonChoices(ctx context.Context) []reasonChoice {
 	t, err := m.st.ValidityTable(ctx)
 	if err != nil {
 		m.log.Error("read validity table", "err", err)
@@ -238,13 +224,13 @@ type stockCard struct {
 	Expired  bool   `json:"pickup_expired,omitempty"`
 }
 
-func (m *Manager) stockList(ctx context.Context, filter string) []stockCard {
+func (m *Counter) stockList(ctx context.Context, filter string) []stockCard {
 	var cards []store.StockCard
 	var err error
 	switch {
-	case filter == KindStockCount:
+	case filter == string(KindStockCount):
 		cards, err = m.st.StockCards(ctx, store.StockInDrawer)
-	case filter == KindStockVoid:
+	case filter == string(KindStockVoid):
 		cards, err = m.st.StockCards(ctx, store.StockVoidable)
 	case strings.HasPrefix(filter, "pickup:"):
 		var c store.StockCard
@@ -299,10 +285,10 @@ func signersOf(f *flowState) []signer {
 
 func attestorKey(i int) string { return "attestor-" + string(rune('1'+i)) }
 
-func (m *Manager) start(ctx context.Context, kind string) error {
+func (m *Counter) start(ctx context.Context, kind Kind) error {
 	f := &flowState{kind: kind, sigs: map[string]receiptpdf.Signature{}}
 	issuing := kind == KindIssue || kind == KindPickup || kind == KindExtend
-	if issuing && m.stn.ClockBlocking() {
+	if issuing && m.ClockBlocking() {
 		return refuse(msg("clock", "Klockan är inte synkroniserad. Utfärdande väntar tills tiden är säker.",
 			"The clock is not synchronised. Issuing waits until the time can be trusted."))
 	}
@@ -313,21 +299,21 @@ func (m *Manager) start(ctx context.Context, kind string) error {
 	}
 	switch kind {
 	case KindIssue:
-		f.step = "reason"
+		f.step = StepReason
 	case KindPickup:
-		f.step = "recipient"
+		f.step = StepRecipient
 	case KindReturn, KindExtend:
-		f.step = "insert"
+		f.step = StepInsert
 	case KindBlock:
-		f.step = "request"
+		f.step = StepRequest
 	case KindStockReceive:
-		f.step = "scan"
+		f.step = StepScan
 	case KindStockCount:
-		f.step = "count"
+		f.step = StepCount
 	case KindStockVoid:
-		f.step = "choose"
+		f.step = StepChoose
 	case KindStatus:
-		f.step = "show"
+		f.step = StepShow
 	default:
 		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
 	}
@@ -336,9 +322,9 @@ func (m *Manager) start(ctx context.Context, kind string) error {
 }
 
 // step moves the current flow: it dispatches the named step to the flow.
-func (m *Manager) step(ctx context.Context, step string, data json.RawMessage) error {
+func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) error {
 	f := m.flow
-	if step == "close" {
+	if step == ActClose {
 		m.flow = nil
 		return nil
 	}
@@ -356,7 +342,7 @@ func (m *Manager) step(ctx context.Context, step string, data json.RawMessage) e
 }
 
 // cardInserted reads the card put in the card reader during a flow.
-func (m *Manager) cardInserted(ctx context.Context, reader string) {
+func (m *Counter) cardInserted(ctx context.Context, reader string) {
 	f := m.flow
 	card, err := m.reader.ReadCard(ctx, reader)
 	if err != nil {
@@ -369,11 +355,11 @@ func (m *Manager) cardInserted(ctx context.Context, reader string) {
 	switch {
 	case f.kind == KindStockReceive || f.kind == KindStockCount:
 		ferr = m.stockCardRead(ctx, f, card.Serial)
-	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == "insert":
+	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepInsert:
 		ferr = m.chipRead(ctx, f, card.Serial)
-	case f.kind == KindExtend && f.step == "insert":
+	case f.kind == KindExtend && f.step == StepInsert:
 		ferr = m.extendCardRead(ctx, f, card.Serial)
-	case f.kind == KindReturn && f.step == "insert":
+	case f.kind == KindReturn && f.step == StepInsert:
 		ferr = m.returnCardRead(ctx, f, card.Serial)
 	case f.kind == KindBlock:
 		f.card.Number = card.Serial

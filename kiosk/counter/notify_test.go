@@ -1,11 +1,11 @@
-package flow
+package counter
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -99,7 +99,7 @@ func TestNotificationsRE5AttestedIssuanceNotifiesRecipientAndBothAttestors(t *te
 		}
 	}
 	const ida, chef = "SE2321000131-P000000000021", "SE2321000131-P000000000031"
-	must(c.call("flow.start", map[string]string{"kind": KindIssue}))
+	must(c.call("flow.start", map[string]Kind{"kind": KindIssue}))
 	must(c.step("reason", map[string]string{"reason": "lost"}))
 	must(c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}))
 	must(c.step("attestors", map[string]any{"attestors": []AttestorInput{

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/flow/devseed"
+	"github.com/kortstation/kortstation/kiosk/devseed"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 )
 
@@ -50,7 +50,7 @@ func TestShortTermPickupID4PassportSixMonthsAndManagerPresent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.call("flow.start", map[string]string{"kind": KindPickup}))
+	must(c.call("flow.start", map[string]Kind{"kind": KindPickup}))
 	if err := c.step("recipient", RecipientInput{OrderID: "ORD-NONE", Name: "Ana Lima"}); err == nil {
 		t.Fatal("an unknown order number was accepted")
 	}
@@ -161,7 +161,7 @@ func TestShortTermPickupID4NoManagerNoCard(t *testing.T) {
 	serial := devseed.ReserveShipped[0]
 	c.seedShortTermOrder(serial, "short_term")
 	c.login()
-	if err := c.call("flow.start", map[string]string{"kind": KindPickup}); err != nil {
+	if err := c.call("flow.start", map[string]Kind{"kind": KindPickup}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.step("recipient", RecipientInput{OrderID: shortTermOrd, Name: "Ana Lima"}); err != nil {
@@ -213,7 +213,7 @@ func TestShortTermPickupID4OnlyShortTermCards(t *testing.T) {
 	serial := devseed.ReserveShipped[0]
 	c.seedShortTermOrder(serial, "sis")
 	c.login()
-	_ = c.call("flow.start", map[string]string{"kind": KindPickup})
+	_ = c.call("flow.start", map[string]Kind{"kind": KindPickup})
 	if err := c.step("recipient", RecipientInput{OrderID: shortTermOrd, Name: "Ana Lima"}); err != nil {
 		t.Fatal(err)
 	}

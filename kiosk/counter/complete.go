@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -84,7 +84,7 @@ func pdfCardType(t rules.CardType) receiptpdf.CardType {
 }
 
 // receiptDocument renders the sealed receipt with its signatures (RE-4).
-func (m *Manager) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, sigs []receiptpdf.Signature) ([]byte, error) {
+func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, sigs []receiptpdf.Signature) ([]byte, error) {
 	pr := receiptpdf.Receipt{
 		Lang: receiptpdf.Swedish, ID: r.ID, Corrects: r.Corrects,
 		Recipient: receiptpdf.Recipient{Name: r.RecipientName},
@@ -132,7 +132,7 @@ func managerPresent(r rules.Person, doc *rules.IDDocument, roles ...rules.Attest
 }
 
 // letterDocument renders the hand-out letter for the receipt.
-func (m *Manager) letterDocument(r rules.Receipt, d *rules.IssuanceDecision) ([]byte, error) {
+func (m *Counter) letterDocument(r rules.Receipt, d *rules.IssuanceDecision) ([]byte, error) {
 	l := receiptpdf.Letter{
 		Lang: receiptpdf.Swedish, ReceiptID: r.ID, RecipientName: r.RecipientName,
 		Card: receiptpdf.Card{Number: r.CardNumber, Type: pdfCardType(r.CardType), ValidFrom: r.ValidFrom,
@@ -154,7 +154,7 @@ func (m *Manager) letterDocument(r rules.Receipt, d *rules.IssuanceDecision) ([]
 // RE-3), rendered, and stored with the card's new state, the issuance, the
 // identification, the audit entry and the registry's records in one
 // transaction; then it is printed.
-func (m *Manager) complete(ctx context.Context, f *flowState) error {
+func (m *Counter) complete(ctx context.Context, f *flowState) error {
 	for _, s := range signersOf(f) {
 		if !s.Signed {
 			return refuse(Message{Rule: "RE-1", Key: "receipt.unsigned", Text: map[string]string{
@@ -210,13 +210,13 @@ func (m *Manager) complete(ctx context.Context, f *flowState) error {
 		"receipt_id": sealed.Receipt.ID, "card_number": d.CardNumber, "valid_through": d.ValidThrough.String(),
 		"expected_approval": minuteText(d.ExpectedApproval), "activation": activationInfo(d),
 	}
-	f.step = "done"
+	f.step = StepDone
 	// The signatures and the identity are no longer needed on screen.
 	f.sigs, f.doc, f.attestors = map[string]receiptpdf.Signature{}, nil, nil
 	return nil
 }
 
-func (m *Manager) receiptUsed(ctx context.Context, id string) ([]string, error) {
+func (m *Counter) receiptUsed(ctx context.Context, id string) ([]string, error) {
 	used, err := m.st.ReceiptExists(ctx, id)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func sessionOf(s *session) store.Session {
 	return store.Session{ID: s.id, Operator: s.hsaID.String()}
 }
 
-func (m *Manager) recordIssuance(ctx context.Context, f *flowState, s rules.SealedReceipt, pdf []byte, sigs []receiptpdf.Signature, id string, now time.Time) error {
+func (m *Counter) recordIssuance(ctx context.Context, f *flowState, s rules.SealedReceipt, pdf []byte, sigs []receiptpdf.Signature, id string, now time.Time) error {
 	kind := store.IssuanceReserve
 	switch f.kind {
 	case KindExtend:
@@ -282,7 +282,7 @@ func notificationPayload(n rules.Notification, issuanceID, receiptID string) pro
 
 // print queues the receipt and follows the job in the background; the
 // receipt's print state records the outcome.
-func (m *Manager) print(ctx context.Context, receiptID string, pdf []byte) {
+func (m *Counter) print(ctx context.Context, receiptID string, pdf []byte) {
 	if m.printer == nil {
 		return
 	}
@@ -357,7 +357,7 @@ func failsJob(p printer.Progress) bool {
 }
 
 // printState is the receipt's print state as stored.
-func (m *Manager) printState(ctx context.Context, receiptID string) string {
+func (m *Counter) printState(ctx context.Context, receiptID string) string {
 	s, err := m.st.PrintState(ctx, receiptID)
 	if err != nil {
 		return ""
@@ -368,7 +368,7 @@ func (m *Manager) printState(ctx context.Context, receiptID string) string {
 // reprint prints the stored receipt again: the same bytes, never a new
 // rendering (RE-3). Only a receipt whose printing failed is printed again:
 // one printout per receipt unless the printer lost it.
-func (m *Manager) reprint(ctx context.Context, receiptID string) error {
+func (m *Counter) reprint(ctx context.Context, receiptID string) error {
 	stored, err := m.st.Receipt(ctx, receiptID)
 	if err != nil {
 		return err

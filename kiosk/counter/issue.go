@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -62,10 +62,10 @@ var errNeedDrawer = refuse(Message{Rule: "RC-7", Key: "drawer_first",
 	Text: map[string]string{"sv": "Öppna kortlådan och ta ett kort först.", "en": "Open the card drawer and take a card first."}})
 
 // issueStep moves a reserve-card issuance, an extension or a pickup.
-func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data json.RawMessage) error {
+func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data json.RawMessage) error {
 	now := m.clock.Now()
 	switch {
-	case step == "reason" && f.kind == KindIssue && f.step == "reason":
+	case step == ActReason && f.kind == KindIssue && f.step == StepReason:
 		var req struct {
 			Reason string `json:"reason"`
 		}
@@ -80,10 +80,10 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if len(vs) > 0 {
 			return vs
 		}
-		f.reason, f.days, f.step = rules.Reason(req.Reason), days, "recipient"
+		f.reason, f.days, f.step = rules.Reason(req.Reason), days, StepRecipient
 		return nil
 
-	case step == "recipient" && f.step == "recipient":
+	case step == ActRecipient && f.step == StepRecipient:
 		var req RecipientInput
 		if err := decode(data, &req); err != nil {
 			return err
@@ -112,7 +112,7 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 			if len(vs) > 0 {
 				return vs
 			}
-			f.step = "identity"
+			f.step = StepIdentity
 			return nil
 		}
 		if len(vs) > 0 {
@@ -120,7 +120,7 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		}
 		return m.findOrder(ctx, f)
 
-	case step == "document" && f.step == "identity":
+	case step == ActDocument && f.step == StepIdentity:
 		var req DocumentInput
 		if err := decode(data, &req); err != nil {
 			return err
@@ -145,19 +145,19 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		}
 		f.doc, f.attestors = &doc, nil
 		if f.kind == KindPickup && foreign {
-			f.step = "manager" // ID-4: the manager present with a valid ID
+			f.step = StepManager // ID-4: the manager present with a valid ID
 			return nil
 		}
 		return m.afterIdentity(ctx, f)
 
-	case step == "manager" && f.kind == KindPickup && f.step == "manager":
+	case step == ActManager && f.kind == KindPickup && f.step == StepManager:
 		var req ManagerInput
 		if err := decode(data, &req); err != nil {
 			return err
 		}
 		return m.manager(ctx, f, req)
 
-	case step == "attestors" && f.step == "identity" && f.kind != KindPickup:
+	case step == ActAttestors && f.step == StepIdentity && f.kind != KindPickup:
 		var req struct {
 			Attestors []AttestorInput `json:"attestors"`
 		}
@@ -190,7 +190,7 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		f.attestors, f.doc = as, nil
 		return m.afterIdentity(ctx, f)
 
-	case step == "card" && f.step == "card":
+	case step == ActCard && f.step == StepCard:
 		var req struct {
 			Serial string `json:"serial"`
 		}
@@ -216,34 +216,34 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 		if err := m.checkNotBlocked(ctx, c.Number); err != nil {
 			return err
 		}
-		f.card, f.chip, f.step = c, "", "insert"
+		f.card, f.chip, f.step = c, "", StepInsert
 		return nil
 
-	case step == "confirm" && f.step == "preview":
+	case step == ActConfirm && f.step == StepPreview:
 		if err := m.decide(ctx, f); err != nil {
 			return err
 		}
-		f.step = "sign"
+		f.step = StepSign
 		return nil
 
-	case step == "sign" && f.step == "sign":
+	case step == ActSign && f.step == StepSign:
 		var req SignatureInput
 		if err := decode(data, &req); err != nil {
 			return err
 		}
 		return m.sign(f, req)
 
-	case step == "complete" && f.step == "sign":
+	case step == ActComplete && f.step == StepSign:
 		return m.complete(ctx, f)
 
-	case step == "reprint" && f.step == "done" && f.result != nil:
+	case step == ActReprint && f.step == StepDone && f.result != nil:
 		id, _ := f.result["receipt_id"].(string)
 		if id == "" {
 			return errWrongStep
 		}
 		return m.reprint(ctx, id)
 
-	case step == "void" && f.kind == KindPickup && f.step == "void":
+	case step == ActVoid && f.kind == KindPickup && f.step == StepVoid:
 		return m.voidExpiredPickup(ctx, f)
 	}
 	return errWrongStep
@@ -252,25 +252,25 @@ func (m *Manager) issueStep(ctx context.Context, f *flowState, step string, data
 // afterIdentity moves on once the recipient is identified: to the card
 // for an issuance or pickup, to the preview for an extension (the card is
 // already in the reader).
-func (m *Manager) afterIdentity(ctx context.Context, f *flowState) error {
+func (m *Counter) afterIdentity(ctx context.Context, f *flowState) error {
 	if f.kind == KindExtend {
 		if err := m.decide(ctx, f); err != nil {
 			return err
 		}
-		f.step = "preview"
+		f.step = StepPreview
 		return nil
 	}
 	if f.kind == KindPickup {
-		f.step = "insert"
+		f.step = StepInsert
 		return nil
 	}
-	f.step = "card"
+	f.step = StepCard
 	return nil
 }
 
 // chipRead checks the chip of the card in the reader against the card
 // number handed out (RC-9), then asks the rules for the decision.
-func (m *Manager) chipRead(ctx context.Context, f *flowState, chip string) error {
+func (m *Counter) chipRead(ctx context.Context, f *flowState, chip string) error {
 	if f.kind == KindPickup && !f.drawerOpened {
 		return errNeedDrawer
 	}
@@ -282,13 +282,13 @@ func (m *Manager) chipRead(ctx context.Context, f *flowState, chip string) error
 	if err := m.decide(ctx, f); err != nil {
 		return err
 	}
-	f.step = "preview"
+	f.step = StepPreview
 	return nil
 }
 
 // decide asks the rules for the decision on everything gathered; every
 // broken rule comes back together.
-func (m *Manager) decide(ctx context.Context, f *flowState) error {
+func (m *Counter) decide(ctx context.Context, f *flowState) error {
 	now := m.clock.Now()
 	reg, err := m.st.Registry(ctx, f.recipient.Person, f.card.Number, f.chip)
 	if err != nil {
@@ -337,7 +337,7 @@ func (m *Manager) decide(ctx context.Context, f *flowState) error {
 	return nil
 }
 
-func (m *Manager) place() string {
+func (m *Counter) place() string {
 	if m.info.Location != "" {
 		return m.info.Location
 	}
@@ -346,7 +346,7 @@ func (m *Manager) place() string {
 
 // sign keeps one signature; a new one replaces the signer's earlier one
 // until the receipt is completed.
-func (m *Manager) sign(f *flowState, in SignatureInput) error {
+func (m *Counter) sign(f *flowState, in SignatureInput) error {
 	var role, name string
 	for _, s := range signersOf(f) {
 		if s.Key == in.Key {
@@ -378,7 +378,7 @@ func (m *Manager) sign(f *flowState, in SignatureInput) error {
 
 // findOrder finds the recipient's open order whose card is in this
 // station's stock (pickup).
-func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
+func (m *Counter) findOrder(ctx context.Context, f *flowState) error {
 	raw, err := m.st.PersonFacts(ctx, store.Canonical(f.recipient.PersonalNumber))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -389,7 +389,7 @@ func (m *Manager) findOrder(ctx context.Context, f *flowState) error {
 // pickOrder takes the first open order in f.reg (only the order with ID
 // only, if set) whose card, named in the facts raw, is in this station's
 // stock.
-func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw json.RawMessage, only string) error {
+func (m *Counter) pickOrder(ctx context.Context, f *flowState, raw json.RawMessage, only string) error {
 	for _, o := range f.reg.Orders {
 		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen || (only != "" && o.ID != only) {
 			continue
@@ -414,12 +414,12 @@ func (m *Manager) pickOrder(ctx context.Context, f *flowState, raw json.RawMessa
 		}
 		f.order, f.card = o, c
 		if rules.PickupExpired(o, m.clock.Now()) {
-			f.step = "void"
+			f.step = StepVoid
 			return refuse(Message{Rule: "CP-4", Key: "pickup.deadline_passed", Text: map[string]string{
 				"sv": "Kortet hämtades inte ut i tid (senast " + o.PickupDeadline.String() + ") och ska makuleras.",
 				"en": "The card was not picked up in time (by " + o.PickupDeadline.String() + ") and is to be voided."}})
 		}
-		f.step = "identity"
+		f.step = StepIdentity
 		return nil
 	}
 	return errNoOrder
@@ -441,7 +441,7 @@ var errNoOrder = refuse(msg("no_order", "Det finns inget beställt kort till den
 // shortTermRecipient starts the pickup of a short-term card by staff
 // without a Swedish personal or coordination number (ID-4): the registry
 // keys their facts by the order number and names the holder by HSA-ID.
-func (m *Manager) shortTermRecipient(ctx context.Context, f *flowState, req RecipientInput) error {
+func (m *Counter) shortTermRecipient(ctx context.Context, f *flowState, req RecipientInput) error {
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
 		return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
@@ -466,7 +466,7 @@ func (m *Manager) shortTermRecipient(ctx context.Context, f *flowState, req Reci
 // number: present, not the operator nor an administrator (AT-1, AT-3),
 // with a valid ID document of their own (ID-4). They sign the receipt as
 // its attestor.
-func (m *Manager) manager(ctx context.Context, f *flowState, req ManagerInput) error {
+func (m *Counter) manager(ctx context.Context, f *flowState, req ManagerInput) error {
 	var vs rules.Violations
 	h, err := ident.ParseHSAID(strings.TrimSpace(req.HSAID))
 	if err != nil {
@@ -496,7 +496,7 @@ func (m *Manager) manager(ctx context.Context, f *flowState, req ManagerInput) e
 
 // checkNotBlocked refuses a card on the registry's list of blocked cards
 // (BL-1).
-func (m *Manager) checkNotBlocked(ctx context.Context, serial string) error {
+func (m *Counter) checkNotBlocked(ctx context.Context, serial string) error {
 	blocked, err := m.st.Blocked(ctx, serial)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 func (c *counter) callAs(client, typ string, payload any) (json.RawMessage, error) {
 	c.t.Helper()
 	b, _ := json.Marshal(payload)
-	res, err := c.stn.Handle(context.Background(), client, typ, b)
+	res, err := c.m.Handle(context.Background(), client, typ, b)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func TestSecondConnectionCannotReadActOrSendPINs(t *testing.T) {
 	}{
 		{"flow.step", map[string]any{"step": "close"}},
 		{"flow.cancel", nil},
-		{"flow.start", map[string]string{"kind": KindStatus}},
+		{"flow.start", map[string]Kind{"kind": KindStatus}},
 		{"session.logout", nil},
 		{"session.touch", nil},
 		{"session.pin", map[string]string{"pin": "1234"}},

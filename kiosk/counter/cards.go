@@ -1,4 +1,4 @@
-package flow
+package counter
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 var errCardUnknown = refuse(msg("card_unknown", "Kortet är inte utlämnat från den här stationen.", "The card was not handed out at this station."))
 
 // extendCardRead takes the reserve card to extend from the reader (RC-5).
-func (m *Manager) extendCardRead(ctx context.Context, f *flowState, chip string) error {
+func (m *Counter) extendCardRead(ctx context.Context, f *flowState, chip string) error {
 	c, err := m.st.Card(ctx, chip)
 	if errors.Is(err, store.ErrNotFound) {
 		return errCardUnknown
@@ -62,13 +62,13 @@ func (m *Manager) extendCardRead(ctx context.Context, f *flowState, chip string)
 	if len(rc5) > 0 {
 		return rc5
 	}
-	f.step = "identity"
+	f.step = StepIdentity
 	return nil
 }
 
 // returnCardRead reads the card handed back and asks the rules (RC-6,
 // RC-9).
-func (m *Manager) returnCardRead(ctx context.Context, f *flowState, chip string) error {
+func (m *Counter) returnCardRead(ctx context.Context, f *flowState, chip string) error {
 	c, err := m.st.Card(ctx, chip)
 	if errors.Is(err, store.ErrNotFound) {
 		return errCardUnknown
@@ -92,12 +92,12 @@ func (m *Manager) returnCardRead(ctx context.Context, f *flowState, chip string)
 		return err
 	}
 	f.ret = &d
-	f.step = "preview"
+	f.step = StepPreview
 	return nil
 }
 
-func (m *Manager) returnStep(ctx context.Context, f *flowState, step string, _ json.RawMessage) error {
-	if step != "confirm" || f.step != "preview" || f.ret == nil {
+func (m *Counter) returnStep(ctx context.Context, f *flowState, step Action, _ json.RawMessage) error {
+	if step != ActConfirm || f.step != StepPreview || f.ret == nil {
 		return errWrongStep
 	}
 	// The rules decide again at this instant.
@@ -122,13 +122,13 @@ func (m *Manager) returnStep(ctx context.Context, f *flowState, step string, _ j
 	}
 	f.result = map[string]any{"card_number": c.Number, "cut_and_return": d.CutAndReturn, "block_certificates": d.BlockCertificates, "deviation": d.Deviation != nil}
 	f.recipient = rules.Recipient{}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }
 
 // blockStep sends a block request with its reason (BL-1).
-func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data json.RawMessage) error {
-	if step != "request" || f.step != "request" {
+func (m *Counter) blockStep(ctx context.Context, f *flowState, step Action, data json.RawMessage) error {
+	if step != ActRequest || f.step != StepRequest {
 		return errWrongStep
 	}
 	var req struct {
@@ -162,14 +162,14 @@ func (m *Manager) blockStep(ctx context.Context, f *flowState, step string, data
 	}
 	f.card = c
 	f.result = map[string]any{"card_number": c.Number, "reason": req.Reason, "cut_and_return": d.CutAndReturn}
-	f.step = "done"
+	f.step = StepDone
 	return nil
 }
 
 // returnRegistry is what a return decision needs of the registry: the
 // administrators (AD-1) and whether the card is on the list of blocked
 // cards (BL-2: its certificates are blocked already).
-func (m *Manager) returnRegistry(ctx context.Context, serial string) (rules.Registry, error) {
+func (m *Counter) returnRegistry(ctx context.Context, serial string) (rules.Registry, error) {
 	admins, err := m.st.AuthorisedAdmins(ctx)
 	if err != nil {
 		return rules.Registry{}, err

@@ -1,4 +1,4 @@
-package station
+package counter
 
 import (
 	"context"
@@ -13,11 +13,12 @@ import (
 	"github.com/kortstation/kortstation/hw/drawer/sim"
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-func newTestStation(t *testing.T) (*Station, *store.Store, *bus.Bus) {
+func newTestStation(t *testing.T) (*Counter, *store.Store, *bus.Bus) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{Logger: log})
@@ -26,7 +27,7 @@ func newTestStation(t *testing.T) (*Station, *store.Store, *bus.Bus) {
 	}
 	t.Cleanup(func() { st.Close() })
 	b := bus.New()
-	s := New(Info{ID: "test-station"}, st, b, clock.System{}, log, Devices{}, Options{Simulation: true})
+	s := New(Deps{Info: Info{ID: "test-station"}, Store: st, Bus: b, Clock: clock.System{}, Log: log}, Options{Simulation: true})
 	return s, st, b
 }
 
@@ -57,7 +58,7 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 	sub := b.Subscribe(64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.RunDrawer(ctx, sensor) }()
+	go func() { done <- WatchDrawer(ctx, sensor, s) }()
 	defer func() { cancel(); <-done }()
 
 	waitTopic(t, sub, "drawer.closed") // the initial state
@@ -81,8 +82,12 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	h, err := ident.ParseHSAID("SE2321000131-P000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.mu.Lock()
-	s.operator = &Operator{SessionID: "sess-1", HSAID: "SE2321000131-P000000000001"}
+	s.sess = &session{id: "sess-1", hsaID: h}
 	s.mu.Unlock()
 	sensor.Open()
 	ev = waitTopic(t, sub, "drawer.open")
@@ -153,8 +158,8 @@ func TestDrawerOpeningWithoutOperatorIsAnAlarm(t *testing.T) {
 	if _, err := st.VerifyAudit(ctx); err != nil {
 		t.Error(err)
 	}
-	if s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"].State != "open" {
-		t.Errorf("drawer device state = %+v", s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"])
+	if s.StationSnapshot(ctx).Hardware["drawer"].State != "open" {
+		t.Errorf("drawer device state = %+v", s.StationSnapshot(ctx).Hardware["drawer"])
 	}
 }
 
@@ -166,12 +171,12 @@ func TestDrawerFaultIsReported(t *testing.T) {
 	sub := b.Subscribe(64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.RunDrawer(ctx, sensor) }()
+	go func() { done <- WatchDrawer(ctx, sensor, s) }()
 	defer func() { cancel(); <-done }()
 	waitTopic(t, sub, "drawer.closed")
 	sensor.Fail("wire cut")
 	waitTopic(t, sub, "drawer.fault")
-	if d := s.Snapshot(ctx, "").(Snapshot).Hardware["drawer"]; d.State != "fault" {
+	if d := s.StationSnapshot(ctx).Hardware["drawer"]; d.State != "fault" {
 		t.Errorf("drawer device = %+v, want fault", d)
 	}
 	var n int

@@ -1,0 +1,213 @@
+package counter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// access says who may make a request.
+type access int
+
+const (
+	// anyone: any connection, also while the station is locked by a
+	// central admin (status and "sync now").
+	anyone access = iota
+	// loggingIn: any connection, to log in or take its session back;
+	// the counter checks the connection against the login itself.
+	loggingIn
+	// owner: only the connection that holds the operator's session.
+	owner
+	// simulation: the dev panel, served only in simulation.
+	simulation
+)
+
+// route is one request type: who may make it and what answers it.
+type route struct {
+	access access
+	handle func(ctx context.Context, client string, payload json.RawMessage) (any, error)
+}
+
+// routeTable maps every request the UI can make to its handler: the one
+// place to read what the websocket accepts.
+func (m *Counter) routeTable() map[string]route {
+	return map[string]route{
+		// The station, for every screen.
+		"status.get": {anyone, func(ctx context.Context, client string, _ json.RawMessage) (any, error) {
+			return m.Snapshot(ctx, client), nil
+		}},
+		"session.get": {anyone, func(ctx context.Context, client string, _ json.RawMessage) (any, error) {
+			return m.sessionState(ctx, client), nil
+		}},
+		"sync.now":       {anyone, m.syncNow},
+		"status.station": {owner, func(ctx context.Context, _ string, _ json.RawMessage) (any, error) { return m.stationStatus(ctx) }},
+
+		// The operator's session.
+		"session.pin":    {loggingIn, m.pin},
+		"session.resume": {loggingIn, m.resumeRequest},
+		"session.logout": {owner, m.logout},
+		"session.touch":  {owner, func(context.Context, string, json.RawMessage) (any, error) { return nil, nil }},
+
+		// The flows.
+		"flow.start":  {owner, m.startRequest},
+		"flow.step":   {owner, m.stepRequest},
+		"flow.cancel": {owner, func(context.Context, string, json.RawMessage) (any, error) { m.flow = nil; return nil, nil }},
+
+		// The dev panel: simulated hardware.
+		"dev.cards":                {simulation, m.devCards},
+		"dev.card.insert":          {simulation, m.devCardInsert},
+		"dev.card.remove":          {simulation, m.devCardRemove},
+		"dev.drawer.open":          {simulation, m.devDrawer(DrawerOpen)},
+		"dev.drawer.close":         {simulation, m.devDrawer(DrawerClose)},
+		"dev.drawer.fail":          {simulation, m.devDrawer(DrawerFail)},
+		"dev.drawer.repair":        {simulation, m.devDrawer(DrawerRepair)},
+		"dev.printer.paused":       {simulation, m.devPrinter(PrinterPaused)},
+		"dev.printer.offline":      {simulation, m.devPrinter(PrinterOffline)},
+		"dev.printer.out_of_paper": {simulation, m.devPrinter(PrinterOutOfPaper)},
+	}
+}
+
+// Handle answers one request from a screen: the routing table says who may
+// make it; a central admin's lock refuses all but status and "sync now";
+// requests on the session run under the counter's lock, count as
+// activity and tell every screen that the view changed.
+func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.RawMessage) (any, error) {
+	r, ok := m.routes[typ]
+	if !ok || (r.access == simulation && (!m.opts.Simulation || m.dev == nil)) {
+		return nil, errUnknownRequest(typ)
+	}
+	if m.RemoteLocked() && r.access != anyone && r.access != simulation {
+		return nil, errLocked
+	}
+	switch r.access {
+	case anyone, simulation:
+		res, err := r.handle(ctx, client, payload)
+		if err != nil {
+			return nil, refusalOf(err)
+		}
+		return okIfNil(res), nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.access == owner {
+		if m.sess == nil {
+			return nil, errNoSession
+		}
+		if client != m.owner {
+			m.refused(ctx, client, "session.request_refused", typ)
+			return nil, errElsewhere
+		}
+	}
+	if client == m.owner || r.access == loggingIn {
+		m.touch()
+	}
+	res, err := r.handle(ctx, client, payload)
+	m.changed()
+	if err != nil {
+		err = refusalOf(err)
+		if client == m.owner {
+			var msgs []Message
+			var p *Refusal
+			if errors.As(err, &p) {
+				msgs = p.Messages
+			}
+			if m.flow != nil {
+				m.flow.errors = msgs
+			} else {
+				m.homeErrors = msgs
+			}
+		}
+		return nil, err
+	}
+	if client == m.owner {
+		m.homeErrors = nil
+		if m.flow != nil {
+			m.flow.errors = nil
+		}
+	}
+	return okIfNil(res), nil
+}
+
+func okIfNil(res any) any {
+	if res == nil {
+		return map[string]bool{"ok": true}
+	}
+	return res
+}
+
+func errUnknownRequest(typ string) *Refusal {
+	return refuse(msg("unknown_request", "Okänd begäran.", "Unknown request type "+strings.ReplaceAll(typ, "\n", " ")+"."))
+}
+
+func decode(payload json.RawMessage, v any) error {
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return malformed(err)
+	}
+	return nil
+}
+
+func (m *Counter) pin(ctx context.Context, client string, payload json.RawMessage) (any, error) {
+	defer clear(payload)
+	var req struct {
+		PIN json.RawMessage `json:"pin"`
+	}
+	if err := json.Unmarshal(payload, &req); err != nil {
+		return nil, malformed(err)
+	}
+	return m.verifyPIN(ctx, client, bytes.Trim(req.PIN, `"`))
+}
+
+func (m *Counter) resumeRequest(ctx context.Context, client string, payload json.RawMessage) (any, error) {
+	var req struct {
+		Secret string `json:"secret"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	return nil, m.resumeSession(ctx, client, req.Secret)
+}
+
+func (m *Counter) logout(ctx context.Context, _ string, _ json.RawMessage) (any, error) {
+	m.endSession(ctx, "logout")
+	m.note = ptr(msg("logged_out", "Du är utloggad. Ta ut ditt kort.", "You are logged out. Remove your card."))
+	return nil, nil
+}
+
+func (m *Counter) startRequest(ctx context.Context, _ string, payload json.RawMessage) (any, error) {
+	var req struct {
+		Kind Kind `json:"kind"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	return nil, m.start(ctx, req.Kind)
+}
+
+func (m *Counter) stepRequest(ctx context.Context, _ string, payload json.RawMessage) (any, error) {
+	if m.flow == nil {
+		return nil, errNoFlow
+	}
+	var req struct {
+		Step Action          `json:"step"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	return nil, m.step(ctx, req.Step, req.Data)
+}
+
+func (m *Counter) syncNow(context.Context, string, json.RawMessage) (any, error) {
+	m.devMu.Lock()
+	sy := m.sync
+	m.devMu.Unlock()
+	if sy == nil {
+		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu.", "The station is not syncing with the registry right now."))
+	}
+	return nil, sy.SyncNow()
+}

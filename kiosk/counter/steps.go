@@ -1,0 +1,74 @@
+package counter
+
+// Kind is a flow run at the counter. ui-static/js/steps.js mirrors these
+// names.
+type Kind string
+
+// The flows.
+const (
+	KindIssue        Kind = "issue"         // reserve-card issuance
+	KindPickup       Kind = "pickup"        // ordinary card pickup (ID-3, ID-4), CP-4 voiding
+	KindReturn       Kind = "return"        // reserve card returned (RC-6)
+	KindExtend       Kind = "extend"        // reserve card extended (RC-5)
+	KindBlock        Kind = "block"         // block request (BL-1)
+	KindStockReceive Kind = "stock_receive" // shipment received
+	KindStockCount   Kind = "stock_count"   // drawer counted and reconciled
+	KindStockVoid    Kind = "stock_void"    // card voided (RC-8, CP-4)
+	KindStatus       Kind = "status"        // station status for the operator
+)
+
+// Step is where a flow is: the screen it shows.
+type Step string
+
+// The steps.
+const (
+	StepReason    Step = "reason"    // issue: choose the reason (RC-1)
+	StepRecipient Step = "recipient" // issue, pickup: who the card is for
+	StepIdentity  Step = "identity"  // ID document or attestors (ID-1..6, AT-1..3)
+	StepManager   Step = "manager"   // pickup without a Swedish number: the manager present (ID-4)
+	StepCard      Step = "card"      // issue: the card taken from the drawer (RC-7, RC-9)
+	StepInsert    Step = "insert"    // the card goes into the card reader
+	StepPreview   Step = "preview"   // the receipt (or return) read before signing
+	StepSign      Step = "sign"      // every signature (RE-1)
+	StepDone      Step = "done"      // the result
+	StepVoid      Step = "void"      // pickup past its deadline: void the card (CP-4)
+	StepRequest   Step = "request"   // block: card and reason (BL-1)
+	StepScan      Step = "scan"      // stock receive: cards read in
+	StepCount     Step = "count"     // stock count: cards seen
+	StepChoose    Step = "choose"    // stock void: the card to void
+	StepShow      Step = "show"      // status
+)
+
+// Action is what a screen asks the flow to do (flow.step's "step").
+type Action string
+
+// The actions.
+const (
+	ActReason    Action = "reason"
+	ActRecipient Action = "recipient"
+	ActDocument  Action = "document"
+	ActAttestors Action = "attestors"
+	ActManager   Action = "manager"
+	ActCard      Action = "card"
+	ActConfirm   Action = "confirm"
+	ActSign      Action = "sign"
+	ActComplete  Action = "complete"
+	ActReprint   Action = "reprint"
+	ActVoid      Action = "void"
+	ActRequest   Action = "request"
+	ActAdd       Action = "add"
+	ActCommit    Action = "commit"
+	ActMark      Action = "mark"
+	ActClose     Action = "close" // leave a flow (any step)
+)
+
+// State is the counter's state as a screen sees it.
+type State string
+
+// The states.
+const (
+	StateLocked    State = "locked"    // nobody logged in
+	StatePIN       State = "pin"       // a login waits for its PIN
+	StateReady     State = "ready"     // an operator is logged in
+	StateElsewhere State = "elsewhere" // the session or login belongs to another screen
+)
