@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html css/*.css js/*.js
+//go:embed index.html css/*.css js/*.js js/screens/*.js
 var files embed.FS
 
 // FS is the UI's files, rooted at the UI's top folder.

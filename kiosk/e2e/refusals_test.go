@@ -126,6 +126,9 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 		t.Errorf("the mismatched card is %q, want in_stock: nothing half-done is saved", got)
 	}
 	b.Tap("#close")
+	// The close reaches the station (and touches the session) before the
+	// clock jumps; otherwise the session counts as active at the new time.
+	b.WaitText("#screen-home h1", "Vad vill du göra?")
 
 	// CP-3: in a total stop not even reserve cards are issued.
 	// 150 minutes later the idle session has locked: log in again.

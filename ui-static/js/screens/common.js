@@ -1,0 +1,45 @@
+// Pieces several screens show: the rules' messages, a definition row, the
+// recipient's line, the drawer hint, a device state in words.
+import { t, text } from "../i18n.js";
+import { h } from "../dom.js";
+
+// messages lists the rules' messages (hidden and empty when none).
+export function messages(list, id) {
+  if (!list || !list.length) return h("div", { id, class: "errors", hidden: true });
+  return h("ul", { id, class: "errors", role: "alert" },
+    list.map((m) => h("li", {}, m.rule ? h("strong", { class: "rule" }, m.rule) : null, " " + text(m.text))));
+}
+
+// kv is one <dt>/<dd> pair.
+export function kv(label, value, id) {
+  return [h("dt", {}, label), h("dd", { id }, value === undefined || value === null ? "–" : String(value))];
+}
+
+export function recipientLine(d) {
+  if (!d.recipient) return null;
+  return h("p", { class: "recipient" }, `${d.recipient.name}${d.recipient.personal_number ? " · " + d.recipient.personal_number : ""}`);
+}
+
+// factsLine says how old the registry's facts about the recipient are.
+export function factsLine(d) {
+  if (!d.recipient) return null;
+  return h("p", { id: "facts-age", class: "hint" }, d.facts_at ? `${t("facts.age")} ${d.facts_at}` : t("facts.never"));
+}
+
+// drawerHint says whether the drawer has been opened in this flow (RC-7).
+export function drawerHint(d) {
+  return h("p", { id: "drawer-hint", class: d.drawer_opened ? "ok" : "warning" }, d.drawer_opened ? t("drawer.opened") : t("drawer.open_first"));
+}
+
+// hwState is a device state in the chosen language (the server's state
+// word when there is no text for it).
+export function hwState(state) {
+  const key = "hw." + state;
+  const s = t(key);
+  return s === key ? state : s;
+}
+
+// resultStep is a done step of plain lines.
+export function resultStep(lines) {
+  return { body: h("div", { id: "result", class: "result" }, lines.map((l) => h("p", {}, l))) };
+}

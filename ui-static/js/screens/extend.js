@@ -1,0 +1,22 @@
+// Extension of a reserve card (RC-5): the holder's card in the reader,
+// their identification, the receipt, the signatures, the result.
+import { Keyboard } from "../keyboard.js";
+import { Step } from "../steps.js";
+import { createFlow } from "./frame.js";
+import { createIdentity } from "./identity.js";
+import { insertStep } from "./card.js";
+import { previewStep, issuedStep } from "./receipt.js";
+import { createSign } from "./sign.js";
+
+export function create(ctx) {
+  const kb = new Keyboard();
+  const identity = createIdentity(ctx, kb, { attestors: true });
+  const sign = createSign(ctx);
+  return createFlow(ctx, {
+    [Step.Insert]: (d) => insertStep(d, { own: true }),
+    [Step.Identity]: (d) => identity.render(d),
+    [Step.Preview]: (d) => previewStep(ctx, d),
+    [Step.Sign]: (d) => sign.render(d),
+    [Step.Done]: (d) => issuedStep(ctx, d),
+  }, { kb });
+}

@@ -1,0 +1,27 @@
+// The PIN of the operator's card on the keypad, shown as dots. The digits
+// typed live here until sent, and go with the screen.
+import { t } from "../i18n.js";
+import { h } from "../dom.js";
+import { keypad } from "../keyboard.js";
+
+export function create(ctx) {
+  let pin = "";
+  return {
+    render(view) {
+      const login = view.login || {};
+      const dots = h("div", { id: "pin-dots", class: "pindots", "aria-live": "polite" }, "•".repeat(pin.length) || "\u00a0");
+      const submit = () => {
+        const p = pin;
+        pin = "";
+        ctx.render();
+        ctx.req("session.pin", { pin: p }).catch(() => {});
+      };
+      return h("section", { id: "screen-pin", class: "screen" },
+        h("h1", {}, t("pin.title") + (login.name ? " – " + login.name : "")),
+        h("p", { id: "pin-retries" }, `${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")}`),
+        dots,
+        keypad((d) => { if (pin.length < 8) { pin += d; dots.textContent = "•".repeat(pin.length); } },
+          () => { pin = pin.slice(0, -1); dots.textContent = "•".repeat(pin.length) || "\u00a0"; }, submit));
+    },
+  };
+}
