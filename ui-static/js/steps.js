@@ -1,14 +1,17 @@
-// The names the station's server (kiosk/flow) uses for the counter's
+// The names the station's server (kiosk/counter) uses for the counter's
 // states, the flow kinds, the steps a flow is at and the steps a screen
 // asks it to take. The server is authoritative: these values are exactly
-// its strings (state.go, issue.go, cards.go, stock.go), and the screens
-// use these names instead of string literals.
+// its typed constants (kiosk/counter/steps.go; a test checks that the two
+// lists match), and the screens use these names instead of string literals.
 
-// State is view.state: the counter locked, waiting for a PIN, or logged in.
+// State is view.state: the counter locked, waiting for a PIN, logged in,
+// or in use on another screen (the session belongs to the screen that
+// logged in; this one shows the lock screen with why).
 export const State = Object.freeze({
   Locked: "locked",
   Pin: "pin",
   Ready: "ready",
+  Elsewhere: "elsewhere",
 });
 
 // Kind is view.flow.kind, the flow started with "flow.start" {kind}.
