@@ -2,47 +2,14 @@ package counter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/receiptpdf"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/store"
 )
-
-// flowState is one flow in progress. It holds personal data and lives
-// only as long as the session.
-type flowState struct {
-	kind   Kind
-	step   Step
-	errors []Message
-
-	drawerOpened bool
-	cardIn       bool
-
-	reason    rules.Reason
-	days      int
-	recipient rules.Recipient
-	reg       rules.Registry
-	factsAt   time.Time
-	doc       *rules.IDDocument
-	attestors []rules.Attestor
-	card      rules.Card
-	chip      string
-	order     rules.Order
-	receiptID string
-	decision  *rules.IssuanceDecision
-	sigs      map[string]receiptpdf.Signature
-	ret       *rules.ReturnDecision
-
-	serials     []string // stock: received or counted
-	shipmentRef string
-
-	result map[string]any // what the done screen shows
-}
 
 // FlowView is the flow as the screen shows it.
 type FlowView struct {
@@ -257,120 +224,4 @@ func (m *Counter) stockList(ctx context.Context, filter string) []stockCard {
 		out = append(out, c)
 	}
 	return out
-}
-
-// signer is one signature the receipt needs.
-type signer struct {
-	Key    string `json:"key"`
-	Role   string `json:"role"`
-	Name   string `json:"name"`
-	Signed bool   `json:"signed"`
-}
-
-func signersOf(f *flowState) []signer {
-	out := []signer{{Key: "recipient", Role: receiptpdf.RoleRecipient, Name: f.recipient.Name}}
-	role := receiptpdf.RoleAttestor
-	if len(f.attestors) == 1 && managerPresent(f.recipient.Person, f.doc, f.attestors[0].Role) {
-		role = receiptpdf.RoleManager // ID-4: the manager present signs
-	}
-	for i, a := range f.attestors {
-		out = append(out, signer{Key: attestorKey(i), Role: role, Name: a.Name})
-	}
-	out = append(out, signer{Key: "administrator", Role: receiptpdf.RoleAdministrator})
-	for i := range out {
-		_, out[i].Signed = f.sigs[out[i].Key]
-	}
-	return out
-}
-
-func attestorKey(i int) string { return "attestor-" + string(rune('1'+i)) }
-
-func (m *Counter) start(ctx context.Context, kind Kind) error {
-	f := &flowState{kind: kind, sigs: map[string]receiptpdf.Signature{}}
-	issuing := kind == KindIssue || kind == KindPickup || kind == KindExtend
-	if issuing && m.ClockBlocking() {
-		return refuse(msg("clock", "Klockan är inte synkroniserad. Utfärdande väntar tills tiden är säker.",
-			"The clock is not synchronised. Issuing waits until the time can be trusted."))
-	}
-	if issuing {
-		if err := m.checkFresh(ctx); err != nil {
-			return err
-		}
-	}
-	switch kind {
-	case KindIssue:
-		f.step = StepReason
-	case KindPickup:
-		f.step = StepRecipient
-	case KindReturn, KindExtend:
-		f.step = StepInsert
-	case KindBlock:
-		f.step = StepRequest
-	case KindStockReceive:
-		f.step = StepScan
-	case KindStockCount:
-		f.step = StepCount
-	case KindStockVoid:
-		f.step = StepChoose
-	case KindStatus:
-		f.step = StepShow
-	default:
-		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
-	}
-	m.flow = f
-	return nil
-}
-
-// step moves the current flow: it dispatches the named step to the flow.
-func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) error {
-	f := m.flow
-	if step == ActClose {
-		m.flow = nil
-		return nil
-	}
-	switch f.kind {
-	case KindIssue, KindExtend, KindPickup:
-		return m.issueStep(ctx, f, step, data)
-	case KindReturn:
-		return m.returnStep(ctx, f, step, data)
-	case KindBlock:
-		return m.blockStep(ctx, f, step, data)
-	case KindStockReceive, KindStockCount, KindStockVoid:
-		return m.stockStep(ctx, f, step, data)
-	}
-	return errWrongStep
-}
-
-// cardInserted reads the card put in the card reader during a flow.
-func (m *Counter) cardInserted(ctx context.Context, reader string) {
-	f := m.flow
-	card, err := m.reader.ReadCard(ctx, reader)
-	if err != nil {
-		m.log.Warn("card in the card reader could not be read", "err", err)
-		f.errors = []Message{msg("card_unreadable", "Kortet kunde inte läsas. Ta ut det och sätt i det igen.", "The card could not be read. Remove it and insert it again.")}
-		return
-	}
-	f.errors = nil
-	var ferr error
-	switch {
-	case f.kind == KindStockReceive || f.kind == KindStockCount:
-		ferr = m.stockCardRead(ctx, f, card.Serial)
-	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepInsert:
-		ferr = m.chipRead(ctx, f, card.Serial)
-	case f.kind == KindExtend && f.step == StepInsert:
-		ferr = m.extendCardRead(ctx, f, card.Serial)
-	case f.kind == KindReturn && f.step == StepInsert:
-		ferr = m.returnCardRead(ctx, f, card.Serial)
-	case f.kind == KindBlock:
-		f.card.Number = card.Serial
-	}
-	if ferr != nil {
-		var r *Refusal
-		if errors.As(refusalOf(ferr), &r) {
-			f.errors = r.Messages
-		} else {
-			m.log.Error("card read in flow", "flow", f.kind, "err", ferr)
-			f.errors = []Message{msg("internal", "Något gick fel i stationen. Försök igen.", "Something went wrong in the station. Try again.")}
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -17,6 +18,23 @@ import (
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
+
+// issuance is what an issuance, an extension or a pickup gathers on the
+// way to its receipt: the reason and its validity, the registry's facts,
+// the identification, the order picked up, the decision and the
+// signatures.
+type issuance struct {
+	reason    rules.Reason
+	days      int
+	reg       rules.Registry
+	factsAt   time.Time
+	doc       *rules.IDDocument
+	attestors []rules.Attestor
+	order     rules.Order
+	receiptID string
+	decision  *rules.IssuanceDecision
+	sigs      map[string]receiptpdf.Signature
+}
 
 // RecipientInput is the recipient step: personal or coordination number
 // and name, as typed on the on-screen keyboard. Staff without a Swedish
@@ -344,87 +362,6 @@ func (m *Counter) place() string {
 	return m.info.Name
 }
 
-// sign keeps one signature; a new one replaces the signer's earlier one
-// until the receipt is completed.
-func (m *Counter) sign(f *flowState, in SignatureInput) error {
-	var role, name string
-	for _, s := range signersOf(f) {
-		if s.Key == in.Key {
-			role, name = s.Role, s.Name
-		}
-	}
-	if role == "" {
-		return refuse(msg("signer_unknown", "Okänd underskrift.", "Unknown signer."))
-	}
-	if role == receiptpdf.RoleAdministrator {
-		name = m.sess.name
-	}
-	points := 0
-	for _, st := range in.Strokes {
-		for _, p := range st {
-			if p.X < 0 || p.X > 1 || p.Y < 0 || p.Y > 1 {
-				return refuse(msg("signature_bad", "Underskriften gick inte att läsa. Rita den igen.", "The signature could not be read. Draw it again."))
-			}
-		}
-		points += len(st)
-	}
-	if points < 5 || in.AspectRatio <= 0 || in.AspectRatio > 20 {
-		return refuse(Message{Rule: "RE-1", Key: "signature_empty", Text: map[string]string{
-			"sv": "Underskriften saknas. Skriv ditt namn med fingret i rutan.", "en": "The signature is missing. Sign with your finger in the box."}})
-	}
-	f.sigs[in.Key] = receiptpdf.Signature{Role: role, Name: name, AspectRatio: in.AspectRatio, Strokes: in.Strokes}
-	return nil
-}
-
-// findOrder finds the recipient's open order whose card is in this
-// station's stock (pickup).
-func (m *Counter) findOrder(ctx context.Context, f *flowState) error {
-	raw, err := m.st.PersonFacts(ctx, store.Canonical(f.recipient.PersonalNumber))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return m.pickOrder(ctx, f, raw, "")
-}
-
-// pickOrder takes the first open order in f.reg (only the order with ID
-// only, if set) whose card, named in the facts raw, is in this station's
-// stock.
-func (m *Counter) pickOrder(ctx context.Context, f *flowState, raw json.RawMessage, only string) error {
-	for _, o := range f.reg.Orders {
-		if o.Kind != rules.OrderRegular || o.Status != rules.OrderOpen || (only != "" && o.ID != only) {
-			continue
-		}
-		serial := store.OrderCardSerial(raw, o.ID)
-		if serial == "" {
-			continue
-		}
-		c, err := m.st.Card(ctx, serial)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if c.State != rules.StateInStock {
-			continue
-		}
-		// BL-1: an ordered card the registry has blocked is not picked up.
-		if err := m.checkNotBlocked(ctx, c.Number); err != nil {
-			return err
-		}
-		f.order, f.card = o, c
-		if rules.PickupExpired(o, m.clock.Now()) {
-			f.step = StepVoid
-			return refuse(Message{Rule: "CP-4", Key: "pickup.deadline_passed", Text: map[string]string{
-				"sv": "Kortet hämtades inte ut i tid (senast " + o.PickupDeadline.String() + ") och ska makuleras.",
-				"en": "The card was not picked up in time (by " + o.PickupDeadline.String() + ") and is to be voided."}})
-		}
-		f.step = StepIdentity
-		return nil
-	}
-	return errNoOrder
-}
-
 // documentOf reads a typed ID document.
 func documentOf(req DocumentInput) (rules.IDDocument, error) {
 	exp, err := calendar.ParseDate(req.Expiry)
@@ -433,80 +370,4 @@ func documentOf(req DocumentInput) (rules.IDDocument, error) {
 			"sv": "Skriv dokumentets giltighetsdatum som ÅÅÅÅ-MM-DD.", "en": "Type the document's expiry date as YYYY-MM-DD."}})
 	}
 	return rules.IDDocument{Type: rules.DocumentType(req.Type), Number: strings.TrimSpace(req.Number), Expiry: exp, Damaged: !req.Intact}, nil
-}
-
-var errNoOrder = refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager.",
-	"There is no ordered card for this person in the station's stock."))
-
-// shortTermRecipient starts the pickup of a short-term card by staff
-// without a Swedish personal or coordination number (ID-4): the registry
-// keys their facts by the order number and names the holder by HSA-ID.
-func (m *Counter) shortTermRecipient(ctx context.Context, f *flowState, req RecipientInput) error {
-	name := strings.TrimSpace(req.Name)
-	if name == "" {
-		return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
-	}
-	orderID := strings.TrimSpace(req.OrderID)
-	reg, holder, raw, err := m.st.RegistryForOrder(ctx, orderID)
-	if errors.Is(err, store.ErrNoOrderFacts) {
-		return errNoOrder
-	}
-	if err != nil {
-		return err
-	}
-	f.recipient = rules.Recipient{Person: holder, Name: name}
-	f.reg, f.factsAt = reg, m.st.DataAge(ctx, protocol.RefPersonFacts)
-	if v := rules.CheckTotalStop(reg.StopWindows, m.clock.Now()); v != nil {
-		return v
-	}
-	return m.pickOrder(ctx, f, raw, orderID)
-}
-
-// manager records the manager who accompanies staff without a Swedish
-// number: present, not the operator nor an administrator (AT-1, AT-3),
-// with a valid ID document of their own (ID-4). They sign the receipt as
-// its attestor.
-func (m *Counter) manager(ctx context.Context, f *flowState, req ManagerInput) error {
-	var vs rules.Violations
-	h, err := ident.ParseHSAID(strings.TrimSpace(req.HSAID))
-	if err != nil {
-		vs.AddErr(err)
-	}
-	doc, err := documentOf(req.Document)
-	if err != nil {
-		return err
-	}
-	vs = append(vs, rules.CheckDocument(doc, m.clock.Now(), false)...)
-	a := rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(req.Name), Role: rules.RoleManager, Present: true, Document: &doc}
-	if a.Name == "" { // the receipt names the attestor (RE-4)
-		vs.Add(violation.New("AT-1", violation.KeyAttestorUnidentified, "attestor", "1"))
-	}
-	if !h.IsZero() {
-		vs = append(vs, rules.CheckAttestation(rules.AttestationCheck{
-			Recipient: f.recipient.Person, RecipientPresent: true, Operator: m.sess.operator().Person,
-			Attestors: []rules.Attestor{a}, AuthorisedAdmins: f.reg.AuthorisedAdmins, Required: 1,
-		})...)
-	}
-	if len(vs) > 0 {
-		return vs
-	}
-	f.attestors = []rules.Attestor{a}
-	return m.afterIdentity(ctx, f)
-}
-
-// checkNotBlocked refuses a card on the registry's list of blocked cards
-// (BL-1).
-func (m *Counter) checkNotBlocked(ctx context.Context, serial string) error {
-	blocked, err := m.st.Blocked(ctx, serial)
-	if err != nil {
-		return err
-	}
-	var reg rules.Registry
-	for _, b := range blocked {
-		reg.BlockedCards = append(reg.BlockedCards, b.Serial)
-	}
-	if v := rules.CheckNotBlocked(reg, serial); v != nil {
-		return v
-	}
-	return nil
 }
