@@ -27,8 +27,8 @@ bench ./kiosk/receiptpdf/ 'RenderReceipt'
 bench ./hw/drawer/ 'EdgeToEvent'
 
 echo "== sync (issue 6): 100k backlog push over mTLS, empty pull, 1000 stations"
-go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
-go test -run '^$' -bench 'EmptyPull' -benchtime 2000x -count 3 ./sync/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+go test -run '^$' -bench 'EmptyPull' -benchtime 2000x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 go test -run '^$' -bench '1000Stations' -benchtime 1x -count 3 ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"

@@ -19,14 +19,14 @@ import (
 	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/version"
-	"github.com/kortstation/kortstation/sync/control"
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/control"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/reconcile"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/reconcile"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 	"github.com/kortstation/kortstation/sync/registry"
-	"github.com/kortstation/kortstation/sync/schedule"
+	"github.com/kortstation/kortstation/sync/client/schedule"
 )
 
 // identityDir is where the station's enrolment files live.

@@ -20,8 +20,8 @@ import (
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/web"
-	"github.com/kortstation/kortstation/sync/enrol"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/enrol"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
 

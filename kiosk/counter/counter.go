@@ -32,7 +32,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 )
 
 // DefaultIdleTimeout locks the station after this long without a touch or

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 )
 
 // issuingKinds are the registry data an issuance decides on: the

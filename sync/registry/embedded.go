@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/registry"
 )

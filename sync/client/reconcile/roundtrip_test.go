@@ -12,8 +12,8 @@ import (
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/reconcile"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/reconcile"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )

@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/client/reconcile"
 )
 
 // Handlers are what the station does on each command. A nil handler

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/reconcile"
+	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/sync/schedule"
+	"github.com/kortstation/kortstation/sync/client/schedule"
 )
 
 type recorder struct {

@@ -23,9 +23,9 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/enrol"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 )
 
 // Config configures a Client.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
-	"github.com/kortstation/kortstation/sync/refdata"
+	"github.com/kortstation/kortstation/sync/client/refdata"
 )
 
 func TestFresh(t *testing.T) {
