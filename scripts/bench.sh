@@ -33,7 +33,7 @@ go test -run '^$' -bench '1000Stations' -benchtime 1x -count 3 ./sync/registry |
 
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"
 go test -run '^$' -bench 'CardInsertToDOM|CardEventToWebsocket' -benchtime 300x -count 3 ./kiosk/e2e/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
-go test -run '^$' -bench 'Issuance' -benchtime 100x -count 3 ./kiosk/flow/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+go test -run '^$' -bench 'Issuance' -benchtime 100x -count 3 ./kiosk/counter/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
 echo "== issuance rules (issue 3)"
 bench ./kiosk/rules/ 'IssueReserve'

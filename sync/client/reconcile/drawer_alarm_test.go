@@ -15,7 +15,7 @@ import (
 
 // TestDrawerAlarmReachesRegistryAsDocumented: RC-7 — the drawer opened with
 // nobody logged in is an alarm. Driven through the station's real drawer
-// handling (kiosk/station.RunDrawer on the simulated sensor) and pushed to
+// handling (kiosk/counter.WatchDrawer on the simulated sensor) and pushed to
 // a real registry over mutual TLS, it is stored at the registry as the
 // documented kind drawer_alarm with a DrawerAlarmPayload, and the
 // registry's station status counts it as an alarm of the last day.
