@@ -21,12 +21,12 @@ import (
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/sync/client/control"
 	"github.com/kortstation/kortstation/sync/client/enrol"
-	"github.com/kortstation/kortstation/sync/pki"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/client/refdata"
-	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/client/schedule"
+	"github.com/kortstation/kortstation/sync/pki"
+	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registry"
 )
 
 // identityDir is where the station's enrolment files live.

@@ -7,8 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // issuingKinds are the registry data an issuance decides on: the

@@ -15,9 +15,9 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 )
 

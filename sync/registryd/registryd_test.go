@@ -16,8 +16,8 @@ import (
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/client/enrol"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registryd"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )

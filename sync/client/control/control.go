@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/sync/client/enrol"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // Handlers are what the station does on each command. A nil handler

@@ -11,10 +11,10 @@ import (
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/client/control"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
-	"github.com/kortstation/kortstation/sync/registrytest"
 	"github.com/kortstation/kortstation/sync/client/schedule"
+	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 type cmdLog struct {

@@ -21,10 +21,10 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/sync/client/enrol"
-	"github.com/kortstation/kortstation/sync/pki"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/pki"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )

@@ -11,9 +11,9 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )

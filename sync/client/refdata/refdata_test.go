@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/store"
-	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 func TestFresh(t *testing.T) {
