@@ -120,6 +120,7 @@ func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 	for _, a := range r.Attestors {
 		pr.Attestors = append(pr.Attestors, receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String()})
 	}
+	pr.AttestationGround = receiptpdf.AttestationGround(r.AttestationGround)
 	return receiptpdf.RenderReceipt(pr, receiptpdf.A4)
 }
 

@@ -324,15 +324,45 @@ func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); err != nil {
 		t.Fatal(err)
 	}
-	err := c.step("attestors", map[string]any{"attestors": []AttestorInput{
+	err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": []AttestorInput{
 		{HSAID: "SE2321000131-P000000000011", Name: "Op", Role: "manager"},
 		{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}}})
 	if !strings.Contains(rulesOf(err), "AT-3") {
 		t.Fatalf("operator as attestor: %v, want AT-3", err)
 	}
-	err = c.step("attestors", map[string]any{"attestors": []AttestorInput{{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}}})
+	err = c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": []AttestorInput{{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}}})
 	if !strings.Contains(rulesOf(err), "AT-2") {
 		t.Fatalf("one attestor: %v, want AT-2", err)
+	}
+}
+
+// TestAttestationID6NeedsItsGround: attestors identify a recipient only
+// when the operator records that the recipient has no valid ID document
+// (or no Swedish personal number, which a recipient with one cannot be
+// said to lack); otherwise the step is refused and the flow stays.
+func TestAttestationID6NeedsItsGround(t *testing.T) {
+	c := newCounter(t)
+	c.login()
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
+	_ = c.step("reason", map[string]string{"reason": "lost"})
+	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); err != nil {
+		t.Fatal(err)
+	}
+	two := []AttestorInput{{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}, {HSAID: "SE2321000131-P000000000031", Name: "Chef", Role: "manager"}}
+	for _, ground := range []string{"", "no_personal_number", "because"} {
+		err := c.step("attestors", map[string]any{"ground": ground, "attestors": two})
+		if rulesOf(err) != "ID-6" {
+			t.Errorf("ground %q: %v, want ID-6 only", ground, err)
+		}
+		if v := c.view(); v.Flow.Step != StepIdentity {
+			t.Fatalf("ground %q moved the flow to %s", ground, v.Flow.Step)
+		}
+	}
+	if err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": two}); err != nil {
+		t.Fatalf("attestation with its ground: %v", err)
+	}
+	if v := c.view(); v.Flow.Step != StepCard {
+		t.Fatalf("after attestation: step %s, want card", v.Flow.Step)
 	}
 }
 

@@ -30,6 +30,7 @@ type issuance struct {
 	factsAt   time.Time
 	doc       *rules.IDDocument
 	attestors []rules.Attestor
+	ground    rules.AttestationGround // why attestors identify the recipient (ID-6)
 	order     rules.Order
 	receiptID string
 	decision  *rules.IssuanceDecision
@@ -161,7 +162,7 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		if len(vs) > 0 {
 			return vs
 		}
-		f.doc, f.attestors = &doc, nil
+		f.doc, f.attestors, f.ground = &doc, nil, ""
 		if f.kind == KindPickup && foreign {
 			f.step = StepManager // ID-4: the manager present with a valid ID
 			return nil
@@ -178,11 +179,15 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 	case step == ActAttestors && f.step == StepIdentity && f.kind != KindPickup:
 		var req struct {
 			Attestors []AttestorInput `json:"attestors"`
+			// Ground is why attestors identify the recipient (ID-6), as
+			// the operator recorded it.
+			Ground rules.AttestationGround `json:"ground"`
 		}
 		if err := decode(data, &req); err != nil {
 			return err
 		}
 		var vs rules.Violations
+		vs.Add(rules.CheckAttestationGround(f.recipient.Person, f.doc, req.Ground, m.clock.Now()))
 		var as []rules.Attestor
 		for _, a := range req.Attestors {
 			h, err := ident.ParseHSAID(strings.TrimSpace(a.HSAID))
@@ -205,7 +210,7 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		if len(vs) > 0 {
 			return vs
 		}
-		f.attestors, f.doc = as, nil
+		f.attestors, f.doc, f.ground = as, nil, req.Ground
 		return m.afterIdentity(ctx, f)
 
 	case step == ActCard && f.step == StepCard:
@@ -321,7 +326,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 	switch f.kind {
 	case KindIssue:
 		d, err = rules.IssueReserve(rules.ReserveIssuanceInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
 			Reason:     f.reason,
 			Card:       f.card,
 			ChipSerial: f.chip,
@@ -330,7 +335,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 		})
 	case KindExtend:
 		d, err = rules.ExtendReserve(rules.ExtensionInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
 			Reason:     f.card.Reason,
 			Card:       f.card,
 			ChipSerial: f.chip,
@@ -339,7 +344,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 		})
 	case KindPickup:
 		d, err = rules.PickupCard(rules.PickupInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors},
+			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
 			Order:      f.order,
 			Card:       f.card,
 			ChipSerial: f.chip,

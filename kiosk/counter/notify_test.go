@@ -102,7 +102,7 @@ func TestNotificationsRE5AttestedIssuanceNotifiesRecipientAndBothAttestors(t *te
 	must(c.call("flow.start", map[string]Kind{"kind": KindIssue}))
 	must(c.step("reason", map[string]string{"reason": "lost"}))
 	must(c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}))
-	must(c.step("attestors", map[string]any{"attestors": []AttestorInput{
+	must(c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": []AttestorInput{
 		{HSAID: ida, Name: "Ida Intyg", Role: "manager"}, {HSAID: chef, Name: "Chef Chefsson", Role: "manager"}}}))
 	c.drawer.Open()
 	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Data["drawer_opened"] == true })

@@ -64,12 +64,18 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	b.WaitText("#flow-errors", "ID-2")
 	shot(b, "ID-2-damaged")
 
-	// Attestation instead (ID-6): AT-3 the operator cannot attest.
+	// Attestation instead (ID-6): only once the operator records that the
+	// recipient has no valid ID document.
 	b.Tap("#id-att")
 	typeText(b, "a1hsa", opHSAID)
 	typeText(b, "a1name", "Test Operatör Ett")
 	typeText(b, "a2hsa", attestorHSAID)
 	typeText(b, "a2name", "Ida Intyg")
+	b.Tap("#next")
+	b.WaitText("#flow-errors", "ID-6")
+	shot(b, "ID-6-attestation-without-ground")
+	b.Tap("#f-ground")
+	// AT-3: the operator cannot attest.
 	b.Tap("#next")
 	b.WaitText("#flow-errors", "AT-3")
 	shot(b, "AT-3-operator-attests")
@@ -117,7 +123,7 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := pdfText(t, pdf)
-	for _, want := range []string{"Chef Chefsson", "Ida Intyg", reserveB, "Olle Ring"} {
+	for _, want := range []string{"Chef Chefsson", "Ida Intyg", reserveB, "Olle Ring", "saknar giltig id-handling"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("receipt PDF lacks %q", want)
 		}

@@ -165,6 +165,9 @@ type Receipt struct {
 	Reason     Reason      `json:"reason"`
 	IDDocument *IDDocument `json:"idDocument,omitempty"`
 	Attestors  []Person    `json:"attestors,omitempty"`
+	// AttestationGround is why attestors identify the recipient (ID-6),
+	// printed with them.
+	AttestationGround AttestationGround `json:"attestationGround,omitempty"`
 	// Manager is the recipient's manager, present with a valid ID of their
 	// own, when a recipient without a Swedish number is identified by a
 	// passport (ID-4). It is set only with IDDocument a passport and
@@ -207,3 +210,12 @@ type Letter struct {
 	// card.
 	Contact string `json:"contact,omitempty"`
 }
+
+// AttestationGround is why a recipient is identified by attestation (ID-6).
+type AttestationGround string
+
+// The grounds the receipt names.
+const (
+	GroundNoPersonalNumber AttestationGround = "no_personal_number"
+	GroundNoValidDocument  AttestationGround = "no_valid_document"
+)

@@ -53,6 +53,9 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 		p.field(t.docExpiry, formatDate(d.Expiry))
 	} else {
 		p.field(t.identifiedBy, t.attestation)
+		if g, ok := t.grounds[r.AttestationGround]; ok {
+			p.field(t.ground, g)
+		}
 		for i, a := range r.Attestors {
 			p.field(fmt.Sprintf(t.attestor, i+1), personLine(a, t))
 		}

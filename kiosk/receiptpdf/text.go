@@ -29,6 +29,8 @@ type texts struct {
 	docExpiry       string
 	identifiedBy    string
 	attestation     string
+	ground          string
+	grounds         map[AttestationGround]string
 	attestor        string // %d: 1 or 2
 	hsaID           string
 	administrator   string
@@ -80,6 +82,11 @@ var swedish = texts{
 	docExpiry:       "Handlingen giltig till",
 	identifiedBy:    "Identifierad genom",
 	attestation:     "Intygande av två intygsgivare på plats",
+	ground:          "Skäl (ID-6)",
+	grounds: map[AttestationGround]string{
+		GroundNoValidDocument:  "Mottagaren saknar giltig id-handling",
+		GroundNoPersonalNumber: "Mottagaren saknar svenskt personnummer",
+	},
 	attestor:        "Intygsgivare %d",
 	hsaID:           "HSA-id",
 	administrator:   "ID-administratör",
@@ -158,6 +165,11 @@ var english = texts{
 	docExpiry:       "Document valid until",
 	identifiedBy:    "Identified by",
 	attestation:     "Attestation by two attestors present",
+	ground:          "Ground (ID-6)",
+	grounds: map[AttestationGround]string{
+		GroundNoValidDocument:  "The recipient has no valid ID document",
+		GroundNoPersonalNumber: "The recipient has no Swedish personal number",
+	},
 	attestor:        "Attestor %d",
 	hsaID:           "HSA-ID",
 	administrator:   "ID administrator",

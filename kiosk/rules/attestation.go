@@ -111,6 +111,7 @@ type identification struct {
 	operator         Operator
 	document         *IDDocument
 	attestors        []Attestor
+	ground           AttestationGround
 	admins           []ident.HSAID
 	required         int
 }
@@ -133,9 +134,7 @@ func (id identification) check() Violations {
 		vs = append(vs, CheckDocument(*id.document, id.now, false)...)
 		return vs
 	}
-	if !id.recipient.PersonalNumber.IsZero() && id.document != nil && id.document.usable(id.now, false) {
-		vs.Add(violation.New("ID-6", violation.KeyAttestationNotAllowed))
-	}
+	vs.Add(CheckAttestationGround(id.recipient.Person, id.document, id.ground, id.now))
 	vs = append(vs, CheckAttestation(AttestationCheck{
 		Recipient:        id.recipient.Person,
 		RecipientPresent: id.recipientPresent,
@@ -145,4 +144,21 @@ func (id identification) check() Violations {
 		Required:         id.required,
 	})...)
 	return vs
+}
+
+// CheckAttestationGround checks that attestation may identify the
+// recipient (ID-6): only when they lack a Swedish personal number or a
+// valid ID document, as the operator recorded (ground) — never with a
+// valid document at hand, and "no personal number" never for a recipient
+// who has one.
+func CheckAttestationGround(r Person, doc *IDDocument, ground AttestationGround, now time.Time) *violation.Violation {
+	switch {
+	case doc != nil && doc.usable(now, false):
+		return violation.New("ID-6", violation.KeyAttestationNotAllowed)
+	case !ground.Valid():
+		return violation.New("ID-6", violation.KeyAttestationGround)
+	case ground == GroundNoPersonalNumber && !r.PersonalNumber.IsZero():
+		return violation.New("ID-6", violation.KeyAttestationGroundPNR)
+	}
+	return nil
 }

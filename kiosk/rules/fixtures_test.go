@@ -110,6 +110,7 @@ func withAttestation(t testing.TB, in *ReserveIssuanceInput) {
 	p := cast(t)
 	in.Document = nil
 	in.Attestors = []Attestor{p.manager, p.manager2}
+	in.AttestationGround = GroundNoValidDocument // ID-6: recorded by the operator
 }
 
 // wantRules fails unless err holds violations of exactly the rules given.

@@ -49,6 +49,25 @@ type Counter struct {
 	RecipientPresent bool        `json:"recipient_present"`
 	Document         *IDDocument `json:"document,omitempty"`
 	Attestors        []Attestor  `json:"attestors,omitempty"`
+	// AttestationGround is why attestors identify the recipient instead
+	// of an ID document, as the operator recorded it (ID-6); required with
+	// attestors for a reserve issuance or extension.
+	AttestationGround AttestationGround `json:"attestation_ground,omitempty"`
+}
+
+// AttestationGround is why a recipient is identified by attestation: they
+// lack a Swedish personal number or a valid ID document (ID-6).
+type AttestationGround string
+
+// The grounds for attestation (ID-6).
+const (
+	GroundNoPersonalNumber AttestationGround = "no_personal_number"
+	GroundNoValidDocument  AttestationGround = "no_valid_document"
+)
+
+// Valid reports whether g is one of the grounds.
+func (g AttestationGround) Valid() bool {
+	return g == GroundNoPersonalNumber || g == GroundNoValidDocument
 }
 
 // ReserveIssuanceInput is everything a reserve-card issuance depends on.
@@ -80,7 +99,7 @@ func IssueReserve(in ReserveIssuanceInput) (IssuanceDecision, error) {
 	vs.Add(CheckTotalStop(in.Registry.StopWindows, in.Now))
 	vs = append(vs, identification{
 		now: in.Now, recipient: in.Recipient, recipientPresent: in.RecipientPresent,
-		operator: in.Operator, document: in.Document, attestors: in.Attestors,
+		operator: in.Operator, document: in.Document, attestors: in.Attestors, ground: in.AttestationGround,
 		admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
 	}.check()...)
 	days, dv := in.Registry.Validity.ReserveDays(in.Reason, in.RequestedDays)
@@ -92,6 +111,9 @@ func IssueReserve(in ReserveIssuanceInput) (IssuanceDecision, error) {
 	d.Notifications = IssuedNotifications(in.Card.Number, in.Recipient.Person, attestorPersons(in.Attestors))
 	d.Receipt = draftReceipt(ReceiptReserveIssuance, in.ReceiptID, in.Station, in.Now, in.Recipient, in.Operator,
 		in.Card.Number, CardReserve, in.Reason, d, receiptDocument(in.Document, in.Attestors), in.Attestors)
+	if len(in.Attestors) > 0 {
+		d.Receipt.AttestationGround = in.AttestationGround
+	}
 	return d, vs.Err()
 }
 
@@ -125,7 +147,7 @@ func ExtendReserve(in ExtensionInput) (IssuanceDecision, error) {
 	vs.Add(CheckTotalStop(in.Registry.StopWindows, in.Now))
 	vs = append(vs, identification{
 		now: in.Now, recipient: in.Recipient, recipientPresent: in.RecipientPresent,
-		operator: in.Operator, document: in.Document, attestors: in.Attestors,
+		operator: in.Operator, document: in.Document, attestors: in.Attestors, ground: in.AttestationGround,
 		admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
 	}.check()...)
 	if c.Type != CardReserve {
@@ -160,6 +182,9 @@ func ExtendReserve(in ExtensionInput) (IssuanceDecision, error) {
 	d.Notifications = IssuedNotifications(c.Number, in.Recipient.Person, attestorPersons(in.Attestors))
 	d.Receipt = draftReceipt(ReceiptReserveExtension, in.ReceiptID, in.Station, in.Now, in.Recipient, in.Operator,
 		c.Number, CardReserve, in.Reason, d, receiptDocument(in.Document, in.Attestors), in.Attestors)
+	if len(in.Attestors) > 0 {
+		d.Receipt.AttestationGround = in.AttestationGround
+	}
 	return d, vs.Err()
 }
 

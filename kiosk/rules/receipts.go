@@ -47,10 +47,12 @@ type Receipt struct {
 	// Reason is the reserve card's reason (reserve receipts).
 	Reason Reason `json:"reason,omitempty"`
 	// Document is the ID document used, or nil with Attestors.
-	Document     *IDDocument       `json:"document,omitempty"`
-	Attestors    []ReceiptAttestor `json:"attestors,omitempty"`
-	Operator     Person            `json:"operator"`
-	OperatorName string            `json:"operator_name"`
+	Document  *IDDocument       `json:"document,omitempty"`
+	Attestors []ReceiptAttestor `json:"attestors,omitempty"`
+	// AttestationGround is why attestors identified the recipient (ID-6).
+	AttestationGround AttestationGround `json:"attestation_ground,omitempty"`
+	Operator          Person            `json:"operator"`
+	OperatorName      string            `json:"operator_name"`
 	// At and Place are the time and place of issuance.
 	At    time.Time `json:"at"`
 	Place string    `json:"place"`

@@ -47,15 +47,36 @@ func TestIssueReserve(t *testing.T) {
 		{"ID-6/neither ID document nor attestation", func(in *ReserveIssuanceInput) { in.Document = nil }, []string{"ID-6"}},
 		{"ID-6/attestation refused: personal number and valid document", func(in *ReserveIssuanceInput) {
 			in.Attestors = []Attestor{p.manager, p.manager2}
+			in.AttestationGround = GroundNoValidDocument
+		}, []string{"ID-6"}},
+		{"ID-6/attestation refused: a valid document, whatever the ground", func(in *ReserveIssuanceInput) {
+			in.Recipient.PersonalNumber = ident.PersonalNumber{}
+			in.Attestors = []Attestor{p.manager, p.manager2}
+			in.AttestationGround = GroundNoPersonalNumber
 		}, []string{"ID-6"}},
 		{"ID-6/attestation allowed: the document is damaged", func(in *ReserveIssuanceInput) {
 			in.Document.Damaged = true
 			in.Attestors = []Attestor{p.manager, p.manager2}
+			in.AttestationGround = GroundNoValidDocument
 		}, nil},
 		{"ID-6/attestation allowed: no Swedish personal number", func(in *ReserveIssuanceInput) {
 			in.Recipient.PersonalNumber = ident.PersonalNumber{}
+			in.Document = nil
 			in.Attestors = []Attestor{p.manager, p.manager2}
+			in.AttestationGround = GroundNoPersonalNumber
 		}, nil},
+		{"ID-6/attestation refused: no ground recorded", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.AttestationGround = ""
+		}, []string{"ID-6"}},
+		{"ID-6/attestation refused: an unknown ground", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.AttestationGround = "operator_says_so"
+		}, []string{"ID-6"}},
+		{"ID-6/attestation refused: 'no personal number' for a recipient who has one", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.AttestationGround = GroundNoPersonalNumber
+		}, []string{"ID-6"}},
 
 		{"AT-1/registrar may not attest", func(in *ReserveIssuanceInput) { withAttestation(t, in); in.Attestors[1].Role = RoleRegistrar }, []string{"AT-1"}},
 		{"AT-1/security officer may not attest", func(in *ReserveIssuanceInput) { withAttestation(t, in); in.Attestors[0].Role = RoleSecurityOfficer }, []string{"AT-1"}},

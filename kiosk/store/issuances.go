@@ -117,7 +117,7 @@ func (t *Tx) RecordIssuance(ctx context.Context, in Issuance) error {
 	issued := protocol.IssuancePayload{
 		IssuanceID: in.ID, CardSerial: serial, CardType: string(d.CardType), PersonalNumber: pnr,
 		Reason: string(r.Reason), ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, Operator: in.Session.Operator, Attestors: attestors,
-		RefersTo: refersTo,
+		RefersTo: refersTo, AttestationGround: string(r.AttestationGround),
 	}
 	var p protocol.Payload = issued
 	if in.Kind == IssuanceExtension {

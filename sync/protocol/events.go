@@ -140,6 +140,9 @@ type IssuancePayload struct {
 	RefersTo       string    `json:"refers_to,omitempty"`
 	Operator       string    `json:"operator,omitempty"`
 	Attestors      []string  `json:"attestors,omitempty"`
+	// AttestationGround is why attestors identified the recipient (ID-6):
+	// no_valid_document or no_personal_number; empty with an ID document.
+	AttestationGround string `json:"attestation_ground,omitempty"`
 }
 
 // EventKind is KindIssuance.

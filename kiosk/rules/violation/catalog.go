@@ -20,6 +20,8 @@ const (
 	KeyRecipientAbsent       Key = "recipient.absent"        //
 	KeyIdentificationMissing Key = "identification.missing"  //
 	KeyAttestationNotAllowed Key = "attestation.not_allowed" //
+	KeyAttestationGround     Key = "attestation.ground"      //
+	KeyAttestationGroundPNR  Key = "attestation.ground_pnr"  //
 	KeyManagerRequired       Key = "manager.required"        //
 	KeyDocTypeNotAccepted    Key = "doc.type"                // type
 	KeyDocDamaged            Key = "doc.damaged"             //
@@ -134,6 +136,10 @@ var catalog = map[Key]text{
 		"The recipient must show a valid ID document, or be attested if they lack a valid ID document or a Swedish personal number."},
 	KeyAttestationNotAllowed: {"Mottagaren har svenskt personnummer och giltig id-handling; intygsgivning får inte användas.",
 		"The recipient has a Swedish personal number and a valid ID document; attestation must not be used."},
+	KeyAttestationGround: {"Ange varför intygsgivare används: mottagaren saknar giltig id-handling eller saknar svenskt personnummer.",
+		"Record why attestors are used: the recipient has no valid ID document or no Swedish personal number."},
+	KeyAttestationGroundPNR: {"Mottagaren har ett svenskt personnummer; intygsgivning på den grunden får inte användas.",
+		"The recipient has a Swedish personal number; attestation on that ground must not be used."},
 	KeyManagerRequired: {"Mottagarens chef måste vara personligen närvarande med egen giltig id-handling.",
 		"The recipient's manager must be present in person with their own valid ID document."},
 	KeyDocTypeNotAccepted: {"Id-handlingen ({type}) godtas inte. Godkända är svenskt pass, svenskt körkort, SIS-märkt id-kort, nationellt id-kort och Skatteverkets id-kort.",

@@ -37,6 +37,9 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
   let docType = "swedish_passport";
   let intact = true;
   const roles = { 1: "manager", 2: "manager" };
+  // ID-6: attestation only when the recipient has no valid ID document;
+  // the operator records it, never pre-ticked.
+  let noDocument = false;
 
   const tab = (id, m, label) => button({ id, "aria-pressed": String(mode === m), onclick: () => { mode = m; kb.active = null; ctx.render(); } }, t(label));
 
@@ -59,11 +62,14 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
       h("div", { class: "buttons choices" }, ["manager", "employer", "authorised_representative"].map((r) =>
         button({ dataset: { att: String(n), role: r }, "aria-pressed": String(roles[n] === r), onclick: () => { roles[n] = r; ctx.render(); } }, t("role." + r)))));
     return {
-      body: h("div", { class: "form" }, h("p", { class: "hint" }, t("id.att.hint")), att(1), att(2)),
+      body: h("div", { class: "form" }, h("p", { class: "hint" }, t("id.att.hint")),
+        button({ id: "f-ground", "aria-pressed": String(noDocument), onclick: () => { noDocument = !noDocument; ctx.render(); } },
+          (noDocument ? "☑ " : "☐ ") + t("f.ground.nodoc")),
+        att(1), att(2)),
       action: primary("next", t("next"), () => {
         const list = [1, 2].filter((n) => kb.value(`a${n}hsa`) || kb.value(`a${n}name`))
           .map((n) => ({ hsa_id: kb.value(`a${n}hsa`), name: kb.value(`a${n}name`), role: roles[n] }));
-        ctx.step(Action.Attestors, { attestors: list }).catch(() => {});
+        ctx.step(Action.Attestors, { attestors: list, ground: noDocument ? "no_valid_document" : "" }).catch(() => {});
       }),
     };
   }
