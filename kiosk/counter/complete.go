@@ -118,7 +118,7 @@ func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 		return receiptpdf.RenderReceipt(pr, receiptpdf.A4)
 	}
 	for _, a := range r.Attestors {
-		pr.Attestors = append(pr.Attestors, receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String()})
+		pr.Attestors = append(pr.Attestors, receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String(), Proof: receiptpdf.Proof(a.Proof)})
 	}
 	pr.AttestationGround = receiptpdf.AttestationGround(r.AttestationGround)
 	return receiptpdf.RenderReceipt(pr, receiptpdf.A4)

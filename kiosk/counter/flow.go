@@ -103,6 +103,8 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 	switch {
 	case f.kind == KindStockReceive || f.kind == KindStockCount:
 		ferr = m.stockCardRead(ctx, f, card.Serial)
+	case (f.kind == KindIssue || f.kind == KindExtend) && f.step == StepIdentity:
+		ferr = m.attestorCardRead(ctx, f, reader, card)
 	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepInsert:
 		ferr = m.chipRead(ctx, f, card.Serial)
 	case f.kind == KindExtend && f.step == StepInsert:

@@ -31,6 +31,10 @@ type issuance struct {
 	doc       *rules.IDDocument
 	attestors []rules.Attestor
 	ground    rules.AttestationGround // why attestors identify the recipient (ID-6)
+	// attLogin is an attestor's card waiting for its PIN; cardAttestors
+	// are the attestors who proved who they are with their card (AT-1).
+	attLogin      *attestorLogin
+	cardAttestors []rules.Attestor
 	order     rules.Order
 	receiptID string
 	decision  *rules.IssuanceDecision
@@ -176,8 +180,16 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		}
 		return m.manager(ctx, f, req)
 
+	case step == ActAttestorPIN && f.step == StepIdentity && f.kind != KindPickup:
+		return m.attestorPIN(ctx, f, data)
+
 	case step == ActAttestors && f.step == StepIdentity && f.kind != KindPickup:
 		var req struct {
+			// Roles are the roles of the attestors proven by their card,
+			// in the order they identified.
+			Roles []rules.AttestorRole `json:"roles"`
+			// Attestors are typed in by the operator (only where the
+			// station's policy allows it; marked unverified).
 			Attestors []AttestorInput `json:"attestors"`
 			// Ground is why attestors identify the recipient (ID-6), as
 			// the operator recorded it.
@@ -189,15 +201,22 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		var vs rules.Violations
 		vs.Add(rules.CheckAttestationGround(f.recipient.Person, f.doc, req.Ground, m.clock.Now()))
 		var as []rules.Attestor
+		for i, a := range f.cardAttestors {
+			if i < len(req.Roles) && req.Roles[i] != "" {
+				a.Role = req.Roles[i]
+			}
+			as = append(as, a)
+		}
 		for _, a := range req.Attestors {
 			h, err := ident.ParseHSAID(strings.TrimSpace(a.HSAID))
 			if err != nil {
 				vs.AddErr(err)
 				continue
 			}
-			as = append(as, rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(a.Name), Role: rules.AttestorRole(a.Role), Present: true})
+			as = append(as, rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(a.Name), Role: rules.AttestorRole(a.Role), Present: true, Proof: rules.ProofTyped})
 		}
 		op := m.sess.operator()
+		vs = append(vs, rules.CheckAttestorProof(as, m.opts.TypedAttestors)...)
 		vs = append(vs, rules.CheckAttestation(rules.AttestationCheck{
 			Recipient: f.recipient.Person, RecipientPresent: true, Operator: op.Person, Attestors: as,
 			AuthorisedAdmins: f.reg.AuthorisedAdmins, Required: rules.ReserveAttestors,
@@ -317,6 +336,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 	if err != nil {
 		return err
 	}
+	reg.TypedAttestors = m.opts.TypedAttestors
 	f.reg = reg
 	if f.receiptID == "" {
 		f.receiptID = "KV-" + strings.ToUpper(uuid.NewString()[:13])

@@ -108,6 +108,9 @@ func (m *Counter) onCard(ctx context.Context, ev cardreader.Event) {
 		m.changed()
 	case ev.Kind == cardreader.CardRemoved && ev.Reader == cardReader && m.flow != nil:
 		m.flow.cardIn = false
+		if m.flow.attLogin != nil && m.flow.attLogin.reader == ev.Reader {
+			m.flow.attLogin = nil // the attestor took their card before the PIN
+		}
 		m.changed()
 	case ev.Kind == cardreader.ReaderDetached && ev.Reader == opReader && m.sess != nil:
 		m.endSession(ctx, "card_removed")
@@ -182,24 +185,16 @@ func (m *Counter) verifyPIN(ctx context.Context, client string, pin []byte) (any
 	lg := m.login
 	lg.claimedBy = client
 	err := m.reader.VerifyPIN(ctx, lg.reader, pin)
-	var pe *cardreader.PINError
-	switch {
-	case errors.As(err, &pe):
-		lg.retries = pe.Retries
+	if err != nil {
+		retries, removed, perr := pinProblem(err)
+		switch {
+		case removed:
+			m.login = nil
+		case retries >= 0:
+			lg.retries = retries
+		}
 		m.changed()
-		return nil, refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left.", pe.Retries)))
-	case errors.Is(err, cardreader.ErrPINBlocked):
-		lg.retries = 0
-		m.changed()
-		return nil, refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
-	case errors.Is(err, cardreader.ErrPINFormat):
-		return nil, refuse(msg("pin_format", "PIN-koden ska vara 4 till 8 siffror.", "The PIN must be 4 to 8 digits."))
-	case errors.Is(err, cardreader.ErrNoCard), errors.Is(err, cardreader.ErrCardRemoved):
-		m.login = nil
-		m.changed()
-		return nil, refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
-	case err != nil:
-		return nil, fmt.Errorf("verify PIN: %w", err)
+		return nil, perr
 	}
 	now := m.clock.Now()
 	s := &session{id: uuid.NewString(), reader: lg.reader, serial: lg.serial, hsaID: lg.hsaID, name: lg.name, since: now, lastSeen: now}
@@ -290,4 +285,23 @@ func (m *Counter) Operator() (Operator, bool) {
 		return Operator{}, false
 	}
 	return Operator{SessionID: m.sess.id, HSAID: m.sess.hsaID.String(), Name: m.sess.name, Since: m.sess.since}, true
+}
+
+// pinProblem turns a card's answer to a PIN into what the screen says:
+// attempts left (retries; -1 when the card did not say), whether the card
+// was removed, and the refusal — or, for a failure that is not the
+// person's, the error itself.
+func pinProblem(err error) (retries int, removed bool, problem error) {
+	var pe *cardreader.PINError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Retries, false, refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left.", pe.Retries)))
+	case errors.Is(err, cardreader.ErrPINBlocked):
+		return 0, false, refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
+	case errors.Is(err, cardreader.ErrPINFormat):
+		return -1, false, refuse(msg("pin_format", "PIN-koden ska vara 4 till 8 siffror.", "The PIN must be 4 to 8 digits."))
+	case errors.Is(err, cardreader.ErrNoCard), errors.Is(err, cardreader.ErrCardRemoved):
+		return -1, true, refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
+	}
+	return -1, false, fmt.Errorf("verify PIN: %w", err)
 }

@@ -44,22 +44,23 @@ type Action string
 
 // The actions.
 const (
-	ActReason    Action = "reason"
-	ActRecipient Action = "recipient"
-	ActDocument  Action = "document"
-	ActAttestors Action = "attestors"
-	ActManager   Action = "manager"
-	ActCard      Action = "card"
-	ActConfirm   Action = "confirm"
-	ActSign      Action = "sign"
-	ActComplete  Action = "complete"
-	ActReprint   Action = "reprint"
-	ActVoid      Action = "void"
-	ActRequest   Action = "request"
-	ActAdd       Action = "add"
-	ActCommit    Action = "commit"
-	ActMark      Action = "mark"
-	ActClose     Action = "close" // leave a flow (any step)
+	ActReason      Action = "reason"
+	ActRecipient   Action = "recipient"
+	ActDocument    Action = "document"
+	ActAttestors   Action = "attestors"
+	ActAttestorPIN Action = "attestor_pin" // an attestor's PIN for their card in the card reader
+	ActManager     Action = "manager"
+	ActCard        Action = "card"
+	ActConfirm     Action = "confirm"
+	ActSign        Action = "sign"
+	ActComplete    Action = "complete"
+	ActReprint     Action = "reprint"
+	ActVoid        Action = "void"
+	ActRequest     Action = "request"
+	ActAdd         Action = "add"
+	ActCommit      Action = "commit"
+	ActMark        Action = "mark"
+	ActClose       Action = "close" // leave a flow (any step)
 )
 
 // State is the counter's state as a screen sees it.

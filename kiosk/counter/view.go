@@ -115,6 +115,17 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 	if len(f.attestors) > 0 {
 		d["attestors"] = f.attestors
 	}
+	if f.step == StepIdentity && (f.kind == KindIssue || f.kind == KindExtend) {
+		cards := []map[string]any{}
+		for _, a := range f.cardAttestors {
+			cards = append(cards, map[string]any{"name": a.Name, "hsa_id": a.HSAID.String(), "role": a.Role})
+		}
+		d["attestor_cards"] = cards
+		d["typed_attestors"] = m.opts.TypedAttestors
+		if lg := f.attLogin; lg != nil {
+			d["attestor_login"] = map[string]any{"name": lg.name, "retries": lg.retries}
+		}
+	}
 	if f.card.Number != "" {
 		d["card"] = map[string]any{"number": f.card.Number, "type": f.card.Type, "state": f.card.State,
 			"valid_until": dateText(f.card.ValidUntil), "issued": dateText(f.card.IssuedAt), "reason": f.card.Reason}

@@ -112,7 +112,19 @@ type Signature struct {
 type Person struct {
 	Name  string `json:"name"`
 	HSAID string `json:"hsaId"`
+	// Proof is how an attestor proved who they are (AT-1); printed with
+	// attestors only.
+	Proof Proof `json:"proof,omitempty"`
 }
+
+// Proof is how an attestor proved who they are at the station.
+type Proof string
+
+// The proofs the receipt names.
+const (
+	ProofCard  Proof = "siths_card" // their own SITHS card and PIN
+	ProofTyped Proof = "typed"      // typed in by the administrator, not verified
+)
 
 // Recipient is the person who gets the card.
 type Recipient struct {

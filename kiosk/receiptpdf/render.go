@@ -57,7 +57,11 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 			p.field(t.ground, g)
 		}
 		for i, a := range r.Attestors {
-			p.field(fmt.Sprintf(t.attestor, i+1), personLine(a, t))
+			line := personLine(a, t)
+			if pr, ok := t.proofs[a.Proof]; ok {
+				line += " (" + pr + ")"
+			}
+			p.field(fmt.Sprintf(t.attestor, i+1), line)
 		}
 	}
 

@@ -30,6 +30,7 @@ type texts struct {
 	identifiedBy    string
 	attestation     string
 	ground          string
+	proofs          map[Proof]string
 	grounds         map[AttestationGround]string
 	attestor        string // %d: 1 or 2
 	hsaID           string
@@ -83,6 +84,10 @@ var swedish = texts{
 	identifiedBy:    "Identifierad genom",
 	attestation:     "Intygande av två intygsgivare på plats",
 	ground:          "Skäl (ID-6)",
+	proofs: map[Proof]string{
+		ProofCard:  "verifierad med SITHS-kort och PIN",
+		ProofTyped: "inskriven, ej verifierad",
+	},
 	grounds: map[AttestationGround]string{
 		GroundNoValidDocument:  "Mottagaren saknar giltig id-handling",
 		GroundNoPersonalNumber: "Mottagaren saknar svenskt personnummer",
@@ -166,6 +171,10 @@ var english = texts{
 	identifiedBy:    "Identified by",
 	attestation:     "Attestation by two attestors present",
 	ground:          "Ground (ID-6)",
+	proofs: map[Proof]string{
+		ProofCard:  "verified with SITHS card and PIN",
+		ProofTyped: "typed in, not verified",
+	},
 	grounds: map[AttestationGround]string{
 		GroundNoValidDocument:  "The recipient has no valid ID document",
 		GroundNoPersonalNumber: "The recipient has no Swedish personal number",

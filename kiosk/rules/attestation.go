@@ -43,6 +43,35 @@ type Attestor struct {
 	// Document is the attestor's own ID document; required of the manager
 	// who accompanies staff without a Swedish number (ID-4).
 	Document *IDDocument `json:"document,omitempty"`
+	// Proof is how the attestor proved who they are at the station.
+	Proof AttestorProof `json:"proof,omitempty"`
+}
+
+// AttestorProof is how an attestor proved who they are.
+type AttestorProof string
+
+// The proofs.
+const (
+	// ProofCard: their own SITHS card and PIN at the station; the HSA-ID
+	// and name are the card certificate's.
+	ProofCard AttestorProof = "siths_card"
+	// ProofTyped: typed in by the operator, not verified; allowed only
+	// where the station's policy allows it, and marked on the receipt.
+	ProofTyped AttestorProof = "typed"
+)
+
+// CheckAttestorProof refuses attestors who did not prove who they are
+// with their own card, unless the station's policy allows typed-in
+// attestors (AT-1: an attestor must be an authorised representative, so
+// the station must know who they are).
+func CheckAttestorProof(as []Attestor, typedAllowed bool) Violations {
+	var vs Violations
+	for i, a := range as {
+		if a.Proof != ProofCard && !typedAllowed {
+			vs.Add(violation.New("AT-1", violation.KeyAttestorUnverified, "attestor", itoa(i+1)))
+		}
+	}
+	return vs
 }
 
 // ReserveAttestors is how many attestors a reserve card issued with
@@ -112,6 +141,7 @@ type identification struct {
 	document         *IDDocument
 	attestors        []Attestor
 	ground           AttestationGround
+	typedAllowed     bool
 	admins           []ident.HSAID
 	required         int
 }
@@ -135,6 +165,7 @@ func (id identification) check() Violations {
 		return vs
 	}
 	vs.Add(CheckAttestationGround(id.recipient.Person, id.document, id.ground, id.now))
+	vs = append(vs, CheckAttestorProof(id.attestors, id.typedAllowed)...)
 	vs = append(vs, CheckAttestation(AttestationCheck{
 		Recipient:        id.recipient.Person,
 		RecipientPresent: id.recipientPresent,

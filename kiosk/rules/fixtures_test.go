@@ -55,9 +55,9 @@ func cast(t testing.TB) people {
 		operator:   Operator{Person: Person{PersonalNumber: pnr(t, "19700505", "555"), HSAID: hsa(t, "OP1")}, Name: "Olle Operatör"},
 		otherAdmin: hsa(t, "OP2"),
 		manager: Attestor{Person: Person{PersonalNumber: pnr(t, "19650303", "333"), HSAID: hsa(t, "M1")}, Name: "Maja Chef",
-			Role: RoleManager, Present: true,
+			Role: RoleManager, Present: true, Proof: ProofCard,
 			Document: &IDDocument{Type: DocSwedishDrivingLicence, Number: "DL1", Expiry: date(2030, 1, 1)}},
-		manager2: Attestor{Person: Person{HSAID: hsa(t, "M2")}, Name: "Mats Chef", Role: RoleEmployer, Present: true},
+		manager2: Attestor{Person: Person{HSAID: hsa(t, "M2")}, Name: "Mats Chef", Role: RoleEmployer, Present: true, Proof: ProofCard},
 	}
 }
 

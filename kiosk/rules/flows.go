@@ -100,7 +100,7 @@ func IssueReserve(in ReserveIssuanceInput) (IssuanceDecision, error) {
 	vs = append(vs, identification{
 		now: in.Now, recipient: in.Recipient, recipientPresent: in.RecipientPresent,
 		operator: in.Operator, document: in.Document, attestors: in.Attestors, ground: in.AttestationGround,
-		admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
+		typedAllowed: in.Registry.TypedAttestors, admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
 	}.check()...)
 	days, dv := in.Registry.Validity.ReserveDays(in.Reason, in.RequestedDays)
 	vs = append(vs, dv...)
@@ -148,7 +148,7 @@ func ExtendReserve(in ExtensionInput) (IssuanceDecision, error) {
 	vs = append(vs, identification{
 		now: in.Now, recipient: in.Recipient, recipientPresent: in.RecipientPresent,
 		operator: in.Operator, document: in.Document, attestors: in.Attestors, ground: in.AttestationGround,
-		admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
+		typedAllowed: in.Registry.TypedAttestors, admins: in.Registry.AuthorisedAdmins, required: ReserveAttestors,
 	}.check()...)
 	if c.Type != CardReserve {
 		vs.Add(violation.New("RC-5", violation.KeyExtensionNotReserve, "card_number", c.Number))
@@ -409,7 +409,7 @@ func draftReceipt(kind ReceiptKind, id, place string, now time.Time, rec Recipie
 	}
 	if len(as) > 0 {
 		for _, a := range as {
-			r.Attestors = append(r.Attestors, ReceiptAttestor{Person: a.Person, Name: a.Name, Role: a.Role})
+			r.Attestors = append(r.Attestors, ReceiptAttestor{Person: a.Person, Name: a.Name, Role: a.Role, Proof: a.Proof})
 		}
 	}
 	if doc != nil {

@@ -27,9 +27,10 @@ const (
 // ReceiptAttestor is an attestor as the receipt records them.
 type ReceiptAttestor struct {
 	Person
-	Name     string       `json:"name"`
-	Role     AttestorRole `json:"role"`
-	SignedAt time.Time    `json:"signed_at,omitzero"`
+	Name     string        `json:"name"`
+	Role     AttestorRole  `json:"role"`
+	Proof    AttestorProof `json:"proof,omitempty"`
+	SignedAt time.Time     `json:"signed_at,omitzero"`
 }
 
 // Receipt is the form the recipient signs; it closes the issuance (RE-1)

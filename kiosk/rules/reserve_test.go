@@ -65,6 +65,19 @@ func TestIssueReserve(t *testing.T) {
 			in.Attestors = []Attestor{p.manager, p.manager2}
 			in.AttestationGround = GroundNoPersonalNumber
 		}, nil},
+		{"AT-1/a typed-in attestor without the station's policy", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.Attestors[1].Proof = ProofTyped
+		}, []string{"AT-1"}},
+		{"AT-1/an attestor who proved nothing", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.Attestors[0].Proof = ""
+		}, []string{"AT-1"}},
+		{"AT-1/typed-in attestors where the station's policy allows them", func(in *ReserveIssuanceInput) {
+			withAttestation(t, in)
+			in.Attestors[0].Proof, in.Attestors[1].Proof = ProofTyped, ProofTyped
+			in.Registry.TypedAttestors = true
+		}, nil},
 		{"ID-6/attestation refused: no ground recorded", func(in *ReserveIssuanceInput) {
 			withAttestation(t, in)
 			in.AttestationGround = ""

@@ -197,6 +197,9 @@ type Registry struct {
 	// BlockedCards are serials on the registry's list of blocked cards
 	// (BL-1): at least those of the cards the decision is about.
 	BlockedCards []string `json:"blocked_cards,omitempty"`
+	// TypedAttestors is the station's policy: attestors typed in by the
+	// operator, not proven by their own card, are allowed (AT-1).
+	TypedAttestors bool `json:"typed_attestors,omitempty"`
 	// ProcessingHours are the central service's hours (CP-2); empty means
 	// calendar.ProcessingHours().
 	ProcessingHours calendar.Hours `json:"processing_hours,omitempty"`

@@ -94,9 +94,10 @@ func (t *Tx) RecordIssuance(ctx context.Context, in Issuance) error {
 			return fmt.Errorf("insert document check: %w", err)
 		}
 	}
-	var attestors []string
+	var attestors, proofs []string
 	for _, a := range r.Attestors {
 		attestors = append(attestors, a.HSAID.String())
+		proofs = append(proofs, string(a.Proof))
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO attestations (issuance_id, attestor, name, role, signed_at) VALUES (?, ?, ?, ?, ?)`,
 			in.ID, a.HSAID.String(), a.Name, string(a.Role), ts(a.SignedAt)); err != nil {
 			return fmt.Errorf("insert attestation: %w", err)
@@ -117,7 +118,7 @@ func (t *Tx) RecordIssuance(ctx context.Context, in Issuance) error {
 	issued := protocol.IssuancePayload{
 		IssuanceID: in.ID, CardSerial: serial, CardType: string(d.CardType), PersonalNumber: pnr,
 		Reason: string(r.Reason), ValidFrom: d.ValidFrom, ValidUntil: d.ValidUntil, Operator: in.Session.Operator, Attestors: attestors,
-		RefersTo: refersTo, AttestationGround: string(r.AttestationGround),
+		RefersTo: refersTo, AttestationGround: string(r.AttestationGround), AttestorProofs: proofs,
 	}
 	var p protocol.Payload = issued
 	if in.Kind == IssuanceExtension {

@@ -143,6 +143,10 @@ type IssuancePayload struct {
 	// AttestationGround is why attestors identified the recipient (ID-6):
 	// no_valid_document or no_personal_number; empty with an ID document.
 	AttestationGround string `json:"attestation_ground,omitempty"`
+	// AttestorProofs says, for each of Attestors in order, how the
+	// attestor proved who they are: siths_card (their own card and PIN
+	// at the station) or typed (typed in, not verified) (AT-1).
+	AttestorProofs []string `json:"attestor_proofs,omitempty"`
 }
 
 // EventKind is KindIssuance.

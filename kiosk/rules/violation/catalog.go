@@ -36,6 +36,7 @@ const (
 	KeyAttestorsTooFew      Key = "attestor.too_few"      // have, need
 	KeyAttestorAbsent       Key = "attestor.absent"       // attestor
 	KeyAttestorUnidentified Key = "attestor.unidentified" // attestor
+	KeyAttestorUnverified   Key = "attestor.unverified"   // attestor
 	KeyAttestorDuplicate    Key = "attestor.duplicate"    // attestor, other
 	KeyAttestorRole         Key = "attestor.role"         // attestor, role
 	KeyAttestorIsAdmin      Key = "attestor.is_admin"     // attestor
@@ -163,6 +164,8 @@ var catalog = map[Key]text{
 		"{need} attestors are needed; {have} given."},
 	KeyAttestorAbsent: {"Intygsgivare {attestor} måste vara på plats samtidigt som mottagaren.",
 		"Attestor {attestor} must be present at the same time as the recipient."},
+	KeyAttestorUnverified: {"Intygsgivare {attestor} måste legitimera sig med sitt eget SITHS-kort och sin PIN här vid stationen.",
+		"Attestor {attestor} must identify with their own SITHS card and PIN here at the station."},
 	KeyAttestorUnidentified: {"Intygsgivare {attestor} saknar personnummer och HSA-id.",
 		"Attestor {attestor} has no personal number and no HSA-ID."},
 	KeyAttestorDuplicate: {"Intygsgivare {attestor} är samma person som intygsgivare {other}.",

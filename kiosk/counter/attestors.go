@@ -1,0 +1,126 @@
+package counter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/kortstation/kortstation/hw/cardreader"
+	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
+	"github.com/kortstation/kortstation/kiosk/rules/violation"
+	"github.com/kortstation/kortstation/kiosk/store"
+)
+
+// Attestors prove who they are with their own SITHS card and PIN at the
+// station (AT-1): during the identification step each puts their card in
+// the card reader and types their PIN on the screen; the HSA-ID and the
+// name are then the card certificate's, not typed. Attestors typed in by
+// the operator are allowed only where the station's policy allows it, and
+// are marked as unverified on the receipt and at the registry.
+
+// attestorLogin is an attestor's card in the card reader, waiting for its
+// PIN.
+type attestorLogin struct {
+	reader  string
+	serial  string
+	hsaID   ident.HSAID
+	name    string
+	retries int
+}
+
+// attestorCardRead reads an attestor's card put in the card reader during
+// the identification step.
+func (m *Counter) attestorCardRead(ctx context.Context, f *flowState, reader string, card cardreader.Card) error {
+	f.attLogin = nil
+	if len(f.cardAttestors) >= rules.ReserveAttestors {
+		return refuse(msg("attestors_full", "Två intygsgivare har redan legitimerat sig. Ta ut kortet.",
+			"Two attestors have already identified. Remove the card."))
+	}
+	if card.HSAID == "" || card.Certificate == nil {
+		return refuse(msg("not_personal_card", "Det här är inte ett personligt SITHS-kort. Intygsgivaren sätter i sitt eget kort.",
+			"This is not a personal SITHS card. The attestor inserts their own card."))
+	}
+	h, err := ident.ParseHSAID(card.HSAID)
+	if err != nil {
+		return err
+	}
+	// AT-3: neither the issuing administrator nor the recipient attests.
+	if h == m.sess.hsaID {
+		return violation.New("AT-3", violation.KeyAttestorIsOperator, "attestor", "")
+	}
+	if !f.recipient.HSAID.IsZero() && h == f.recipient.HSAID {
+		return violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
+	}
+	for _, a := range f.cardAttestors {
+		if a.HSAID == h {
+			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig.", "This attestor has already identified."))
+		}
+	}
+	// BL-1: a blocked card proves nobody.
+	if err := m.checkNotBlocked(ctx, card.Serial); err != nil {
+		return err
+	}
+	if card.PINBlocked() {
+		return refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
+	}
+	f.attLogin = &attestorLogin{reader: reader, serial: card.Serial, hsaID: h, name: card.Certificate.Subject.CommonName, retries: card.PINRetries}
+	return nil
+}
+
+// attestorPIN verifies the attestor's PIN on their own card; the attestor
+// is then proven and listed, in the role the operator chooses.
+func (m *Counter) attestorPIN(ctx context.Context, f *flowState, data json.RawMessage) error {
+	defer clear(data)
+	lg := f.attLogin
+	if lg == nil {
+		return refuse(msg("attestor_no_card", "Intygsgivaren sätter först i sitt kort i kortläsaren.", "The attestor first inserts their card in the card reader."))
+	}
+	var req struct {
+		PIN json.RawMessage `json:"pin"`
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		return malformed(err)
+	}
+	pin := bytes.Trim(req.PIN, `"`)
+	defer clear(pin)
+	err := m.reader.VerifyPIN(ctx, lg.reader, pin)
+	if err != nil {
+		retries, removed, perr := pinProblem(err)
+		switch {
+		case removed:
+			f.attLogin = nil
+		case retries >= 0:
+			lg.retries = retries
+		}
+		var p *Refusal
+		if errors.As(perr, &p) {
+			m.auditAttestor(ctx, "attestor.pin_refused", lg, p.Key())
+		}
+		return perr
+	}
+	f.cardAttestors = append(f.cardAttestors, rules.Attestor{
+		Person: rules.Person{HSAID: lg.hsaID}, Name: lg.name, Role: rules.RoleManager, Present: true, Proof: rules.ProofCard,
+	})
+	f.attLogin = nil
+	m.auditAttestor(ctx, "attestor.verified", lg, "")
+	return nil
+}
+
+// auditAttestor records an attestor's identification at the counter: the
+// attestor by HSA-ID (as receipts name them), the session, no PIN.
+func (m *Counter) auditAttestor(ctx context.Context, kind string, lg *attestorLogin, why string) {
+	detail := map[string]any{"session": m.sess.id}
+	if why != "" {
+		detail["why"] = why
+	}
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+		_, err := t.Audit(ctx, audit.Entry{Kind: kind, Actor: m.sess.hsaID.String(), Subject: lg.hsaID.String(), Detail: detail})
+		return err
+	})
+	if err != nil {
+		m.log.Error("attestor identification not audited", "err", err)
+	}
+}
