@@ -132,3 +132,39 @@ func TestReasonsWorded(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentSignInsAndLoads: readers sign in while a sync loads new
+// material (run with -race).
+func TestConcurrentSignInsAndLoads(t *testing.T) {
+	p := newPKI(t)
+	c := p.card(t, trusttest.Leaf{})
+	crl := p.freshCRL()
+	v := p.verifier(t, &clock.Fixed{T: p.now}, crl)
+	m := trust.Material{Intermediates: []*x509.Certificate{p.inter.Cert}, CRLs: []*x509.RevocationList{crl}}
+	done := make(chan error, 4)
+	for r := 0; r < 4; r++ {
+		go func() {
+			binding := "reader-0" + string(rune('0'+r))
+			for i := 0; i < 20; i++ {
+				ch, err := v.Challenge(binding)
+				if err != nil {
+					done <- err
+					return
+				}
+				if _, err := v.Verify(binding, c.cert, nil, ch.Nonce[:], trusttest.Sign(t, c.key, ch.Nonce[:])); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		v.Load(m)
+	}
+	for r := 0; r < 4; r++ {
+		if err := <-done; err != nil {
+			t.Errorf("got %v, want every sign-in proven", err)
+		}
+	}
+}
