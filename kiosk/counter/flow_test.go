@@ -38,6 +38,8 @@ type counter struct {
 	cards   map[string]*vcard.Card
 	clock   *safeClock
 	logs    *syncBuffer
+	// stop ends the running counter's Run and waits for it.
+	stop func()
 }
 
 // syncBuffer collects log lines from the station's goroutines.
@@ -127,12 +129,19 @@ func newCounter(t testing.TB) *counter {
 	c.printer = pr
 	c.m = New(Deps{Info: Info{ID: "t", Name: "Test", Location: "Testplats"}, Store: st, Bus: bus.New(), Clock: c.clock, Log: log,
 		Reader: c.reader, Drawer: c.drawer, Printer: pr}, Options{IdleTimeout: time.Minute, Simulation: true})
+	c.run()
+	t.Cleanup(func() { c.stop() })
+	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })
+	return c
+}
+
+// run runs the counter's devices and idle timeout until stop.
+func (c *counter) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.m.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })
-	return c
+	var once sync.Once
+	c.stop = func() { once.Do(func() { cancel(); <-done }) }
 }
 
 func (c *counter) call(typ string, payload any) error {

@@ -100,10 +100,13 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 			return nil, errElsewhere
 		}
 	}
-	if client == m.owner || r.access == loggingIn {
+	res, err := r.handle(ctx, client, payload)
+	// Only the session's own connection keeps it from the idle lock (a
+	// resume counts once it succeeded): another connection's refused
+	// requests must not hold an abandoned session open.
+	if client == m.owner {
 		m.touch()
 	}
-	res, err := r.handle(ctx, client, payload)
 	m.changed()
 	if err != nil {
 		err = refusalOf(err)
@@ -169,7 +172,11 @@ func (m *Counter) resumeRequest(ctx context.Context, client string, payload json
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
-	return nil, m.resumeSession(ctx, client, req.Secret)
+	secret, err := m.resumeSession(ctx, client, req.Secret)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"resume": secret}, nil
 }
 
 func (m *Counter) logout(ctx context.Context, _ string, _ json.RawMessage) (any, error) {

@@ -209,18 +209,20 @@ func (m *Counter) verifyPIN(ctx context.Context, client string, pin []byte) (any
 }
 
 // resumeSession gives the session to client if it presents the secret
-// handed to the connection that logged in (a reloaded page).
-func (m *Counter) resumeSession(ctx context.Context, client, secret string) error {
+// last handed to the session's connection (a reloaded page), and returns
+// the next one: a secret takes the session once, so a copy of it replayed
+// later (by whoever read it) is refused.
+func (m *Counter) resumeSession(ctx context.Context, client, secret string) (string, error) {
 	if m.sess == nil {
-		return errNoSession
+		return "", errNoSession
 	}
-	if subtle.ConstantTimeCompare([]byte(secret), []byte(m.resume)) != 1 {
+	if m.resume == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(m.resume)) != 1 {
 		m.refused(ctx, client, "session.resume_refused", "wrong resume secret")
-		return errElsewhere
+		return "", errElsewhere
 	}
-	m.owner = client
+	m.owner, m.resume = client, rand.Text()
 	m.log.Info("session resumed on a new connection", "client", client)
-	return nil
+	return m.resume, nil
 }
 
 // refused records a request refused because the connection does not hold

@@ -65,3 +65,23 @@ func secureFiles(path string) error {
 	}
 	return nil
 }
+
+// plainFiles refuses a database, WAL or shared-memory file that is there
+// but is not a regular file: a symlink planted in the data directory (while
+// it was open to others) would have the station write personal data, or
+// narrow modes, wherever it points.
+func plainFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("store: %s is not a regular file (%s); refusing to open it: %w", p, fi.Mode().Type(), ErrNotDatabase)
+		}
+	}
+	return nil
+}

@@ -81,6 +81,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if err := plainFiles(path); err != nil {
+		return nil, err
+	}
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}

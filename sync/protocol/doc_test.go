@@ -143,6 +143,8 @@ var documentedTypes = []reflect.Type{
 	reflect.TypeFor[RegularCardFact](),
 	reflect.TypeFor[OrderFact](),
 	reflect.TypeFor[ReserveCardFact](),
+	reflect.TypeFor[TrustIntermediate](),
+	reflect.TypeFor[CRL](),
 }
 
 // TestDocMatchesEventKinds: docs/sync-protocol.md cannot drift from the
@@ -198,7 +200,7 @@ func TestDocMatchesEventKinds(t *testing.T) {
 	}
 	for name := range doc.fields {
 		if _, ok := types[name]; !ok {
-			t.Errorf("doc has a field table for %s, which is no payload or facts type", name)
+			t.Errorf("doc has a field table for %s, which is no payload, facts or trust material type", name)
 		}
 	}
 }

@@ -33,23 +33,25 @@ const (
 
 // Reference data kinds a station pulls.
 const (
-	RefOperators    = "operators"     // AD-1, snapshot
-	RefBlockedCards = "blocked_cards" // BL-1, snapshot
-	RefStopWindows  = "stop_windows"  // CP-3, snapshot
-	RefValidity     = "validity"      // RC-1, snapshot
-	RefPersonFacts  = "person_facts"  // RC-2..4, delta
-	RefShipments    = "shipments"     // stock shipped to this station, delta
-	RefCardStatus   = "card_status"   // RE-2, state of cards this station issued, delta
+	RefOperators          = "operators"           // AD-1, snapshot
+	RefBlockedCards       = "blocked_cards"       // BL-1, snapshot
+	RefStopWindows        = "stop_windows"        // CP-3, snapshot
+	RefValidity           = "validity"            // RC-1, snapshot
+	RefTrustIntermediates = "trust_intermediates" // SITHS intermediate CA certificates (kiosk/trust), snapshot
+	RefCRLs               = "crls"                // SITHS CAs' revocation lists (kiosk/trust), snapshot
+	RefPersonFacts        = "person_facts"        // RC-2..4, delta
+	RefShipments          = "shipments"           // stock shipped to this station, delta
+	RefCardStatus         = "card_status"         // RE-2, state of cards this station issued, delta
 )
 
 // RefKinds lists every reference data kind in the order a station pulls them.
-var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefPersonFacts, RefShipments, RefCardStatus}
+var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefPersonFacts, RefShipments, RefCardStatus}
 
 // IsSnapshotKind reports whether kind is sent as a whole snapshot with a
 // content hash rather than as a delta.
 func IsSnapshotKind(kind string) bool {
 	switch kind {
-	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity:
+	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs:
 		return true
 	}
 	return false
@@ -161,6 +163,19 @@ type StopWindow struct {
 type Validity struct {
 	Reason  string `json:"reason"`
 	MaxDays int    `json:"max_days"`
+}
+
+// TrustIntermediate is a SITHS intermediate CA certificate: DER, base64
+// in JSON. The station's trust anchors are not reference data (they are
+// pinned in its configuration).
+type TrustIntermediate struct {
+	DER []byte `json:"der"`
+}
+
+// CRL is a SITHS CA's certificate revocation list: DER, base64 in JSON.
+// The station verifies its signature against the CA before relying on it.
+type CRL struct {
+	DER []byte `json:"der"`
 }
 
 // PersonFacts are the registry's facts about one person (RC-2..4). Facts is

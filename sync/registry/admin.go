@@ -1,9 +1,12 @@
 package registry
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -46,6 +49,12 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 <h2>Validity (RC-1)</h2>
 <table><tr><th>Reason</th><th>Max days</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
 <form method="post" action="/admin/validity"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>
+<h2>SITHS intermediate CAs</h2>
+<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td><form method="post" action="/admin/intermediate/delete"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form></td></tr>{{end}}</table>
+<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>
+<h2>SITHS revocation lists (CRLs)</h2>
+<table><tr><th>Issuer</th><th>Number</th><th>This update</th><th>Next update</th><th>Revoked</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
+<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
 </body></html>`))
 
 type adminView struct {
@@ -54,6 +63,8 @@ type adminView struct {
 	Blocked                        []protocol.BlockedCard
 	Stops                          []protocol.StopWindow
 	Validity                       []protocol.Validity
+	Intermediates                  []IntermediateInfo
+	CRLs                           []CRLInfo
 	Commands                       []string
 	Code, CodeStation, Fingerprint string
 	Error                          string
@@ -156,10 +167,54 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		return "set", s.SetValidity(r.Context(), r.FormValue("reason"), n)
 	})
+	post("/admin/intermediate", func(r *http.Request) (string, error) {
+		b, err := uploaded(r)
+		if err != nil {
+			return "", err
+		}
+		return s.AddIntermediate(r.Context(), b)
+	})
+	post("/admin/intermediate/delete", func(r *http.Request) (string, error) {
+		return "removed", s.RemoveIntermediate(r.Context(), r.FormValue("fingerprint"))
+	})
+	post("/admin/crl", func(r *http.Request) (string, error) {
+		b, err := uploaded(r)
+		if err != nil {
+			return "", err
+		}
+		return s.AddCRL(r.Context(), b)
+	})
 	post("/admin/enrol-code", func(r *http.Request) (string, error) {
 		return s.NewEnrolCode(r.Context(), r.FormValue("station"), 7*24*time.Hour)
 	})
 	return mux
+}
+
+// maxUpload bounds an uploaded certificate or CRL (a CRL of 100,000
+// serials is about 4 MB).
+const maxUpload = 32 << 20
+
+// uploaded is the file of a trust-material form: the multipart field
+// "file" (the admin page) or the base64 field "data" (registryd admin).
+func uploaded(r *http.Request) ([]byte, error) {
+	if err := r.ParseMultipartForm(maxUpload); err == nil {
+		if f, _, err := r.FormFile("file"); err == nil {
+			defer f.Close()
+			b, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
+			if err != nil {
+				return nil, errors.Join(ErrInvalid, err)
+			}
+			if len(b) > maxUpload {
+				return nil, fmt.Errorf("%w: file larger than %d bytes", ErrInvalid, maxUpload)
+			}
+			return b, nil
+		}
+	}
+	b, err := base64.StdEncoding.DecodeString(r.FormValue("data"))
+	if err != nil || len(b) == 0 {
+		return nil, fmt.Errorf("%w: no file (multipart field \"file\" or base64 field \"data\")", ErrInvalid)
+	}
+	return b, nil
 }
 
 func parseFormTime(v string) (time.Time, error) {
@@ -185,6 +240,9 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, v adminView
 					json.Unmarshal(resp.Pages[protocol.RefValidity].Items, &v.Validity))
 			}
 		}
+	}
+	if err == nil {
+		v.Intermediates, v.CRLs, err = s.TrustMaterial(ctx)
 	}
 	if err != nil {
 		s.log.Error("admin page", "err", err)

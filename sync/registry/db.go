@@ -93,6 +93,29 @@ CREATE TABLE IF NOT EXISTS blocked_cards (serial TEXT PRIMARY KEY, reason TEXT N
 CREATE TABLE IF NOT EXISTS stop_windows (id TEXT PRIMARY KEY, kind TEXT NOT NULL, starts TEXT NOT NULL, ends TEXT NOT NULL, note TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS validity (reason TEXT PRIMARY KEY, max_days INTEGER NOT NULL CHECK (max_days > 0)) STRICT;
 
+-- SITHS trust material for the stations' kiosk/trust (snapshot kinds
+-- trust_intermediates and crls). fingerprint: hex SHA-256 of the DER.
+-- One CRL per issuing CA: issuer_key is hex SHA-256 of the CRL's raw
+-- issuer name and authority key ID; a newer CRL replaces the older.
+CREATE TABLE IF NOT EXISTS trust_intermediates (
+    fingerprint TEXT PRIMARY KEY,
+    subject     TEXT NOT NULL,
+    not_after   TEXT NOT NULL,
+    der         BLOB NOT NULL,
+    added_at    TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS crls (
+    issuer_key  TEXT PRIMARY KEY,
+    issuer      TEXT NOT NULL,
+    number      TEXT NOT NULL,
+    this_update TEXT NOT NULL,
+    next_update TEXT NOT NULL,
+    entries     INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    der         BLOB NOT NULL,
+    added_at    TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS person_facts (
     personal_number TEXT PRIMARY KEY,
     facts   TEXT NOT NULL,

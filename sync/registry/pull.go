@@ -203,6 +203,16 @@ func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, kind string, rev int6
 			var v protocol.Validity
 			return v, r.Scan(&v.Reason, &v.MaxDays)
 		})
+	case protocol.RefTrustIntermediates:
+		items, err = collect(ctx, tx, `SELECT der FROM trust_intermediates ORDER BY fingerprint`, func(r *sql.Rows) (protocol.TrustIntermediate, error) {
+			var c protocol.TrustIntermediate
+			return c, r.Scan(&c.DER)
+		})
+	case protocol.RefCRLs:
+		items, err = collect(ctx, tx, `SELECT der FROM crls ORDER BY issuer_key`, func(r *sql.Rows) (protocol.CRL, error) {
+			var c protocol.CRL
+			return c, r.Scan(&c.DER)
+		})
 	default:
 		return protocol.Page{}, fmt.Errorf("snapshot of %s: not a snapshot kind", kind)
 	}

@@ -6,6 +6,7 @@ package registryd
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -31,6 +33,9 @@ const usage = `usage:
   registryd admin [-url URL] block SERIAL REASON
   registryd admin [-url URL] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM UTC)
   registryd admin [-url URL] validity REASON MAX-DAYS
+  registryd admin [-url URL] add-intermediate FILE      (a SITHS intermediate CA certificate, DER or PEM)
+  registryd admin [-url URL] remove-intermediate SHA256
+  registryd admin [-url URL] add-crl FILE               (a SITHS CA's revocation list, DER or PEM)
 `
 
 // ErrUsage is returned for a malformed command line.
@@ -211,6 +216,32 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := postForm(ctx, hc, b+"/admin/validity", url.Values{"reason": {a[1]}, "max_days": {a[2]}})
 		if err == nil {
 			fmt.Fprintf(stdout, "validity %s = %s days\n", a[1], a[2])
+		}
+		return err
+	case "add-intermediate", "add-crl":
+		if err := need(1); err != nil {
+			return err
+		}
+		file, err := os.ReadFile(a[1])
+		if err != nil {
+			return err
+		}
+		path, what := "/admin/intermediate", "intermediate"
+		if a[0] == "add-crl" {
+			path, what = "/admin/crl", "CRL"
+		}
+		out, err := postForm(ctx, hc, b+path, url.Values{"data": {base64.StdEncoding.EncodeToString(file)}})
+		if err == nil {
+			fmt.Fprintf(stdout, "%s added (SHA-256 %s)\n", what, out)
+		}
+		return err
+	case "remove-intermediate":
+		if err := need(1); err != nil {
+			return err
+		}
+		_, err := postForm(ctx, hc, b+"/admin/intermediate/delete", url.Values{"fingerprint": {a[1]}})
+		if err == nil {
+			fmt.Fprintf(stdout, "intermediate %s removed\n", a[1])
 		}
 		return err
 	}

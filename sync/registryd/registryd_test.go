@@ -3,10 +3,13 @@ package registryd_test
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/trust/trusttest"
 	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -121,6 +125,25 @@ func TestServeEnrolAdmin(t *testing.T) {
 	run(t, "admin", "-url", adminURL, "block", "RK-LOST", "lost")
 	run(t, "admin", "-url", adminURL, "stop-window", "order_stop", "2030-01-01T08:00", "2030-01-02T17:00", "year-end")
 	run(t, "admin", "-url", adminURL, "validity", "forgotten", "30")
+	// SITHS trust material: an intermediate in PEM, a CRL in DER.
+	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
+	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
+	interFile, crlFile := filepath.Join(dir, "inter.pem"), filepath.Join(dir, "ca.crl")
+	now := time.Now()
+	if err := errors.Join(
+		os.WriteFile(interFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw}), 0o600),
+		os.WriteFile(crlFile, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour), big.NewInt(4711)), 0o600)); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(t, "admin", "-url", adminURL, "add-intermediate", interFile); !strings.Contains(out, "intermediate added") {
+		t.Errorf("add-intermediate printed %q", out)
+	}
+	if out := run(t, "admin", "-url", adminURL, "add-crl", crlFile); !strings.Contains(out, "CRL added") {
+		t.Errorf("add-crl printed %q", out)
+	}
+	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "add-crl", interFile}, io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
+		t.Errorf("a certificate as a CRL: got %v, want a 400 AdminError", err)
+	}
 	run(t, "admin", "-url", adminURL, "lock", "ST-CLI")
 	if err := rc.Once(ctx); err != nil {
 		t.Fatalf("sync: %v", err)
@@ -131,6 +154,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T08:00:00Z'`: 1,
 		`SELECT max_days FROM ref_validity WHERE reason = 'forgotten'`:                                        30,
 		`SELECT count(*) FROM ref_shipments`:                                                                  10,
+		`SELECT count(*) FROM ref_trust_intermediates WHERE subject LIKE '%Person HSA-id 3 CA v1%'`:           1,
+		`SELECT count(*) FROM ref_crls WHERE issuer LIKE '%Person HSA-id 3 CA v1%'`:                           1,
 	} {
 		var got int
 		if err := st.Reader().QueryRow(q).Scan(&got); err != nil || got != want {
@@ -153,7 +178,7 @@ func TestServeEnrolAdmin(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now"} {
+	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now", "Person HSA-id 3 CA v1"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("admin page lacks %q", want)
 		}
@@ -169,6 +194,11 @@ func TestServeEnrolAdmin(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-origin admin post: status %d, want 403", res.StatusCode)
 	}
+}
+
+func isStatus(err error, status int) bool {
+	var ae *registryd.AdminError
+	return errors.As(err, &ae) && ae.Status == status
 }
 
 func isCode(err error, code string) bool {

@@ -8,7 +8,8 @@
 // removed from the address at once) and presented as a websocket
 // subprotocol. The session belongs to the connection that logged in: the
 // login's reply carries a resume secret, kept in sessionStorage too, with
-// which a reloaded page or a reconnect takes the session back.
+// which a reloaded page or a reconnect takes the session back; each resume
+// hands the next secret (a secret works once).
 const VERSION = 1;
 const PROTOCOL = "kortstation.v1";
 const TOKEN_PREFIX = "kortstation.token.";
@@ -50,7 +51,7 @@ export class Conn {
       if ((msg.type === "reply" || msg.type === "error") && this.pending.has(msg.id)) {
         const { resolve, reject, type } = this.pending.get(msg.id);
         this.pending.delete(msg.id);
-        if (msg.type === "reply" && type === "session.pin" && msg.payload && msg.payload.resume) {
+        if (msg.type === "reply" && (type === "session.pin" || type === "session.resume") && msg.payload && msg.payload.resume) {
           sessionStorage.setItem(RESUME_KEY, msg.payload.resume);
           delete msg.payload.resume;
         }

@@ -171,6 +171,18 @@ func applyPage(ctx context.Context, t *store.Tx, kind string, full bool, p proto
 			return err
 		}
 		return t.ReplaceValidity(ctx, items)
+	case protocol.RefTrustIntermediates:
+		var items []protocol.TrustIntermediate
+		if err := decode(&items); err != nil {
+			return err
+		}
+		return t.ReplaceTrustIntermediates(ctx, items)
+	case protocol.RefCRLs:
+		var items []protocol.CRL
+		if err := decode(&items); err != nil {
+			return err
+		}
+		return t.ReplaceCRLs(ctx, items)
 	case protocol.RefPersonFacts:
 		var items []protocol.PersonFacts
 		if err := decode(&items); err != nil {

@@ -22,16 +22,20 @@ import (
 type Policy map[string]time.Duration
 
 // DefaultPolicy: security-relevant sets must be recent; stock and card
-// status may lag.
+// status may lag. Revocation lists are as urgent as blocked cards (each
+// CRL also carries its own NextUpdate, which kiosk/trust enforces);
+// intermediate CAs change rarely.
 func DefaultPolicy() Policy {
 	return Policy{
-		protocol.RefOperators:    72 * time.Hour,
-		protocol.RefBlockedCards: 24 * time.Hour,
-		protocol.RefStopWindows:  24 * time.Hour,
-		protocol.RefValidity:     7 * 24 * time.Hour,
-		protocol.RefPersonFacts:  72 * time.Hour,
-		protocol.RefShipments:    7 * 24 * time.Hour,
-		protocol.RefCardStatus:   7 * 24 * time.Hour,
+		protocol.RefOperators:          72 * time.Hour,
+		protocol.RefBlockedCards:       24 * time.Hour,
+		protocol.RefStopWindows:        24 * time.Hour,
+		protocol.RefValidity:           7 * 24 * time.Hour,
+		protocol.RefTrustIntermediates: 7 * 24 * time.Hour,
+		protocol.RefCRLs:               24 * time.Hour,
+		protocol.RefPersonFacts:        72 * time.Hour,
+		protocol.RefShipments:          7 * 24 * time.Hour,
+		protocol.RefCardStatus:         7 * 24 * time.Hour,
 	}
 }
 
