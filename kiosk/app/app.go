@@ -202,7 +202,7 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		Info:  counter.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
 		Store: st, Bus: b, Clock: env.Clock, Log: log,
 		Reader: hw.devices.Reader, Drawer: hw.devices.Drawer, Printer: hw.devices.Printer, Dev: dev,
-	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock, TypedAttestors: cfg.TypedAttestors})
 	if err := ctr.Restore(ctx); err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func registrySeedCards(now time.Time) []vcard.Profile {
 		{Serial: "9752269900000000051", HSAID: "SE2321000131-P000000012345", CommonName: "Anna Administratör", PIN: "1234"},
 		{Serial: "9752269900000000052", HSAID: "SE2321000131-P000000023456", CommonName: "Bertil Behörig", PIN: "2345"},
 		{Serial: "9752269900000000053", HSAID: "SE2321000131-P000000099999", CommonName: "Doris Avregistrerad", PIN: "9999"},
+		// A second attestor (with "Test Intygsgivare"): neither is an
+		// administrator (AT-1).
+		{Serial: "9752269900000000022", HSAID: "SE2321000131-P000000000022", CommonName: "Chef Chefsson", PIN: "4567"},
 	}
 	for i := 1; i <= 10; i++ {
 		out = append(out, vcard.Profile{Serial: fmt.Sprintf("RK-%s-%04d", now.Format("2006"), i), PIN: "0000"})

@@ -55,6 +55,7 @@ type Config struct {
 	RequireClock          bool                     // refuse issuing until the clock is synchronised
 	UIAuth                string                   // token (the kiosk browser presents a per-boot token) or none (development)
 	UITokenFile           string                   // where the per-boot UI token is kept for the kiosk browser
+	TypedAttestors        bool                     // allow attestors typed in by the operator (unverified) besides those proven by their card
 }
 
 // The UI channel's authentication (ui-auth).
@@ -292,6 +293,9 @@ func fields() []field {
 		}),
 		mk("simulation", "development: simulated hardware driven from the dev panel, demo data (make run sets it)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Simulation })
+		}),
+		mk("typed-attestors", "allow attestors typed in by the operator, marked unverified on the receipt (default: every attestor identifies with their own SITHS card and PIN)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.TypedAttestors })
 		}),
 		mk("ui-auth", "who may use the UI websocket: token (the kiosk browser, with the per-boot token) or none (simulation only)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.UIAuth })

@@ -112,7 +112,7 @@ func newCounter(t testing.TB) *counter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range append(vcard.DevProfiles(), devseed.BlankCards()...) {
+	for _, p := range append(append(vcard.DevProfiles(), devseed.BlankCards()...), testAttestorCards...) {
 		card, err := ca.Issue(p)
 		if err != nil {
 			t.Fatal(err)
@@ -327,6 +327,7 @@ func TestRecipientRC3NoCardNoOrder(t *testing.T) {
 
 func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 	c := newCounter(t)
+	c.allowTypedAttestors()
 	c.login()
 	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "lost"})
@@ -351,6 +352,7 @@ func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 // said to lack); otherwise the step is refused and the flow stays.
 func TestAttestationID6NeedsItsGround(t *testing.T) {
 	c := newCounter(t)
+	c.allowTypedAttestors()
 	c.login()
 	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	_ = c.step("reason", map[string]string{"reason": "lost"})

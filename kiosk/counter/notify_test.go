@@ -91,6 +91,7 @@ func TestNotificationsRE5DocumentIssuanceNotifiesTheRecipient(t *testing.T) {
 
 func TestNotificationsRE5AttestedIssuanceNotifiesRecipientAndBothAttestors(t *testing.T) {
 	c := newCounter(t)
+	c.allowTypedAttestors() // the attestors are typed in here
 	c.login()
 	must := func(err error) {
 		t.Helper()

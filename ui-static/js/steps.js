@@ -53,6 +53,7 @@ export const Action = Object.freeze({
   Recipient: "recipient",
   Document: "document",
   Attestors: "attestors",
+  AttestorPin: "attestor_pin", // an attestor's PIN for their own card in the card reader
   Manager: "manager",
   Card: "card",
   Confirm: "confirm",

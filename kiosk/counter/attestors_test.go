@@ -1,0 +1,164 @@
+package counter
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
+	"github.com/kortstation/kortstation/kiosk/devseed"
+	"github.com/kortstation/kortstation/sync/protocol"
+)
+
+// Cards for the attestor tests, besides the dev cards: a second attestor,
+// and a card that names the logged-in operator (Test Operatör Ett).
+var testAttestorCards = []vcard.Profile{
+	{Serial: "9752269900000000022", HSAID: "SE2321000131-P000000000022", CommonName: "Chef Chefsson", PIN: "4567"},
+	{Serial: "9752269900000000019", HSAID: "SE2321000131-P000000000011", CommonName: "Test Operatör Ett", PIN: "1234"},
+}
+
+const (
+	attestorCard1 = "9752269900000000021" // Test Intygsgivare, PIN 3456
+	attestorCard2 = "9752269900000000022" // Chef Chefsson, PIN 4567
+	operatorTwin  = "9752269900000000019"
+)
+
+func (c *counter) allowTypedAttestors() {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	c.m.opts.TypedAttestors = true
+}
+
+// toIdentity runs an issuance to its identification step.
+func (c *counter) toIdentity() {
+	c.t.Helper()
+	c.login()
+	for _, err := range []error{
+		c.call("flow.start", map[string]Kind{"kind": KindIssue}),
+		c.step("reason", map[string]string{"reason": "lost"}),
+		c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}),
+	} {
+		if err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// attest puts an attestor's card in the card reader and types its PIN.
+func (c *counter) attest(serial, pin string) error {
+	c.t.Helper()
+	c.insert(1, serial)
+	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Data["attestor_login"] != nil })
+	defer func() {
+		c.remove(1)
+		c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Data["attestor_login"] == nil })
+	}()
+	return c.step("attestor_pin", map[string]string{"pin": pin})
+}
+
+func attestorCards(v View) []map[string]any {
+	cards, _ := v.Flow.Data["attestor_cards"].([]map[string]any)
+	return cards
+}
+
+// TestAttestorsProveWhoTheyAreWithTheirCardAT1: each attestor puts their
+// own SITHS card in the card reader and types their PIN; the HSA-ID and
+// name are the certificate's. The receipt and the registry's record say
+// each was verified by card; a wrong PIN spends an attempt and lists
+// nobody.
+func TestAttestorsProveWhoTheyAreWithTheirCardAT1(t *testing.T) {
+	c := newCounter(t)
+	c.toIdentity()
+
+	if err := c.attest(attestorCard1, "0000"); err == nil || !strings.Contains(err.Error(), "2 attempts left") {
+		t.Fatalf("attestor's wrong PIN: %v, want 2 attempts left", err)
+	}
+	if n := len(attestorCards(c.view())); n != 0 {
+		t.Fatalf("a wrong PIN listed %d attestors", n)
+	}
+	for _, a := range []struct{ serial, pin string }{{attestorCard1, "3456"}, {attestorCard2, "4567"}} {
+		if err := c.attest(a.serial, a.pin); err != nil {
+			t.Fatalf("attestor %s: %v", a.serial, err)
+		}
+	}
+	cards := attestorCards(c.view())
+	if len(cards) != 2 || cards[0]["name"] != "Test Intygsgivare" || cards[1]["hsa_id"] != "SE2321000131-P000000000022" {
+		t.Fatalf("attestors from their cards: %+v", cards)
+	}
+	if err := c.step("attestors", map[string]any{"ground": "no_valid_document", "roles": []string{"manager", "employer"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.drawer.Open()
+	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Data["drawer_opened"] == true })
+	if err := c.step("card", map[string]string{"serial": devseed.ReserveInStock[0]}); err != nil {
+		t.Fatal(err)
+	}
+	c.insert(1, devseed.ReserveInStock[0])
+	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Step == StepPreview })
+	if err := c.step("confirm", nil); err != nil {
+		t.Fatal(err)
+	}
+	sig := SignatureInput{AspectRatio: 3, Strokes: [][]receiptPoint{{{X: .1, Y: .1}, {X: .2, Y: .5}, {X: .3, Y: .2}, {X: .4, Y: .6}, {X: .5, Y: .3}}}}
+	for _, k := range []string{"recipient", "attestor-1", "attestor-2", "administrator"} {
+		sig.Key = k
+		if err := c.step("sign", sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.step("complete", nil); err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	if err := c.st.Reader().QueryRow(`SELECT payload FROM outbox WHERE kind = ?`, protocol.KindIssuance).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	var p protocol.IssuancePayload
+	json.Unmarshal(payload, &p)
+	if strings.Join(p.AttestorProofs, ",") != "siths_card,siths_card" || p.AttestationGround != "no_valid_document" {
+		t.Errorf("issuance sent to the registry: proofs %v, ground %q", p.AttestorProofs, p.AttestationGround)
+	}
+	var verified, refused int
+	c.st.Reader().QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'attestor.verified'`).Scan(&verified)
+	c.st.Reader().QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'attestor.pin_refused'`).Scan(&refused)
+	if verified != 2 || refused != 1 {
+		t.Errorf("audit: %d attestors verified, %d PINs refused; want 2 and 1", verified, refused)
+	}
+}
+
+// TestTypedAttestorsOnlyByPolicyAT1: attestors typed in by the operator
+// (one honest operator could invent two) are refused unless the station's
+// policy allows them; then they are marked unverified.
+func TestTypedAttestorsOnlyByPolicyAT1(t *testing.T) {
+	c := newCounter(t)
+	c.toIdentity()
+	invented := []AttestorInput{{HSAID: "SE2321000131-P000000000777", Name: "Påhittad Person", Role: "manager"}}
+	if err := c.attest(attestorCard1, "3456"); err != nil {
+		t.Fatal(err)
+	}
+	err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": invented})
+	if rulesOf(err) != "AT-1" {
+		t.Fatalf("one invented attestor: %v, want AT-1", err)
+	}
+	if v := c.view(); v.Flow.Step != StepIdentity {
+		t.Fatalf("the refused attestation moved the flow to %s", v.Flow.Step)
+	}
+	c.allowTypedAttestors()
+	if err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": invented}); err != nil {
+		t.Fatalf("typed attestor where the policy allows: %v", err)
+	}
+}
+
+// TestAttestorCardOfTheOperatorAT3: a card naming the issuing
+// administrator cannot attest, whatever its serial; nothing is listed.
+func TestAttestorCardOfTheOperatorAT3(t *testing.T) {
+	c := newCounter(t)
+	c.toIdentity()
+	c.insert(1, operatorTwin)
+	v := c.waitView(func(v View) bool { return v.Flow != nil && len(v.Flow.Errors) > 0 })
+	if v.Flow.Errors[0].Rule != "AT-3" || v.Flow.Data["attestor_login"] != nil {
+		t.Fatalf("operator's card as attestor: %+v, want AT-3 and no PIN asked", v.Flow.Errors)
+	}
+	if err := c.step("attestor_pin", map[string]string{"pin": "1234"}); err == nil {
+		t.Fatal("a PIN was taken for a refused attestor card")
+	}
+}
