@@ -95,7 +95,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)-1])/float64(time.Microsecond), "max-µs")
 }
 
-// BenchmarkAPDURoundTrip measures one APDU (GET DATA serial) from the
+// BenchmarkAPDURoundTrip measures one APDU (SELECT EF.ODF) from the
 // client through libpcsclite, pcscd, vpcd and TCP to the virtual card and
 // back.
 func BenchmarkAPDURoundTrip(b *testing.B) {
@@ -112,24 +112,25 @@ func BenchmarkAPDURoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Disconnect(scard.LeaveCard)
-	if err := cardreader.NewClient(c).Select(); err != nil {
+	if err := cardreader.NewClient(c).SelectApplication(); err != nil {
 		b.Fatal(err)
 	}
-	getSerial := []byte{0x00, cardreader.InsGetData, 0x00, 0x5A, 0x00}
+	selectODF := []byte{0x00, cardreader.InsSelect, cardreader.SelectChildEF, cardreader.SelectNoResponse, 0x02, 0x50, 0x31}
 	for b.Loop() {
-		rsp, err := c.Transmit(getSerial)
+		rsp, err := c.Transmit(selectODF)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if n := len(rsp); n < 2 || rsp[n-2] != 0x90 || rsp[n-1] != 0x00 {
-			b.Fatalf("GET DATA: response % X", rsp)
+			b.Fatalf("SELECT: response % X", rsp)
 		}
 	}
 }
 
 // BenchmarkReadCard measures Driver.ReadCard: a PC/SC context, a shared
-// connection and transaction, SELECT, GET DATA, the certificate in chunks,
-// the PIN status, and the release.
+// connection and transaction, the PKCS#15 discovery (EF.DIR, the
+// application, EF.ODF, PrKDF, CDF, AODF), EF.TokenInfo, the certificate in
+// chunks, the PIN status, and the release.
 func BenchmarkReadCard(b *testing.B) {
 	reader := daemon.ReaderNames()[1]
 	h := newHarness(daemon)

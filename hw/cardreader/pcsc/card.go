@@ -15,7 +15,12 @@ import (
 // ReadCard reads the card in reader. See cardreader.Reader.
 func (d *Driver) ReadCard(ctx context.Context, reader string) (cardreader.Card, error) {
 	var card cardreader.Card
-	err := d.withCard(ctx, reader, "read card", func(t cardreader.Transport, atr []byte) error {
+	err := d.withCard(ctx, reader, "read card", true, func(t cardreader.Transport, atr []byte, counter uint32) error {
+		d.mu.Lock()
+		if c, ok := d.pinCounters[reader]; ok && c != counter {
+			delete(d.pinCounters, reader) // a new card: forget the old one's PIN
+		}
+		d.mu.Unlock()
 		var err error
 		card, err = cardreader.NewClient(t).ReadCard(atr)
 		return err
@@ -37,21 +42,63 @@ func (d *Driver) VerifyPIN(ctx context.Context, reader string, pin []byte) error
 		clear(own)
 		return fmt.Errorf("pcsc: verify PIN in reader %q: %w", reader, cardreader.ErrPINFormat)
 	}
-	return d.withCard(ctx, reader, "verify PIN", func(t cardreader.Transport, _ []byte) error {
-		return cardreader.NewClient(t).VerifyPIN(own)
+	return d.withCard(ctx, reader, "verify PIN", true, func(t cardreader.Transport, _ []byte, counter uint32) error {
+		err := cardreader.NewClient(t).VerifyPIN(own)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if err == nil {
+			d.pinCounters[reader] = counter
+		} else {
+			delete(d.pinCounters, reader)
+		}
+		return err
 	})
 }
 
+// Sign has the card in reader sign challenge. See cardreader.Reader. It
+// runs in its own shared connection and transaction like every operation;
+// the card keeps its security state between them because connections end
+// with SCARD_LEAVE_CARD. A card that left the reader since its PIN was
+// verified (pcsc-lite's card event counter moved, or no card now) gives
+// ErrCardRemoved without a command sent.
+func (d *Driver) Sign(ctx context.Context, reader string, challenge []byte) (cardreader.Signature, error) {
+	d.mu.Lock()
+	pinCounter, pinVerified := d.pinCounters[reader]
+	d.mu.Unlock()
+	var sig cardreader.Signature
+	err := d.withCard(ctx, reader, "sign", true, func(t cardreader.Transport, _ []byte, counter uint32) error {
+		if pinVerified && counter != pinCounter {
+			return fmt.Errorf("%w since the PIN was verified", cardreader.ErrCardRemoved)
+		}
+		var err error
+		sig, err = cardreader.NewClient(t).Sign(challenge)
+		return err
+	})
+	if err != nil {
+		if pinVerified && errors.Is(err, cardreader.ErrNoCard) && !errors.Is(err, cardreader.ErrCardRemoved) {
+			err = fmt.Errorf("%w since the PIN was verified: %w", cardreader.ErrCardRemoved, err)
+		}
+		return cardreader.Signature{}, err
+	}
+	return sig, nil
+}
+
+// sessionFunc is an operation on a connected card: the transport, the
+// card's ATR and, when asked for, pcsc-lite's card event counter of the
+// reader (it moves at every insertion and removal).
+type sessionFunc func(t cardreader.Transport, atr []byte, counter uint32) error
+
 // withCard runs fn on a fresh shared connection to the card in reader,
-// inside a transaction, bounded by ctx and OpTimeout.
-func (d *Driver) withCard(ctx context.Context, reader, op string, fn func(t cardreader.Transport, atr []byte) error) error {
+// inside a transaction, bounded by ctx and OpTimeout. withCounter asks for
+// the reader's card event counter.
+func (d *Driver) withCard(ctx context.Context, reader, op string, withCounter bool, fn sessionFunc) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.OpTimeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pcsc: %s in reader %q: %w", op, reader, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- d.session(ctx, reader, fn) }()
+	go func() { done <- d.session(ctx, reader, withCounter, fn) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -78,7 +125,7 @@ func (t transport) Transmit(apdu []byte) ([]byte, error) {
 	return t.card.Transmit(apdu)
 }
 
-func (d *Driver) session(ctx context.Context, reader string, fn func(t cardreader.Transport, atr []byte) error) error {
+func (d *Driver) session(ctx context.Context, reader string, withCounter bool, fn sessionFunc) error {
 	sc, err := scard.EstablishContext()
 	if err != nil {
 		return mapError(err)
@@ -100,7 +147,15 @@ func (d *Driver) session(ctx context.Context, reader string, fn func(t cardreade
 	if err != nil {
 		return d.classify(sc, reader, err)
 	}
-	if err := fn(transport{ctx: ctx, card: card}, status.Atr); err != nil {
+	var counter uint32
+	if withCounter {
+		states := []scard.ReaderState{{Reader: reader, CurrentState: scard.StateUnaware}}
+		if err := sc.GetStatusChange(states, 0); err != nil {
+			return d.classify(sc, reader, err)
+		}
+		counter = uint32(states[0].EventState) >> 16
+	}
+	if err := fn(transport{ctx: ctx, card: card}, status.Atr, counter); err != nil {
 		return d.classify(sc, reader, err)
 	}
 	return nil

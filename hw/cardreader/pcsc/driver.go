@@ -8,7 +8,7 @@
 // done. When pcscd goes away it reports ServiceUnavailable, re-establishes
 // its PC/SC context with exponential backoff and reports ServiceRestored.
 //
-// ReadCard and VerifyPIN each use their own PC/SC context and connection,
+// ReadCard, VerifyPIN and Sign each use their own PC/SC context and connection,
 // opened in shared mode inside a transaction and released as soon as the
 // operation ends (Disconnect with LeaveCard), so other PC/SC clients are
 // not locked out. Each operation is bounded by its context and the
@@ -40,7 +40,7 @@ type Config struct {
 	// Logger receives the driver's log; slog.Default() if nil. The driver
 	// never logs card data or PINs.
 	Logger *slog.Logger
-	// OpTimeout bounds ReadCard and VerifyPIN when their context has no
+	// OpTimeout bounds ReadCard, VerifyPIN and Sign when their context has no
 	// earlier deadline (default 10 s).
 	OpTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to reach
@@ -61,6 +61,9 @@ type Driver struct {
 
 	mu      sync.Mutex
 	readers []string // known to Run, sorted
+	// pinCounters holds, per reader, pcsc-lite's card event counter when
+	// a PIN was last verified there: Sign tells a card removed since.
+	pinCounters map[string]uint32
 }
 
 var _ cardreader.Reader = (*Driver)(nil)
@@ -82,7 +85,7 @@ func New(cfg Config) *Driver {
 	if cfg.RemovalGrace <= 0 {
 		cfg.RemovalGrace = time.Second
 	}
-	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg}
+	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg, pinCounters: map[string]uint32{}}
 }
 
 // Readers returns the readers known to Run, sorted; nil when Run is not
