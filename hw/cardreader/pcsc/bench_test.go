@@ -143,3 +143,46 @@ func BenchmarkReadCard(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSign measures Driver.Sign on a virtual card through pcscd +
+// vpcd after one VerifyPIN: a PC/SC context, a shared connection and
+// transaction, the PKCS#15 discovery, MSE:SET, PSO: COMPUTE DIGITAL
+// SIGNATURE (the virtual card's own signing included) and the release.
+// Each iteration verifies the PIN again, outside the timer, since Sign
+// releases the connection that keeps the card powered. p50-µs is the
+// median Sign.
+func BenchmarkSign(b *testing.B) {
+	for _, alg := range []vcard.KeyAlgorithm{vcard.ECDSAP256, vcard.RSA2048} {
+		b.Run(alg.String(), func(b *testing.B) {
+			reader := daemon.ReaderNames()[1]
+			ca, err := vcard.NewCA("bench CA")
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := vcard.DevProfiles()[0]
+			p.Key = alg
+			card, err := ca.Issue(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := newHarness(daemon)
+			h.Insert(b, reader, card)
+			drv := pcsc.New(pcsc.Config{Logger: testLogger()})
+			ctx := context.Background()
+			var lat []time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if err := drv.VerifyPIN(ctx, reader, []byte(p.PIN)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				began := time.Now()
+				if _, err := drv.Sign(ctx, reader, []byte("bench challenge")); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(began))
+			}
+			reportLatency(b, lat)
+		})
+	}
+}

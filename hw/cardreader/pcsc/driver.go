@@ -46,6 +46,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between attempts to reach
 	// pcscd after it went away (defaults 50 ms and 2 s).
 	MinBackoff, MaxBackoff time.Duration
+	// PINHold is how long the driver keeps a connection to a card after a
+	// successful VerifyPIN, waiting for Sign, so that pcscd does not power
+	// the card down and reset its security state (default 30 s).
+	PINHold time.Duration
 	// RemovalGrace is how long an operation that failed on a transmission
 	// error waits for the reader to report the card gone, to tell a pulled
 	// card (ErrCardRemoved) from another failure (default 1 s).
@@ -64,6 +68,8 @@ type Driver struct {
 	// pinCounters holds, per reader, pcsc-lite's card event counter when
 	// a PIN was last verified there: Sign tells a card removed since.
 	pinCounters map[string]uint32
+	// held is the connection kept per reader from a verified PIN to Sign.
+	held map[string]*heldCard
 }
 
 var _ cardreader.Reader = (*Driver)(nil)
@@ -82,10 +88,14 @@ func New(cfg Config) *Driver {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(2*time.Second, cfg.MinBackoff)
 	}
+	if cfg.PINHold <= 0 {
+		cfg.PINHold = 30 * time.Second
+	}
 	if cfg.RemovalGrace <= 0 {
 		cfg.RemovalGrace = time.Second
 	}
-	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg, pinCounters: map[string]uint32{}}
+	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg,
+		pinCounters: map[string]uint32{}, held: map[string]*heldCard{}}
 }
 
 // Readers returns the readers known to Run, sorted; nil when Run is not

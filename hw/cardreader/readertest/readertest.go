@@ -417,6 +417,26 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 
+	t.Run("sign/PIN still verified a while later", func(t *testing.T) {
+		// pcscd powers an unused card down within a second, resetting it:
+		// the PIN must survive the pause between VerifyPIN and Sign.
+		r := h.New(t)
+		card := f.operator(t, "3000000000000000012")
+		h.Insert(t, r0, card)
+		got := readCard(t, r, r0)
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+		sig, err := sign(r, r0, []byte("later"))
+		if err != nil {
+			t.Fatalf("Sign 2 s after the PIN: %v", err)
+		}
+		if err := sig.Verify(got.Certificate, []byte("later")); err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	})
+
 	t.Run("sign/copied certificate does not verify", func(t *testing.T) {
 		r := h.New(t)
 		victim := f.operator(t, "3000000000000000010")
