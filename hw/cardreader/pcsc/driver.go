@@ -8,12 +8,15 @@
 // done. When pcscd goes away it reports ServiceUnavailable, re-establishes
 // its PC/SC context with exponential backoff and reports ServiceRestored.
 //
-// ReadCard, VerifyPIN and Sign each use their own PC/SC context and connection,
-// opened in shared mode inside a transaction and released as soon as the
-// operation ends (Disconnect with LeaveCard), so other PC/SC clients are
-// not locked out. Each operation is bounded by its context and the
-// driver's OpTimeout: a card that stops answering gives an error, never a
-// hang.
+// ReadCard, VerifyPIN and Sign each use their own PC/SC context and
+// connection, opened in shared mode inside a transaction and released as
+// soon as the operation ends (Disconnect with LeaveCard), so other PC/SC
+// clients are not locked out. The one exception: after a successful
+// VerifyPIN the connection stays open, outside any transaction, until
+// Sign (at most Config.PINHold), because pcscd powers an unused card down
+// and that resets the PIN state. Each operation is bounded by its context
+// and the driver's OpTimeout: a card that stops answering gives an error,
+// never a hang.
 package pcsc
 
 import (

@@ -181,8 +181,12 @@ func CopyCertificate(victim *Card, serial, pin string) (*Card, error) {
 	if victim.cert == nil {
 		return nil, fmt.Errorf("vcard: copy certificate: the card has none")
 	}
+	cert, err := x509.ParseCertificate(victim.cert)
+	if err != nil {
+		return nil, fmt.Errorf("vcard: copy certificate: %w", err)
+	}
 	alg := ECDSAP256
-	if _, ok := victim.PublicKey().(*rsa.PublicKey); ok {
+	if _, ok := cert.PublicKey.(*rsa.PublicKey); ok {
 		alg = RSA2048
 	}
 	key, err := GenerateKey(alg)
