@@ -18,10 +18,17 @@ var (
 	// ErrNoResponse: the card's answer was not a response APDU (fewer than
 	// two bytes); typically the card left mid-command.
 	ErrNoResponse = errors.New("cardreader: no valid response from the card")
-	// ErrUnsupportedCard: the card does not carry the station's application.
+	// ErrUnsupportedCard: the card does not carry a PKCS#15 application
+	// the station can use.
 	ErrUnsupportedCard = errors.New("cardreader: card application not found")
-	// ErrNoSerial: the card application has no serial number.
+	// ErrNoSerial: EF.TokenInfo has no serial number.
 	ErrNoSerial = errors.New("cardreader: card has no serial number")
+	// ErrNoKey: the card has no private key to sign with (a blank card, or
+	// a PrKDF without a signing key).
+	ErrNoKey = errors.New("cardreader: card has no signing key")
+	// ErrSecurityStatus: the card refused to sign because the PIN has not
+	// been verified in this card session (status 6982).
+	ErrSecurityStatus = errors.New("cardreader: security status not satisfied (PIN not verified in this card session)")
 	// ErrNoCertificate: the card has no holder certificate (a blank reserve
 	// card). ReadCard treats it as a normal state, not an error.
 	ErrNoCertificate = errors.New("cardreader: card has no certificate")

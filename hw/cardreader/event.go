@@ -69,8 +69,8 @@ func (e Event) String() string {
 }
 
 // Reader is a PC/SC card reader service as the station uses it: one or
-// more readers, their events, and the card application on the cards in
-// them. Implementations: pcsc.Driver (real, pcscd) and sim.Reader
+// more readers, their events, and the PKCS#15 application on the cards
+// in them. Implementations: pcsc.Driver (real, pcscd) and sim.Reader
 // (in-process simulator). All methods are safe for concurrent use.
 type Reader interface {
 	// Run watches the readers and sends events on events until ctx is done,
@@ -89,4 +89,16 @@ type Reader interface {
 	// returns, whatever the outcome. A wrong PIN gives *PINError, a blocked
 	// PIN ErrPINBlocked.
 	VerifyPIN(ctx context.Context, reader string, pin []byte) error
+	// Sign has the card in reader sign SHA-256 of challenge with the
+	// holder's authentication key (the key of Card.Certificate), proving
+	// that the card holds that key. The PIN must have been verified
+	// before, in the same card session (the card neither removed nor
+	// reset since), else ErrSecurityStatus; call it right after
+	// VerifyPIN. If the card the PIN was verified on has left the reader
+	// since (gone, or put back), Sign gives ErrCardRemoved without asking
+	// the card, until ReadCard reads a new card there or VerifyPIN
+	// succeeds again. A card without a key gives ErrNoKey. Check the result
+	// with Signature.Verify against the certificate read from the same
+	// card; validating that certificate's chain is the caller's job.
+	Sign(ctx context.Context, reader string, challenge []byte) (Signature, error)
 }

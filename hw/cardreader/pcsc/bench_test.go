@@ -95,7 +95,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)-1])/float64(time.Microsecond), "max-µs")
 }
 
-// BenchmarkAPDURoundTrip measures one APDU (GET DATA serial) from the
+// BenchmarkAPDURoundTrip measures one APDU (SELECT EF.ODF) from the
 // client through libpcsclite, pcscd, vpcd and TCP to the virtual card and
 // back.
 func BenchmarkAPDURoundTrip(b *testing.B) {
@@ -112,24 +112,25 @@ func BenchmarkAPDURoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Disconnect(scard.LeaveCard)
-	if err := cardreader.NewClient(c).Select(); err != nil {
+	if err := cardreader.NewClient(c).SelectApplication(); err != nil {
 		b.Fatal(err)
 	}
-	getSerial := []byte{0x00, cardreader.InsGetData, 0x00, 0x5A, 0x00}
+	selectODF := []byte{0x00, cardreader.InsSelect, cardreader.SelectChildEF, cardreader.SelectNoResponse, 0x02, 0x50, 0x31}
 	for b.Loop() {
-		rsp, err := c.Transmit(getSerial)
+		rsp, err := c.Transmit(selectODF)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if n := len(rsp); n < 2 || rsp[n-2] != 0x90 || rsp[n-1] != 0x00 {
-			b.Fatalf("GET DATA: response % X", rsp)
+			b.Fatalf("SELECT: response % X", rsp)
 		}
 	}
 }
 
 // BenchmarkReadCard measures Driver.ReadCard: a PC/SC context, a shared
-// connection and transaction, SELECT, GET DATA, the certificate in chunks,
-// the PIN status, and the release.
+// connection and transaction, the PKCS#15 discovery (EF.DIR, the
+// application, EF.ODF, PrKDF, CDF, AODF), EF.TokenInfo, the certificate in
+// chunks, the PIN status, and the release.
 func BenchmarkReadCard(b *testing.B) {
 	reader := daemon.ReaderNames()[1]
 	h := newHarness(daemon)
@@ -140,5 +141,48 @@ func BenchmarkReadCard(b *testing.B) {
 		if _, err := drv.ReadCard(ctx, reader); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSign measures Driver.Sign on a virtual card through pcscd +
+// vpcd after one VerifyPIN: a PC/SC context, a shared connection and
+// transaction, the PKCS#15 discovery, MSE:SET, PSO: COMPUTE DIGITAL
+// SIGNATURE (the virtual card's own signing included) and the release.
+// Each iteration verifies the PIN again, outside the timer, since Sign
+// releases the connection that keeps the card powered. p50-µs is the
+// median Sign.
+func BenchmarkSign(b *testing.B) {
+	for _, alg := range []vcard.KeyAlgorithm{vcard.ECDSAP256, vcard.RSA2048} {
+		b.Run(alg.String(), func(b *testing.B) {
+			reader := daemon.ReaderNames()[1]
+			ca, err := vcard.NewCA("bench CA")
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := vcard.DevProfiles()[0]
+			p.Key = alg
+			card, err := ca.Issue(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := newHarness(daemon)
+			h.Insert(b, reader, card)
+			drv := pcsc.New(pcsc.Config{Logger: testLogger()})
+			ctx := context.Background()
+			var lat []time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if err := drv.VerifyPIN(ctx, reader, []byte(p.PIN)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				began := time.Now()
+				if _, err := drv.Sign(ctx, reader, []byte("bench challenge")); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(began))
+			}
+			reportLatency(b, lat)
+		})
 	}
 }

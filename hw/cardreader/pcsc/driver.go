@@ -8,12 +8,15 @@
 // done. When pcscd goes away it reports ServiceUnavailable, re-establishes
 // its PC/SC context with exponential backoff and reports ServiceRestored.
 //
-// ReadCard and VerifyPIN each use their own PC/SC context and connection,
-// opened in shared mode inside a transaction and released as soon as the
-// operation ends (Disconnect with LeaveCard), so other PC/SC clients are
-// not locked out. Each operation is bounded by its context and the
-// driver's OpTimeout: a card that stops answering gives an error, never a
-// hang.
+// ReadCard, VerifyPIN and Sign each use their own PC/SC context and
+// connection, opened in shared mode inside a transaction and released as
+// soon as the operation ends (Disconnect with LeaveCard), so other PC/SC
+// clients are not locked out. The one exception: after a successful
+// VerifyPIN the connection stays open, outside any transaction, until
+// Sign (at most Config.PINHold), because pcscd powers an unused card down
+// and that resets the PIN state. Each operation is bounded by its context
+// and the driver's OpTimeout: a card that stops answering gives an error,
+// never a hang.
 package pcsc
 
 import (
@@ -40,12 +43,16 @@ type Config struct {
 	// Logger receives the driver's log; slog.Default() if nil. The driver
 	// never logs card data or PINs.
 	Logger *slog.Logger
-	// OpTimeout bounds ReadCard and VerifyPIN when their context has no
+	// OpTimeout bounds ReadCard, VerifyPIN and Sign when their context has no
 	// earlier deadline (default 10 s).
 	OpTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to reach
 	// pcscd after it went away (defaults 50 ms and 2 s).
 	MinBackoff, MaxBackoff time.Duration
+	// PINHold is how long the driver keeps a connection to a card after a
+	// successful VerifyPIN, waiting for Sign, so that pcscd does not power
+	// the card down and reset its security state (default 30 s).
+	PINHold time.Duration
 	// RemovalGrace is how long an operation that failed on a transmission
 	// error waits for the reader to report the card gone, to tell a pulled
 	// card (ErrCardRemoved) from another failure (default 1 s).
@@ -61,6 +68,11 @@ type Driver struct {
 
 	mu      sync.Mutex
 	readers []string // known to Run, sorted
+	// pinCounters holds, per reader, pcsc-lite's card event counter when
+	// a PIN was last verified there: Sign tells a card removed since.
+	pinCounters map[string]uint32
+	// held is the connection kept per reader from a verified PIN to Sign.
+	held map[string]*heldCard
 }
 
 var _ cardreader.Reader = (*Driver)(nil)
@@ -79,10 +91,14 @@ func New(cfg Config) *Driver {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(2*time.Second, cfg.MinBackoff)
 	}
+	if cfg.PINHold <= 0 {
+		cfg.PINHold = 30 * time.Second
+	}
 	if cfg.RemovalGrace <= 0 {
 		cfg.RemovalGrace = time.Second
 	}
-	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg}
+	return &Driver{log: cfg.Logger.With("component", "cardreader/pcsc"), cfg: cfg,
+		pinCounters: map[string]uint32{}, held: map[string]*heldCard{}}
 }
 
 // Readers returns the readers known to Run, sorted; nil when Run is not

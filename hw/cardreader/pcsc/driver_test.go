@@ -8,6 +8,7 @@ import (
 
 	"github.com/kortstation/kortstation/hw/cardreader"
 	"github.com/kortstation/kortstation/hw/cardreader/pcsc"
+	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 )
 
 // recvKind receives events until one of kind arrives.
@@ -103,5 +104,32 @@ func TestRunStopsPromptly(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Run did not stop within 5 s")
 		}
+	}
+}
+
+// TestPINHoldExpires: the connection that keeps a verified card powered
+// is released after Config.PINHold; pcscd then powers the card down and
+// Sign finds the PIN no longer verified.
+func TestPINHoldExpires(t *testing.T) {
+	reader := daemon.ReaderNames()[1]
+	h := newHarness(daemon)
+	ca, err := vcard.NewCA("hold CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := ca.Issue(vcard.Profile{Serial: "4000000000000000001", HSAID: "SE2321000131-P000000040001", PIN: "1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Insert(t, reader, card)
+	drv := pcsc.New(pcsc.Config{Logger: testLogger(), PINHold: 100 * time.Millisecond})
+	ctx := context.Background()
+	if err := drv.VerifyPIN(ctx, reader, []byte("1234")); err != nil {
+		t.Fatal(err)
+	}
+	// pcsc-lite powers an unused card down within a second here.
+	time.Sleep(2 * time.Second)
+	if _, err := drv.Sign(ctx, reader, []byte("x")); !errors.Is(err, cardreader.ErrSecurityStatus) {
+		t.Errorf("Sign 2 s after the PIN with a 100 ms hold: got %v, want ErrSecurityStatus", err)
 	}
 }

@@ -41,7 +41,7 @@ type Harness interface {
 // about 400 ms; the margin is for a loaded machine.
 const EventTimeout = 10 * time.Second
 
-// opTimeout bounds ReadCard and VerifyPIN in the suite.
+// opTimeout bounds ReadCard, VerifyPIN and Sign in the suite.
 const opTimeout = 15 * time.Second
 
 // pins of the suite's cards.
@@ -57,7 +57,12 @@ type fixture struct {
 
 func (f fixture) operator(t *testing.T, serial string) *vcard.Card {
 	t.Helper()
-	c, err := f.ca.Issue(vcard.Profile{Serial: serial, HSAID: "SE2321000131-P0000000" + serial[len(serial)-5:], PIN: rightPIN})
+	return f.operatorWith(t, serial, vcard.ECDSAP256)
+}
+
+func (f fixture) operatorWith(t *testing.T, serial string, alg vcard.KeyAlgorithm) *vcard.Card {
+	t.Helper()
+	c, err := f.ca.Issue(vcard.Profile{Serial: serial, HSAID: "SE2321000131-P0000000" + serial[len(serial)-5:], PIN: rightPIN, Key: alg})
 	if err != nil {
 		t.Fatalf("issue card: %v", err)
 	}
@@ -229,8 +234,12 @@ func Run(t *testing.T, h Harness) {
 		if err := verify(r, r0, []byte(rightPIN)); err != nil {
 			t.Fatalf("right PIN: %v", err)
 		}
-		if got := readCard(t, r, r0).PINRetries; got != vcard.DefaultMaxRetries {
-			t.Errorf("PINRetries after the right PIN = %d, want %d", got, vcard.DefaultMaxRetries)
+		if got := card.PINRetries(); got != vcard.DefaultMaxRetries {
+			t.Errorf("card retry counter after the right PIN = %d, want %d", got, vcard.DefaultMaxRetries)
+		}
+		// The PIN stays verified for the card session: ReadCard says so.
+		if got := readCard(t, r, r0).PINRetries; got != -1 {
+			t.Errorf("PINRetries after the right PIN = %d, want -1 (verified)", got)
 		}
 	})
 
@@ -260,6 +269,9 @@ func Run(t *testing.T, h Harness) {
 		}
 		if err := r.VerifyPIN(ctx, r0, []byte(rightPIN)); !errors.Is(err, cardreader.ErrNoCard) {
 			t.Errorf("VerifyPIN: got %v, want ErrNoCard", err)
+		}
+		if _, err := r.Sign(ctx, r0, []byte("challenge")); !errors.Is(err, cardreader.ErrNoCard) {
+			t.Errorf("Sign: got %v, want ErrNoCard", err)
 		}
 	})
 
@@ -363,6 +375,154 @@ func Run(t *testing.T, h Harness) {
 		rec.expect(t, match{cardreader.CardRemoved, r1})
 	})
 
+	for i, alg := range []vcard.KeyAlgorithm{vcard.ECDSAP256, vcard.RSA2048} {
+		t.Run("sign/"+alg.String(), func(t *testing.T) {
+			r := h.New(t)
+			card := f.operatorWith(t, fmt.Sprintf("300000000000000000%d", i), alg)
+			h.Insert(t, r0, card)
+			got := readCard(t, r, r0)
+			ch1, ch2 := []byte("challenge one"), []byte("challenge two")
+			if _, err := sign(r, r0, ch1); !errors.Is(err, cardreader.ErrSecurityStatus) {
+				t.Errorf("Sign before the PIN: got %v, want ErrSecurityStatus", err)
+			}
+			if err := verify(r, r0, []byte(rightPIN)); err != nil {
+				t.Fatalf("VerifyPIN: %v", err)
+			}
+			sig1, err := sign(r, r0, ch1)
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			sig2, err := sign(r, r0, ch2)
+			if err != nil {
+				t.Fatalf("second Sign: %v", err)
+			}
+			for _, tt := range []struct {
+				name      string
+				sig       cardreader.Signature
+				challenge []byte
+				ok        bool
+			}{
+				{"first signature, first challenge", sig1, ch1, true},
+				{"first signature, second challenge", sig1, ch2, false},
+				{"second signature, second challenge", sig2, ch2, true},
+				{"second signature, first challenge", sig2, ch1, false},
+			} {
+				if err := tt.sig.Verify(got.Certificate, tt.challenge); (err == nil) != tt.ok {
+					t.Errorf("%s: got %v, want verified = %v", tt.name, err, tt.ok)
+				}
+			}
+			if bytes.Equal(sig1.Value, sig2.Value) {
+				t.Error("two challenges gave the same signature")
+			}
+		})
+	}
+
+	t.Run("sign/PIN still verified a while later", func(t *testing.T) {
+		// pcscd powers an unused card down within a second, resetting it:
+		// the PIN must survive the pause between VerifyPIN and Sign.
+		r := h.New(t)
+		card := f.operator(t, "3000000000000000012")
+		h.Insert(t, r0, card)
+		got := readCard(t, r, r0)
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+		sig, err := sign(r, r0, []byte("later"))
+		if err != nil {
+			t.Fatalf("Sign 2 s after the PIN: %v", err)
+		}
+		if err := sig.Verify(got.Certificate, []byte("later")); err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	})
+
+	t.Run("sign/copied certificate does not verify", func(t *testing.T) {
+		r := h.New(t)
+		victim := f.operator(t, "3000000000000000010")
+		thief, err := vcard.CopyCertificate(victim, "6660000000000000001", rightPIN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Insert(t, r0, thief)
+		got := readCard(t, r, r0)
+		if want := "SE2321000131-P000000000010"; got.HSAID != want {
+			t.Errorf("HSAID = %q, want the victim's %q", got.HSAID, want)
+		}
+		if err := got.Certificate.CheckSignatureFrom(ca.Certificate()); err != nil {
+			t.Errorf("copied certificate is the CA's and should check: %v", err)
+		}
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		challenge := []byte("prove it")
+		sig, err := sign(r, r0, challenge)
+		if err != nil {
+			t.Fatalf("Sign: %v", err)
+		}
+		if err := sig.Verify(got.Certificate, challenge); err == nil {
+			t.Error("Verify of the thief's signature: got nil, want an error")
+		}
+	})
+
+	t.Run("sign/self-signed certificate verifies but is not the CA's", func(t *testing.T) {
+		r := h.New(t)
+		forger, err := vcard.SelfSigned(vcard.Profile{Serial: "6660000000000000002", HSAID: "SE2321000131-P000000012345", PIN: rightPIN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Insert(t, r0, forger)
+		got := readCard(t, r, r0)
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		sig, err := sign(r, r0, []byte("prove it"))
+		if err != nil {
+			t.Fatalf("Sign: %v", err)
+		}
+		if err := sig.Verify(got.Certificate, []byte("prove it")); err != nil {
+			t.Errorf("Verify: %v (the forger holds its own key)", err)
+		}
+		if err := got.Certificate.CheckSignatureFrom(ca.Certificate()); err == nil {
+			t.Error("self-signed certificate checks against the CA: got nil, want an error")
+		}
+	})
+
+	t.Run("sign/blank card has no key", func(t *testing.T) {
+		r := h.New(t)
+		h.Insert(t, r0, f.blank(t, "2000000000000000003"))
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		if _, err := sign(r, r0, []byte("x")); !errors.Is(err, cardreader.ErrNoKey) {
+			t.Errorf("Sign: got %v, want ErrNoKey", err)
+		}
+	})
+
+	t.Run("sign/card removed between PIN and Sign", func(t *testing.T) {
+		r := h.New(t)
+		card := f.operator(t, "3000000000000000011")
+		h.Insert(t, r0, card)
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN: %v", err)
+		}
+		h.Remove(t, r0)
+		if _, err := sign(r, r0, []byte("x")); !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Errorf("Sign with the card out: got %v, want ErrCardRemoved", err)
+		}
+		h.Insert(t, r0, card)
+		if _, err := sign(r, r0, []byte("x")); !errors.Is(err, cardreader.ErrCardRemoved) {
+			t.Errorf("Sign with the card put back: got %v, want ErrCardRemoved", err)
+		}
+		// A new PIN makes it sign again.
+		if err := verify(r, r0, []byte(rightPIN)); err != nil {
+			t.Fatalf("VerifyPIN again: %v", err)
+		}
+		if _, err := sign(r, r0, []byte("x")); err != nil {
+			t.Errorf("Sign after a new PIN: %v", err)
+		}
+	})
+
 	t.Run("service restart", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
@@ -409,6 +569,12 @@ func verify(r cardreader.Reader, reader string, pin []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	return r.VerifyPIN(ctx, reader, pin)
+}
+
+func sign(r cardreader.Reader, reader string, challenge []byte) (cardreader.Signature, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return r.Sign(ctx, reader, challenge)
 }
 
 func assertZeroed(t *testing.T, pin []byte) {

@@ -44,9 +44,12 @@ type slot struct {
 	card *vcard.Card
 	gen  int           // bumped at every insertion and removal
 	gone chan struct{} // closed when the card leaves or the service stops
+	// pinGen is gen when a PIN was last verified on the card (0: none):
+	// Sign after the card left since gives ErrCardRemoved.
+	pinGen int
 }
 
-// OpTimeout bounds ReadCard and VerifyPIN when their context has no
+// OpTimeout bounds ReadCard, VerifyPIN and Sign when their context has no
 // earlier deadline, as the real driver's default does.
 const OpTimeout = 10 * time.Second
 
@@ -147,6 +150,7 @@ func (r *Reader) removeLocked(reader string) {
 	if s == nil || s.card == nil {
 		return
 	}
+	s.card.Reset() // unpowered
 	s.card = nil
 	s.gen++
 	close(s.gone)
@@ -206,6 +210,7 @@ func (r *Reader) StopService() {
 		s := r.slots[name]
 		s.gen++ // operations in flight fail
 		if s.card != nil {
+			s.card.Reset() // the service powers its cards down
 			close(s.gone)
 			s.gone = make(chan struct{})
 		}
@@ -292,6 +297,11 @@ func (r *Reader) ReadCard(ctx context.Context, reader string) (cardreader.Card, 
 		card, err = cardreader.NewClient(t).ReadCard(atr)
 		return err
 	})
+	r.mu.Lock()
+	if s := r.slots[reader]; s != nil && s.card != nil && s.pinGen != s.gen {
+		s.pinGen = 0 // a new card was read: forget the old one's PIN
+	}
+	r.mu.Unlock()
 	if err != nil {
 		return cardreader.Card{}, err
 	}
@@ -305,8 +315,42 @@ func (r *Reader) VerifyPIN(ctx context.Context, reader string, pin []byte) error
 		return fmt.Errorf("sim: verify PIN in reader %q: %w", reader, cardreader.ErrPINFormat)
 	}
 	return r.withCard(ctx, reader, "verify PIN", func(t cardreader.Transport, _ []byte) error {
-		return cardreader.NewClient(t).VerifyPIN(pin)
+		err := cardreader.NewClient(t).VerifyPIN(pin)
+		if err == nil {
+			r.mu.Lock()
+			if s := r.slots[reader]; s != nil && s.card != nil {
+				s.pinGen = s.gen
+			}
+			r.mu.Unlock()
+		}
+		return err
 	})
+}
+
+// Sign has the card in reader sign challenge (see cardreader.Reader). A
+// card that left the reader since its PIN was verified gives
+// ErrCardRemoved without a command sent.
+func (r *Reader) Sign(ctx context.Context, reader string, challenge []byte) (cardreader.Signature, error) {
+	r.mu.Lock()
+	if s := r.slots[reader]; s != nil && !r.down && s.pinGen != 0 && s.pinGen != s.gen {
+		empty := s.card == nil
+		r.mu.Unlock()
+		if empty {
+			return cardreader.Signature{}, fmt.Errorf("sim: sign in reader %q: %w since the PIN was verified (%w)", reader, cardreader.ErrCardRemoved, cardreader.ErrNoCard)
+		}
+		return cardreader.Signature{}, fmt.Errorf("sim: sign in reader %q: %w since the PIN was verified", reader, cardreader.ErrCardRemoved)
+	}
+	r.mu.Unlock()
+	var sig cardreader.Signature
+	err := r.withCard(ctx, reader, "sign", func(t cardreader.Transport, _ []byte) error {
+		var err error
+		sig, err = cardreader.NewClient(t).Sign(challenge)
+		return err
+	})
+	if err != nil {
+		return cardreader.Signature{}, err
+	}
+	return sig, nil
 }
 
 func (r *Reader) withCard(ctx context.Context, reader, op string, fn func(t cardreader.Transport, atr []byte) error) error {

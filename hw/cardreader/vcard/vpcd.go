@@ -86,6 +86,7 @@ func (c *Conn) serve() {
 	c.err = err
 	c.mu.Unlock()
 	c.nc.Close()
+	c.card.Reset() // out of the reader: unpowered
 }
 
 func (c *Conn) loop() error {
