@@ -35,10 +35,10 @@ type issuance struct {
 	// are the attestors who proved who they are with their card (AT-1).
 	attLogin      *attestorLogin
 	cardAttestors []rules.Attestor
-	order     rules.Order
-	receiptID string
-	decision  *rules.IssuanceDecision
-	sigs      map[string]receiptpdf.Signature
+	order         rules.Order
+	receiptID     string
+	decision      *rules.IssuanceDecision
+	sigs          map[string]receiptpdf.Signature
 }
 
 // RecipientInput is the recipient step: personal or coordination number

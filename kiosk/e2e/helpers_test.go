@@ -100,6 +100,12 @@ type rig struct {
 // the station at the given time.
 func newRig(t testing.TB, at time.Time, seed func(tx *sql.Tx) error) *rig {
 	t.Helper()
+	return newRigArgs(t, at, seed)
+}
+
+// newRigArgs is newRig with more kioskd arguments (a policy under test).
+func newRigArgs(t testing.TB, at time.Time, seed func(tx *sql.Tx) error, extra ...string) *rig {
+	t.Helper()
 	r := &rig{t: t, addr: freeAddr(t), dir: t.TempDir(), clock: newClock(at)}
 	if seed != nil {
 		st, err := store.Open(context.Background(), filepath.Join(r.dir, "station.db"), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -119,7 +125,7 @@ func newRig(t testing.TB, at time.Time, seed func(tx *sql.Tx) error) *rig {
 			// No registry: the test seeds the reference data it needs, and
 			// an embedded registry would replace it with its own.
 			Args: append([]string{"-listen", r.addr, "-data-dir", r.dir, "-log-level", "warn",
-				"-registry", "remote", "-registry-url", "https://127.0.0.1:9/"}, devArgs...),
+				"-registry", "remote", "-registry-url", "https://127.0.0.1:9/"}, append(devArgs, extra...)...),
 			Stdout: io.Discard, Stderr: stderr(), Ready: func(a string) { ready <- a }, Clock: r.clock,
 		})
 	}()

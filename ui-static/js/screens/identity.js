@@ -7,6 +7,7 @@ import { Action } from "../steps.js";
 import { recipientLine, factsLine } from "./common.js";
 import { checkPnr, checkDate, checkHSA } from "./checks.js";
 import { primary } from "./frame.js";
+import { keypad } from "../keyboard.js";
 
 // DocTypes are the ID documents every flow accepts.
 export const DocTypes = ["swedish_passport", "swedish_driving_licence", "sis_id_card", "national_id_card", "tax_agency_id_card"];
@@ -40,6 +41,10 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
   // ID-6: attestation only when the recipient has no valid ID document;
   // the operator records it, never pre-ticked.
   let noDocument = false;
+  // The attestors proven by their cards: the roles the operator chose; and
+  // the digits of an attestor's PIN until sent.
+  const cardRoles = [];
+  let attPin = "";
 
   const tab = (id, m, label) => button({ id, "aria-pressed": String(mode === m), onclick: () => { mode = m; kb.active = null; ctx.render(); } }, t(label));
 
@@ -55,32 +60,68 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
     };
   }
 
-  function attestorForm() {
-    const att = (n) => h("fieldset", { class: "att" }, h("legend", {}, `${t("att")} ${n}`),
+  // attestorForm: each attestor puts their own SITHS card in the card
+  // reader and types their PIN here (AT-1); their name and HSA-ID come
+  // from the card. Where the station's policy allows it, the operator may
+  // type attestors in instead (marked unverified).
+  function attestorForm(d) {
+    const cards = d.attestor_cards || [];
+    const login = d.attestor_login;
+    const role = (i, r) => button({ dataset: { cardatt: String(i + 1), role: r }, "aria-pressed": String((cardRoles[i] || "manager") === r),
+      onclick: () => { cardRoles[i] = r; ctx.render(); } }, t("role." + r));
+    const listed = h("ol", { id: "att-cards", class: "attcards" }, cards.map((a, i) =>
+      h("li", {}, h("strong", {}, a.name), ` ${a.hsa_id} – ${t("att.verified")}`,
+        h("div", { class: "buttons choices" }, ["manager", "employer", "authorised_representative"].map((r) => role(i, r))))));
+    let pinPad = null;
+    if (login) {
+      const dots = h("div", { id: "att-pin-dots", class: "pindots", "aria-live": "polite" }, "•".repeat(attPin.length) || "\u00a0");
+      const submit = () => {
+        const p = attPin;
+        attPin = "";
+        ctx.render();
+        ctx.step(Action.AttestorPin, { pin: p }).catch(() => {});
+      };
+      pinPad = h("div", { id: "att-pin", class: "attpin" },
+        h("p", { id: "att-pin-title" }, `${t("att.pin")} – ${login.name} (${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")})`),
+        dots,
+        keypad((dg) => { if (attPin.length < 8) { attPin += dg; dots.textContent = "•".repeat(attPin.length); } },
+          () => { attPin = attPin.slice(0, -1); dots.textContent = "•".repeat(attPin.length) || "\u00a0"; }, submit));
+    }
+    const typed = d.typed_attestors ? [1, 2].slice(cards.length).map((n) => h("fieldset", { class: "att" }, h("legend", {}, `${t("att")} ${n} – ${t("att.typed")}`),
       kb.field(`a${n}hsa`, "f.hsa", "upper", { check: checkHSA }),
       kb.field(`a${n}name`, "f.name", "text"),
       h("div", { class: "buttons choices" }, ["manager", "employer", "authorised_representative"].map((r) =>
-        button({ dataset: { att: String(n), role: r }, "aria-pressed": String(roles[n] === r), onclick: () => { roles[n] = r; ctx.render(); } }, t("role." + r)))));
+        button({ dataset: { att: String(n), role: r }, "aria-pressed": String(roles[n] === r), onclick: () => { roles[n] = r; ctx.render(); } }, t("role." + r)))))) : [];
+    if (pinPad) {
+      // The attestor at the card reader types their PIN: the pad alone,
+      // in view at 800×480.
+      return { body: h("div", { class: "form" }, pinPad), action: null, keyboard: false };
+    }
     return {
-      body: h("div", { class: "form" }, h("p", { class: "hint" }, t("id.att.hint")),
+      body: h("div", { class: "form" },
+        h("p", { class: "hint", id: "att-hint" }, cards.length >= 2 ? t("att.done") : t("att.card.hint")),
         button({ id: "f-ground", "aria-pressed": String(noDocument), onclick: () => { noDocument = !noDocument; ctx.render(); } },
           (noDocument ? "☑ " : "☐ ") + t("f.ground.nodoc")),
-        att(1), att(2)),
+        listed, pinPad, ...typed),
       action: primary("next", t("next"), () => {
-        const list = [1, 2].filter((n) => kb.value(`a${n}hsa`) || kb.value(`a${n}name`))
-          .map((n) => ({ hsa_id: kb.value(`a${n}hsa`), name: kb.value(`a${n}name`), role: roles[n] }));
-        ctx.step(Action.Attestors, { attestors: list, ground: noDocument ? "no_valid_document" : "" }).catch(() => {});
+        const list = d.typed_attestors ? [1, 2].slice(cards.length).filter((n) => kb.value(`a${n}hsa`) || kb.value(`a${n}name`))
+          .map((n) => ({ hsa_id: kb.value(`a${n}hsa`), name: kb.value(`a${n}name`), role: roles[n] })) : [];
+        ctx.step(Action.Attestors, { roles: cards.map((_, i) => cardRoles[i] || "manager"), attestors: list, ground: noDocument ? "no_valid_document" : "" }).catch(() => {});
       }),
+      keyboard: !login && typed.length > 0,
     };
   }
 
   return {
     render(d) {
+      // An attestor's card in the reader means attestation.
+      if (d.attestor_login || (d.attestor_cards || []).length) mode = "att";
       const tabs = h("div", { class: "buttons tabs" },
         tab("id-doc", "doc", "id.doc"),
         attestors ? tab("id-att", "att", "id.att") : null);
-      const form = mode === "doc" ? documentForm(d) : attestorForm();
-      return { body: h("div", {}, recipientLine(d), factsLine(d), tabs, form.body), action: form.action, keyboard: true };
+      const form = mode === "doc" ? documentForm(d) : attestorForm(d);
+      if (mode === "att" && d.attestor_login) return form;
+      return { body: h("div", {}, recipientLine(d), factsLine(d), tabs, form.body), action: form.action, keyboard: form.keyboard !== false };
     },
   };
 }
