@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kortstation/kortstation/kiosk/e2e/browsertest"
+	"github.com/kortstation/kortstation/kiosk/web"
 )
 
 // latencyObserver records, in the page, the time from each card event's
@@ -78,6 +80,9 @@ func BenchmarkCardEventToWebsocket(b *testing.B) {
 	r := newRig(b, workday, seedStation(workday))
 	h := http.Header{}
 	h.Set("Origin", "http://"+r.addr)
+	// The kiosk's per-boot token, as the kiosk browser presents it.
+	tok := strings.TrimPrefix(kioskURL(b, r.addr, r.dir), "http://"+r.addr+"/#k=")
+	h.Set("Sec-WebSocket-Protocol", web.Subprotocol+", "+web.TokenPrefix+tok)
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+r.addr+"/ws", h)
 	if err != nil {
 		b.Fatal(err)
