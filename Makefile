@@ -25,7 +25,8 @@ build: build-deps
 ## on :8080 for any local browser). kioskd's own defaults are a production
 ## station's and fail closed, so every development setting is named here.
 DEV_FLAGS := -simulation=true -reader sim -printer sim -drawer sim \
-	-registry embedded -ui-auth none -data-dir ./var -log-format text
+	-registry embedded -ui-auth none -require-clock-sync=false \
+	-data-dir ./var -log-format text
 run: build
 	$(BIN)/kioskd $(DEV_FLAGS)
 

@@ -198,10 +198,15 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if cfg.Simulation {
 		dev = hw.devPanel()
 	}
+	verifier, trustMaterial, err := cardTrust(ctx, cfg, st, hw, env.Clock, log)
+	if err != nil {
+		return err
+	}
 	ctr := counter.New(counter.Deps{
 		Info:  counter.Info{ID: cfg.StationID, Name: cfg.StationName, Location: cfg.Location, Version: version.Version},
 		Store: st, Bus: b, Clock: env.Clock, Log: log,
 		Reader: hw.devices.Reader, Drawer: hw.devices.Drawer, Printer: hw.devices.Printer, Dev: dev,
+		Trust: verifier, TrustMaterial: trustMaterial,
 	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock, TypedAttestors: cfg.TypedAttestors})
 	if err := ctr.Restore(ctx); err != nil {
 		return err

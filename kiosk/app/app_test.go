@@ -48,7 +48,7 @@ func (s *syncBuffer) String() string {
 
 // devArgs are make run's development settings but for the UI channel,
 // which keeps the production default: the kiosk's token.
-var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-registry", "embedded"}
+var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-registry", "embedded", "-require-clock-sync=false"}
 
 // start runs kioskd in-process on a free port with its data in a temp dir.
 func start(t *testing.T, extra ...string) *running {
@@ -343,8 +343,8 @@ func TestClockGate(t *testing.T) {
 		ready := make(chan string, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- Main(ctx, Env{Args: append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", dir,
-				fmt.Sprintf("-require-clock-sync=%v", require)}, devArgs...), Stdout: io.Discard, Stderr: io.Discard,
+			done <- Main(ctx, Env{Args: append(append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", dir}, devArgs...),
+				fmt.Sprintf("-require-clock-sync=%v", require)), Stdout: io.Discard, Stderr: io.Discard,
 				Clock: unsyncedClock{}, Ready: func(a string) { ready <- a }})
 		}()
 		addr := <-ready

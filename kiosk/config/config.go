@@ -56,6 +56,8 @@ type Config struct {
 	UIAuth                string                   // token (the kiosk browser presents a per-boot token) or none (development)
 	UITokenFile           string                   // where the per-boot UI token is kept for the kiosk browser
 	TypedAttestors        bool                     // allow attestors typed in by the operator (unverified) besides those proven by their card
+	TrustAnchors          string                   // PEM file of the SITHS root certificates cards must chain to
+	CRLGrace              time.Duration            // how long past its nextUpdate a CRL is still relied on
 }
 
 // The UI channel's authentication (ui-auth).
@@ -92,6 +94,8 @@ func Defaults() Config {
 		DrawerDebounce: 30 * time.Millisecond,
 		SyncInterval:   time.Minute,
 		UIAuth:         UIAuthToken,
+		RequireClock:   true,
+		CRLGrace:       time.Hour,
 	}
 }
 
@@ -294,6 +298,12 @@ func fields() []field {
 		mk("simulation", "development: simulated hardware driven from the dev panel, demo data (make run sets it)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Simulation })
 		}),
+		mk("trust-anchors", "PEM file with the SITHS root certificates (e-id roots) every card certificate must chain to; intermediates and CRLs come from the registry (required to serve, but for simulation, which trusts its own development CA)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.TrustAnchors })
+		}),
+		mk("crl-grace", "how long past its nextUpdate a CRL from the registry is still relied on; after that, logins wait for a fresh CRL", false, func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.CRLGrace })
+		}),
 		mk("typed-attestors", "allow attestors typed in by the operator, marked unverified on the receipt (default: every attestor identifies with their own SITHS card and PIN)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.TypedAttestors })
 		}),
@@ -443,6 +453,9 @@ func (c *Config) ValidateServe() error {
 	if c.Registry == "" {
 		return &KeyError{Key: "registry", Reason: "not set: a station needs registry=remote (with registry-url) or registry=embedded"}
 	}
+	if c.TrustAnchors == "" && !c.Simulation {
+		return &KeyError{Key: "trust-anchors", Reason: "not set: a station needs the SITHS root certificates to know whose cards to trust"}
+	}
 	return nil
 }
 
@@ -521,6 +534,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DrawerDebounce < 0 || c.DrawerDebounce > 2*time.Second {
 		return &KeyError{Key: "drawer-debounce", Reason: "must be between 0 and 2s"}
+	}
+	if c.CRLGrace < 0 || c.CRLGrace > 7*24*time.Hour {
+		return &KeyError{Key: "crl-grace", Reason: "must be between 0 and 168h"}
 	}
 	if c.SyncInterval < 5*time.Second {
 		return &KeyError{Key: "sync-interval", Reason: "must be at least 5s"}

@@ -30,6 +30,17 @@ func TestDefaultsAreValidAndDerived(t *testing.T) {
 	if err := c.ValidateServe(); err == nil || err.(*KeyError).Key != "registry" {
 		t.Errorf("serving without a registry: got %v, want a registry key error", err)
 	}
+	if !c.RequireClock {
+		t.Error("a production station does not require its clock synchronised")
+	}
+	// Nor without the SITHS roots its cards must chain to.
+	c2, _, err := Load([]string{"-registry", "remote", "-registry-url", "https://registry.example.se"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.ValidateServe(); err == nil || err.(*KeyError).Key != "trust-anchors" {
+		t.Errorf("serving without trust anchors: got %v, want a trust-anchors key error", err)
+	}
 	wantHosts := "127.0.0.1:8080,localhost:8080,[::1]:8080"
 	if got := strings.Join(c.AllowedHosts, ","); got != wantHosts {
 		t.Errorf("AllowedHosts = %s, want %s", got, wantHosts)

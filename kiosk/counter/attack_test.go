@@ -60,8 +60,9 @@ func (c *counter) restart() {
 	c.t.Helper()
 	c.stop()
 	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c.m = New(Deps{Info: Info{ID: "t", Name: "Test", Location: "Testplats"}, Store: c.st, Bus: bus.New(), Clock: c.clock, Log: log,
-		Reader: c.reader, Drawer: c.drawer, Printer: c.printer}, Options{IdleTimeout: time.Minute, Simulation: true})
+	d := c.deps
+	d.Bus, d.Log = bus.New(), log
+	c.m = New(d, c.opts)
 	c.run()
 	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })
 }

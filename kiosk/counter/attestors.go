@@ -3,15 +3,18 @@ package counter
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 
 	"github.com/kortstation/kortstation/hw/cardreader"
 	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/rules/violation"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/trust"
 )
 
 // Attestors prove who they are with their own SITHS card and PIN at the
@@ -24,6 +27,7 @@ import (
 // attestorLogin is an attestor's card in the card reader, waiting for its
 // PIN.
 type attestorLogin struct {
+	cert    *x509.Certificate // proven only after the PIN
 	reader  string
 	serial  string
 	hsaID   ident.HSAID
@@ -66,7 +70,7 @@ func (m *Counter) attestorCardRead(ctx context.Context, f *flowState, reader str
 	if card.PINBlocked() {
 		return refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
 	}
-	f.attLogin = &attestorLogin{reader: reader, serial: card.Serial, hsaID: h, name: card.Certificate.Subject.CommonName, retries: card.PINRetries}
+	f.attLogin = &attestorLogin{cert: card.Certificate, reader: reader, serial: card.Serial, hsaID: h, name: card.Certificate.Subject.CommonName, retries: card.PINRetries}
 	return nil
 }
 
@@ -101,8 +105,19 @@ func (m *Counter) attestorPIN(ctx context.Context, f *flowState, data json.RawMe
 		}
 		return perr
 	}
+	// The card proves its certificate's key; the certificate must be one
+	// the station trusts (kiosk/trust).
+	id, err := m.prove(ctx, lg.reader, lg.cert)
+	if err == nil && id.HSAID != lg.hsaID {
+		err = trust.ErrBadSignature
+	}
+	if err != nil {
+		f.attLogin = nil
+		m.auditUnproven(ctx, "attestor.refused", lg.serial, err)
+		return problem.Of(err)
+	}
 	f.cardAttestors = append(f.cardAttestors, rules.Attestor{
-		Person: rules.Person{HSAID: lg.hsaID}, Name: lg.name, Role: rules.RoleManager, Present: true, Proof: rules.ProofCard,
+		Person: rules.Person{HSAID: id.HSAID}, Name: id.Certificate.Subject.CommonName, Role: rules.RoleManager, Present: true, Proof: rules.ProofCard,
 	})
 	f.attLogin = nil
 	m.auditAttestor(ctx, "attestor.verified", lg, "")

@@ -32,6 +32,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/bus"
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/trust"
 	"github.com/kortstation/kortstation/sync/client/refdata"
 )
 
@@ -61,6 +62,12 @@ type Deps struct {
 	// Dev drives the simulated hardware from the dev panel (simulation
 	// only; nil on a real station).
 	Dev DevPanel
+	// Trust decides whether a card's identity is proven (its certificate
+	// chain, validity, revocation and a signature over a fresh challenge);
+	// TrustMaterial reads the registry's intermediates and CRLs for it
+	// again after a sync.
+	Trust         *trust.Verifier
+	TrustMaterial func(context.Context) (trust.Material, error)
 }
 
 // Options are the counter's policies.
@@ -103,6 +110,8 @@ type Counter struct {
 	drawer  drawer.Sensor
 	printer printer.Printer
 	dev     DevPanel
+	trust   *trust.Verifier
+	trustM  func(context.Context) (trust.Material, error)
 	opts    Options
 	routes  map[string]route
 
@@ -158,6 +167,7 @@ func New(d Deps, opts Options) *Counter {
 	m := &Counter{
 		info: d.Info, st: d.Store, bus: d.Bus, clock: d.Clock, log: d.Log.With("component", "counter"),
 		reader: d.Reader, drawer: d.Drawer, printer: d.Printer, dev: d.Dev, opts: opts,
+		trust: d.Trust, trustM: d.TrustMaterial,
 		hardware: map[string]DeviceState{},
 	}
 	m.bg, m.stopBg = context.WithCancel(context.Background())
@@ -270,9 +280,26 @@ func (m *Counter) setDevice(name, state, detail string, at time.Time) {
 }
 
 // Changed tells every screen that the station's state changed (a sync
-// ended).
-func (m *Counter) Changed(context.Context) {
+// ended), and takes in the registry's newest trust material.
+func (m *Counter) Changed(ctx context.Context) {
+	m.refreshTrust(ctx)
 	m.bus.Publish("station.changed", m.clock.Now(), nil)
+}
+
+// refreshTrust loads the registry's intermediates and CRLs into the
+// verifier; what cannot be used is logged and never makes a card pass.
+func (m *Counter) refreshTrust(ctx context.Context) {
+	if m.trust == nil || m.trustM == nil {
+		return
+	}
+	mat, err := m.trustM(ctx)
+	if err != nil {
+		m.log.Error("trust material not read", "err", err)
+		return
+	}
+	for _, e := range m.trust.Load(mat) {
+		m.log.Warn("trust material not used", "err", e)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -2,6 +2,7 @@ package counter
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/trust"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -31,6 +33,10 @@ type counter struct {
 	t      testing.TB
 	st     *store.Store
 	m      *Counter
+	ca     *vcard.CA
+	crl    *x509.RevocationList
+	deps   Deps // what the counter is built from (a restart builds it again)
+	opts   Options
 	reader *readersim.Reader
 	drawer *drawersim.Sensor
 	// printer is the simulated printer the receipts go to.
@@ -127,8 +133,27 @@ func newCounter(t testing.TB) *counter {
 	pr := printersim.New(printersim.Options{Logger: log})
 	t.Cleanup(func() { pr.Close() })
 	c.printer = pr
-	c.m = New(Deps{Info: Info{ID: "t", Name: "Test", Location: "Testplats"}, Store: st, Bus: bus.New(), Clock: c.clock, Log: log,
-		Reader: c.reader, Drawer: c.drawer, Printer: pr}, Options{IdleTimeout: time.Minute, Simulation: true})
+	// The test CA is the SITHS root; its CRL revokes nothing.
+	crlDER, err := ca.CRL(1, tuesday.Add(-time.Hour), tuesday.AddDate(0, 0, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(crlDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ca, c.crl = ca, crl
+	material := func(context.Context) (trust.Material, error) {
+		return trust.Material{CRLs: []*x509.RevocationList{c.crl}}, nil
+	}
+	verifier, err := trust.New(ca.CertificatePEM(), trust.Material{CRLs: []*x509.RevocationList{crl}}, c.clock, trust.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.deps = Deps{Info: Info{ID: "t", Name: "Test", Location: "Testplats"}, Store: st, Bus: bus.New(), Clock: c.clock, Log: log,
+		Reader: c.reader, Drawer: c.drawer, Printer: pr, Trust: verifier, TrustMaterial: material}
+	c.opts = Options{IdleTimeout: time.Minute, Simulation: true}
+	c.m = New(c.deps, c.opts)
 	c.run()
 	t.Cleanup(func() { c.stop() })
 	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/kortstation/kortstation/hw/cardreader"
 	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/trust"
 )
 
 // The operator's session (AD-1, PIN on the card). The session belongs to
@@ -28,6 +31,7 @@ type login struct {
 	// card (and block it).
 	claimedBy string
 	reader    string
+	cert      *x509.Certificate // the card's, proven only after the PIN
 	serial    string
 	hsaID     ident.HSAID
 	name      string
@@ -132,6 +136,7 @@ func (m *Counter) startLogin(ctx context.Context, reader string) {
 	}
 	m.login.serial = card.Serial
 	m.login.retries = card.PINRetries
+	m.login.cert = card.Certificate
 	if card.HSAID == "" {
 		m.login.err = ptr(msg("not_operator_card", "Det här är inte ett personligt SITHS-kort. Sätt i ditt eget kort.", "This is not a personal SITHS card. Insert your own card."))
 		return
@@ -195,6 +200,21 @@ func (m *Counter) verifyPIN(ctx context.Context, client string, pin []byte) (any
 		}
 		m.changed()
 		return nil, perr
+	}
+	// The PIN opened the card: now it must prove its certificate's key,
+	// and the certificate must be one the station trusts.
+	id, err := m.prove(ctx, lg.reader, lg.cert)
+	if err == nil && id.HSAID != lg.hsaID {
+		err = trust.ErrBadSignature // not the certificate the card showed before its PIN
+	}
+	if err != nil {
+		m.auditUnproven(ctx, "session.login_refused", lg.serial, err)
+		if p, ok := problem.Of(err).(*problem.Problem); ok && len(p.Messages) > 0 {
+			lg.err = &p.Messages[0]
+			lg.hsaID = ident.HSAID{} // no more PINs for this card
+		}
+		m.changed()
+		return nil, problem.Of(err)
 	}
 	now := m.clock.Now()
 	s := &session{id: uuid.NewString(), reader: lg.reader, serial: lg.serial, hsaID: lg.hsaID, name: lg.name, since: now, lastSeen: now}

@@ -47,7 +47,7 @@ const (
 // devArgs are make run's development settings but for the UI channel,
 // which keeps the production default: only the kiosk browser, started with
 // the per-boot token, may use it.
-var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim"}
+var devArgs = []string{"-simulation=true", "-reader", "sim", "-printer", "sim", "-drawer", "sim", "-require-clock-sync=false"}
 
 // kioskURL is where the kiosk browser is started: the UI with the
 // per-boot token kioskd left in dir in the address's fragment.

@@ -250,3 +250,20 @@ func TestAttacks(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsyncedClockOnlyWhereAllowed: a development station without NTP
+// (AllowUnsyncedClock) checks dates by its unsynchronised clock; the
+// default refuses (ErrClockUnsynced in TestAttacks).
+func TestUnsyncedClockOnlyWhereAllowed(t *testing.T) {
+	p := newPKI(t)
+	good := p.card(t, trusttest.Leaf{})
+	v, err := trust.New(p.root.PEM(), trust.Material{Intermediates: []*x509.Certificate{p.inter.Cert}, CRLs: []*x509.RevocationList{p.freshCRL()}},
+		unsynced{p.now}, trust.Options{CRLGrace: time.Hour, AllowUnsyncedClock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, sig := answer(t, v, good)
+	if _, err := v.Verify("reader-00", good.cert, good.fromCard, nonce, sig); err != nil {
+		t.Fatalf("got %v, want the card accepted by an allowed unsynchronised clock", err)
+	}
+}

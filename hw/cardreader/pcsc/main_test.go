@@ -18,9 +18,9 @@ import (
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 )
 
-// daemon is the pcscd every test of this package talks to. All tests that
-// need pcscd live in this package, so `go test ./...` never runs two
-// against it at once.
+// daemon is the pcscd every test of this package talks to. Each package
+// that needs pcscd (this one, kiosk/counter's login tests) starts its own,
+// private one (pcsctest), so `go test ./...` may run them side by side.
 var daemon *pcsctest.Daemon
 
 func TestMain(m *testing.M) {

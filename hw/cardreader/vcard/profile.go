@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"time"
@@ -74,6 +75,8 @@ type Profile struct {
 	MaxRetries int
 	// NotAfter is the certificate's expiry (one year from now if zero).
 	NotAfter time.Time
+	// NotBefore is when the certificate becomes valid (TestEpoch if zero).
+	NotBefore time.Time
 	// Key is the algorithm of the card's key (ECDSA P-256 if zero).
 	Key KeyAlgorithm
 }
@@ -96,7 +99,7 @@ func NewCA(name string) (*CA, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"Kortstation test"}},
-		NotBefore:             now.Add(-time.Hour),
+		NotBefore:             TestEpoch,
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
@@ -116,6 +119,32 @@ func NewCA(name string) (*CA, error) {
 // Certificate returns the CA certificate, to build a verification pool.
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
 
+// TestEpoch is when test and development certificates become valid: a
+// fixed date in the past, so that stations whose clock a test sets back
+// (to a chosen working day) still find them valid.
+var TestEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CertificatePEM is the CA certificate in PEM, as a station's trust
+// anchors are configured.
+func (ca *CA) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
+// CRL issues the CA's certificate revocation list number, valid from
+// thisUpdate to nextUpdate, revoking the certificates with the given
+// serial numbers, in DER.
+func (ca *CA) CRL(number int64, thisUpdate, nextUpdate time.Time, revoked ...*big.Int) ([]byte, error) {
+	tmpl := &x509.RevocationList{Number: big.NewInt(number), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}
+	for _, s := range revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: thisUpdate})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("vcard: issue CRL: %w", err)
+	}
+	return der, nil
+}
+
 // holderTemplate is the certificate of p's holder.
 func holderTemplate(p Profile) (*x509.Certificate, error) {
 	if !cardreader.ValidHSAID(p.HSAID) {
@@ -133,6 +162,10 @@ func holderTemplate(p Profile) (*x509.Certificate, error) {
 	if notAfter.IsZero() {
 		notAfter = time.Now().AddDate(1, 0, 0)
 	}
+	notBefore := p.NotBefore
+	if notBefore.IsZero() {
+		notBefore = TestEpoch
+	}
 	return &x509.Certificate{
 		SerialNumber: serialNumber,
 		Subject: pkix.Name{
@@ -141,7 +174,7 @@ func holderTemplate(p Profile) (*x509.Certificate, error) {
 			Organization: []string{"Kortstation test"},
 			Country:      []string{"SE"},
 		},
-		NotBefore:   time.Now().Add(-time.Hour),
+		NotBefore:   notBefore,
 		NotAfter:    notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
