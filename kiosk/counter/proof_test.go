@@ -2,9 +2,9 @@ package counter
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
