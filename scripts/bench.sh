@@ -37,6 +37,7 @@ go test -run '^$' -bench 'Issuance' -benchtime 100x -count 3 ./kiosk/counter/ | 
 
 echo "== card identity (issue 11): Verify with a CRL of 100,000 serials, RSA 2048 and ECDSA P-256 chains"
 go test -run '^$' -bench 'Verify' -benchtime 1000x -count "$COUNT" ./kiosk/trust/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+go test -run '^$' -bench 'LoginProof' -benchtime 200x -count 3 ./kiosk/counter/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
 echo "== issuance rules (issue 3)"
 bench ./kiosk/rules/ 'IssueReserve'
