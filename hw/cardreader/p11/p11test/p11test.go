@@ -26,7 +26,7 @@
 // A test issues tokens from its own CA and runs the login through the
 // PKCS#11 path:
 //
-//	tok, err := hsm.Issue(caCert, caKey, vcard.Profile{Serial: "9752269900000011",
+//	tok, err := hsm.Issue(caCert, caKey, vcard.Profile{Serial: "9752269900120011",
 //		HSAID: "SE2321000131-P000000000011", CommonName: "Test Operatör", PIN: "1234",
 //		Key: vcard.RSA2048})
 //	st := hsm.NewStation()               // readers sim.DefaultReaders()
@@ -43,7 +43,10 @@
 //
 // A token's serial number has at most 16 characters (CK_TOKEN_INFO): a
 // longer Profile.Serial (SITHS card numbers have 19 digits) is cut to its
-// last 16, and Token.Serial is what ReadCard reports. SoftHSM2 has no PIN
+// last 16, and Token.Serial is what ReadCard reports. SoftHSM2 makes
+// slot numbers of a serial's last 8 characters read as hex: they must be
+// unique in the HSM and not small (at least 0x10000): "9752269900120011"
+// works, "9752269900000011" is refused. SoftHSM2 has no PIN
 // retry counter; the HSM gives each token one in front of the module
 // (Profile.MaxRetries, 3 by default): C_Login refuses with
 // CKR_PIN_LOCKED once it is used up, and C_GetTokenInfo sets
@@ -70,6 +73,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,8 +110,9 @@ type HSM struct {
 	pins *pinCounter
 	mod  *p11.Module
 
-	mu     sync.Mutex // token creation
-	tokens int
+	mu      sync.Mutex // token creation
+	tokens  int
+	serials map[uint64]bool // slot numbers SoftHSM2 derived from the serials: unique
 }
 
 // Start finds SoftHSM2, points SOFTHSM2_CONF at a fresh configuration
@@ -153,7 +159,7 @@ func Start() (*HSM, error) {
 		return nil, fmt.Errorf("p11test: C_Initialize of %s: %w", path, err)
 	}
 	pins := &pinCounter{PKCS11: ctx, max: map[string]int{}, left: map[string]int{}}
-	return &HSM{path: path, util: util, dir: dir, ctx: ctx, pins: pins, mod: p11.NewModule(pins)}, nil
+	return &HSM{path: path, util: util, dir: dir, ctx: ctx, pins: pins, mod: p11.NewModule(pins), serials: map[uint64]bool{}}, nil
 }
 
 // ModulePath is the SoftHSM2 module's path (for p11.Open in another
@@ -193,7 +199,7 @@ type Token struct {
 // Spec describes a token.
 type Spec struct {
 	// Serial is the card number; its last 16 characters become the token
-	// serial.
+	// serial, which must be unique in the HSM.
 	Serial string
 	// CertificateDER is the holder certificate; nil for a blank card.
 	CertificateDER []byte
@@ -285,13 +291,24 @@ func (h *HSM) NewToken(s Spec) (*Token, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// SoftHSM2 numbers a token's slot by its serial's last 8 characters
+	// read as hex, and the free slot by the count of tokens: a small
+	// number there collides and aborts the process.
+	n, _ := strconv.ParseUint(hexPrefix(serial[max(0, len(serial)-8):]), 16, 64)
+	if n < 1<<16 {
+		return nil, fmt.Errorf("p11test: SoftHSM2 cannot take serial %q: its last 8 characters read as hex must be at least 10000 (it makes slot numbers of them)", serial)
+	}
+	if h.serials[n] {
+		return nil, fmt.Errorf("p11test: the HSM already has a token whose serial ends like %q (SoftHSM2's slot numbers)", serial)
+	}
+	h.serials[n] = true
 	h.tokens++
 	tok := &Token{Label: fmt.Sprintf("kortstation-%d", h.tokens), Serial: serial, CertificateDER: bytes.Clone(s.CertificateDER), presence: presence}
 
 	if err := h.ctx.Finalize(); err != nil {
 		return nil, fmt.Errorf("p11test: C_Finalize: %w", err)
 	}
-	out, err := exec.Command(h.util, "--init-token", "--free", "--label", tok.Label, "--serial", serial,
+	out, err := exec.Command(h.util, "--init-token", "--free", "--label", tok.Label,
 		"--pin", s.PIN, "--so-pin", soPIN).CombinedOutput()
 	if ierr := h.ctx.Initialize(); ierr != nil {
 		return nil, fmt.Errorf("p11test: C_Initialize: %w", ierr)
@@ -299,7 +316,7 @@ func (h *HSM) NewToken(s Spec) (*Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p11test: softhsm2-util --init-token: %w: %s", err, out)
 	}
-	slot, err := h.slotOf(tok.Label)
+	slot, err := h.setSerial(tok.Label, serial)
 	if err != nil {
 		return nil, err
 	}
@@ -349,6 +366,63 @@ func (h *HSM) NewToken(s Spec) (*Token, error) {
 		return nil, fmt.Errorf("p11test: import certificate: %w", err)
 	}
 	return tok, nil
+}
+
+// setSerial gives the token labelled label the serial number serial (at
+// most 16 characters). Neither PKCS#11 nor softhsm2-util sets a token's
+// serial: SoftHSM2 draws one at C_InitToken and keeps it, as 16 ASCII
+// characters, in the token's token.object; the module is finalised, that
+// file patched and the module initialised again. It returns the token's
+// slot.
+func (h *HSM) setSerial(label, serial string) (uint, error) {
+	slot, err := h.slotOf(label)
+	if err != nil {
+		return 0, err
+	}
+	ti, err := h.ctx.GetTokenInfo(slot)
+	if err != nil {
+		return 0, fmt.Errorf("p11test: C_GetTokenInfo: %w", err)
+	}
+	drawn := []byte(ti.SerialNumber)
+	if len(drawn) != 16 {
+		return 0, fmt.Errorf("p11test: SoftHSM2 drew a serial of %d characters, want 16", len(drawn))
+	}
+	want := []byte(fmt.Sprintf("%-16s", serial))
+	files, err := filepath.Glob(filepath.Join(h.dir, "tokens", "*", "token.object"))
+	if err != nil {
+		return 0, fmt.Errorf("p11test: %w", err)
+	}
+	if err := h.ctx.Finalize(); err != nil {
+		return 0, fmt.Errorf("p11test: C_Finalize: %w", err)
+	}
+	patched := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil || bytes.Count(b, drawn) != 1 {
+			continue
+		}
+		if err := os.WriteFile(f, bytes.Replace(b, drawn, want, 1), 0o600); err != nil {
+			return 0, fmt.Errorf("p11test: %w", err)
+		}
+		patched++
+	}
+	if err := h.ctx.Initialize(); err != nil {
+		return 0, fmt.Errorf("p11test: C_Initialize: %w", err)
+	}
+	if patched != 1 {
+		return 0, fmt.Errorf("p11test: found the token's serial in %d token files, want 1", patched)
+	}
+	return h.slotOf(label)
+}
+
+// hexPrefix is the leading hex digits of s, as strtoul reads them.
+func hexPrefix(s string) string {
+	for i, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // oidP256 is the DER OID of the P-256 curve, CKA_EC_PARAMS.
