@@ -8,9 +8,10 @@
 //
 // The package has no cgo. The real driver lives in the sibling package pcsc
 // (pcscd through github.com/ebfe/scard); the simulator used by `make run` and
-// the UI tests lives in sim; the virtual card that backs both the simulator
-// and the integration tests lives in vcard; the contract suite that every
-// Reader must pass lives in readertest.
+// the UI tests lives in sim; cards that need a vendor PKCS#11 module are
+// read through p11 (cgo, over pcsc for the events); the virtual card that
+// backs both the simulator and the integration tests lives in vcard; the
+// contract suite that every Reader must pass lives in readertest.
 //
 // # The card profile: ISO/IEC 7816-15 (PKCS#15)
 //

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/kortstation/kortstation/hw/cardreader"
+	"github.com/kortstation/kortstation/hw/cardreader/p11"
 	"github.com/kortstation/kortstation/hw/cardreader/pcsc"
 	readersim "github.com/kortstation/kortstation/hw/cardreader/sim"
 	"github.com/kortstation/kortstation/hw/drawer"
@@ -37,6 +38,8 @@ type hardware struct {
 	devCards   *devCards
 	drawerSim  *drawersim.Sensor
 	printerSim *printersim.Printer
+	p11Reader  *p11.Reader
+	p11Module  *p11.Module
 }
 
 // openHardware builds the configured drivers: simulators for `make run`,
@@ -54,6 +57,24 @@ func openHardware(cfg config.Config, log *slog.Logger) (*hardware, error) {
 		h.devCards = cards
 	case "pcsc":
 		h.devices.Reader = pcsc.New(pcsc.Config{Logger: log.With("component", "reader")})
+	case "pkcs11":
+		// Card events from pcscd, the card itself through the module.
+		mod, err := p11.Open(cfg.PKCS11Module)
+		if err != nil {
+			return nil, &config.KeyError{Key: "pkcs11-module", Reason: err.Error()}
+		}
+		r, err := p11.New(p11.Config{
+			Module:     mod,
+			Inner:      pcsc.New(pcsc.Config{Logger: log.With("component", "reader")}),
+			Slot:       p11.Match(cfg.PKCS11SlotMatch == "prefix", cfg.PKCS11TokenLabel),
+			PINRetries: int(cfg.PKCS11PINRetries),
+			Logger:     log.With("component", "reader"),
+		})
+		if err != nil {
+			mod.Close()
+			return nil, fmt.Errorf("card reader: %w", err)
+		}
+		h.p11Reader, h.p11Module, h.devices.Reader = r, mod, r
 	}
 	switch cfg.Drawer {
 	case "sim":
@@ -103,6 +124,9 @@ func (h *hardware) close() error {
 	var errs []error
 	if h.printerSim != nil {
 		errs = append(errs, h.printerSim.Close())
+	}
+	if h.p11Reader != nil {
+		errs = append(errs, h.p11Reader.Close(), h.p11Module.Close())
 	}
 	return errors.Join(errs...)
 }

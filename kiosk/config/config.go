@@ -33,7 +33,11 @@ type Config struct {
 	WSMaxMessage          int64                    // largest websocket message accepted, bytes
 	WSPing                time.Duration            // websocket ping interval
 	IdleTimeout           time.Duration            // operator session idle logout
-	Reader                string                   // sim or pcsc
+	Reader                string                   // sim, pcsc or pkcs11
+	PKCS11Module          string                   // path of the PKCS#11 module (.so), for reader=pkcs11
+	PKCS11SlotMatch       string                   // exact or prefix: how a slot description names its PC/SC reader
+	PKCS11TokenLabel      string                   // only tokens whose label contains this (one slot per PIN)
+	PKCS11PINRetries      int64                    // attempts of a fresh PIN, shown until the token's flags say more
 	Printer               string                   // sim or ipp
 	PrinterURL            string                   // IPP server (CUPS) URL, for printer=ipp
 	PrinterQueue          string                   // CUPS queue name
@@ -73,29 +77,31 @@ const (
 // development settings explicitly (Makefile).
 func Defaults() Config {
 	return Config{
-		Listen:         "127.0.0.1:8080",
-		DataDir:        "/var/lib/kortstation",
-		StationID:      "dev-station",
-		StationName:    "Kortstation (utveckling)",
-		Location:       "Utvecklingsmiljö",
-		LogLevel:       "info",
-		LogFormat:      "auto",
-		WSMaxMessage:   256 << 10,
-		WSPing:         20 * time.Second,
-		IdleTimeout:    5 * time.Minute,
-		Reader:         "pcsc",
-		Printer:        "ipp",
-		PrinterURL:     "http://localhost:631",
-		PrinterQueue:   "PDF",
-		Drawer:         "gpio",
-		DrawerPin:      "GPIO17",
-		DrawerPull:     "up",
-		DrawerActive:   "high",
-		DrawerDebounce: 30 * time.Millisecond,
-		SyncInterval:   time.Minute,
-		UIAuth:         UIAuthToken,
-		RequireClock:   true,
-		CRLGrace:       time.Hour,
+		Listen:           "127.0.0.1:8080",
+		DataDir:          "/var/lib/kortstation",
+		StationID:        "dev-station",
+		StationName:      "Kortstation (utveckling)",
+		Location:         "Utvecklingsmiljö",
+		LogLevel:         "info",
+		LogFormat:        "auto",
+		WSMaxMessage:     256 << 10,
+		WSPing:           20 * time.Second,
+		IdleTimeout:      5 * time.Minute,
+		Reader:           "pcsc",
+		PKCS11SlotMatch:  "exact",
+		PKCS11PINRetries: 3,
+		Printer:          "ipp",
+		PrinterURL:       "http://localhost:631",
+		PrinterQueue:     "PDF",
+		Drawer:           "gpio",
+		DrawerPin:        "GPIO17",
+		DrawerPull:       "up",
+		DrawerActive:     "high",
+		DrawerDebounce:   30 * time.Millisecond,
+		SyncInterval:     time.Minute,
+		UIAuth:           UIAuthToken,
+		RequireClock:     true,
+		CRLGrace:         time.Hour,
 	}
 }
 
@@ -238,8 +244,20 @@ func fields() []field {
 		mk("idle-timeout", "operator session idle logout", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.IdleTimeout })
 		}),
-		mk("reader", "card reader: sim (simulated) or pcsc (pcscd)", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("reader", "card reader: sim (simulated), pcsc (pcscd) or pkcs11 (pcscd's events, the card through pkcs11-module)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Reader })
+		}),
+		mk("pkcs11-module", "path of the card vendor's (or OpenSC's) PKCS#11 module, required with reader=pkcs11", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.PKCS11Module })
+		}),
+		mk("pkcs11-slot-match", "reader=pkcs11: exact (a slot belongs to the PC/SC reader its description names) or prefix (the description begins with the reader name)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.PKCS11SlotMatch })
+		}),
+		mk("pkcs11-token-label", "reader=pkcs11: use only tokens whose label contains this (a module with one slot per PIN: the authentication PIN's)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.PKCS11TokenLabel })
+		}),
+		mk("pkcs11-pin-retries", "reader=pkcs11: the attempts of a fresh card PIN, shown until the token's flags report a wrong PIN (0: not shown)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int64 { return &c.PKCS11PINRetries })
 		}),
 		mk("printer", "printer: sim (simulated) or ipp (CUPS over IPP)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Printer })
@@ -508,7 +526,8 @@ func (c *Config) Validate() error {
 	checks := []error{
 		oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error"),
 		oneOf("log-format", c.LogFormat, "auto", "json", "text"),
-		oneOf("reader", c.Reader, "sim", "pcsc"),
+		oneOf("reader", c.Reader, "sim", "pcsc", "pkcs11"),
+		oneOf("pkcs11-slot-match", c.PKCS11SlotMatch, "exact", "prefix"),
 		oneOf("printer", c.Printer, "sim", "ipp"),
 		oneOf("drawer", c.Drawer, "sim", "gpio"),
 		oneOf("drawer-pull", c.DrawerPull, "none", "up", "down"),
@@ -548,6 +567,17 @@ func (c *Config) Validate() error {
 		if c.PrinterQueue == "" {
 			return &KeyError{Key: "printer-queue", Reason: "must not be empty with printer=ipp"}
 		}
+	}
+	if c.Reader == "pkcs11" {
+		if c.PKCS11Module == "" {
+			return &KeyError{Key: "pkcs11-module", Reason: "must name the PKCS#11 module (.so) with reader=pkcs11"}
+		}
+		if !filepath.IsAbs(c.PKCS11Module) {
+			return &KeyError{Key: "pkcs11-module", Reason: fmt.Sprintf("%q is not an absolute path", c.PKCS11Module)}
+		}
+	}
+	if c.PKCS11PINRetries < 0 || c.PKCS11PINRetries > 15 {
+		return &KeyError{Key: "pkcs11-pin-retries", Reason: "must be between 0 and 15"}
 	}
 	if c.Drawer == "gpio" && c.DrawerPin == "" {
 		return &KeyError{Key: "drawer-pin", Reason: "must not be empty with drawer=gpio"}

@@ -107,6 +107,10 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{args: []string{"-listen", "nonsense"}, wantKey: "listen"},
 		{args: []string{"-listen", "127.0.0.1:99999"}, wantKey: "listen"},
 		{args: []string{"-reader", "usb"}, wantKey: "reader"},
+		{args: []string{"-reader", "pkcs11"}, wantKey: "pkcs11-module"},
+		{env: map[string]string{"KIOSK_READER": "pkcs11", "KIOSK_PKCS11_MODULE": "libvendor.so"}, wantKey: "pkcs11-module"},
+		{args: []string{"-reader", "pkcs11", "-pkcs11-module", "/usr/lib/x.so", "-pkcs11-slot-match", "fuzzy"}, wantKey: "pkcs11-slot-match"},
+		{args: []string{"-pkcs11-pin-retries", "-1"}, wantKey: "pkcs11-pin-retries"},
 		{env: map[string]string{"KIOSK_WS_PING": "often"}, wantKey: "ws-ping"},
 		{env: map[string]string{"KIOSK_WS_MAX_MESSAGE": "10"}, wantKey: "ws-max-message"},
 		{args: []string{"-allowed-origins", "evil"}, wantKey: "allowed-origins"},
@@ -185,5 +189,27 @@ func TestMaxDataAge(t *testing.T) {
 	c.Print(&b)
 	if !strings.Contains(b.String(), "max-data-age = blocked_cards=30m0s,operators=1h0m0s") {
 		t.Errorf("Print:\n%s", b.String())
+	}
+}
+
+func TestPKCS11Reader(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		wantMatch string
+		wantLabel string
+	}{
+		{"defaults", []string{"-reader", "pkcs11", "-pkcs11-module", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"}, "exact", ""},
+		{"prefix and label", []string{"-reader", "pkcs11", "-pkcs11-module", "/usr/lib/vendor.so", "-pkcs11-slot-match", "prefix", "-pkcs11-token-label", "PIN1"}, "prefix", "PIN1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := Load(append(tt.args, "-printer", "ipp"), env(nil), io.Discard)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Reader != "pkcs11" || c.PKCS11SlotMatch != tt.wantMatch || c.PKCS11TokenLabel != tt.wantLabel || c.PKCS11PINRetries != 3 {
+				t.Errorf("got reader %q match %q label %q retries %d, want pkcs11 %q %q 3", c.Reader, c.PKCS11SlotMatch, c.PKCS11TokenLabel, c.PKCS11PINRetries, tt.wantMatch, tt.wantLabel)
+			}
+		})
 	}
 }

@@ -79,7 +79,37 @@ func (f fixture) blank(t *testing.T, serial string) *vcard.Card {
 }
 
 // Run runs the contract suite against h.
-func Run(t *testing.T, h Harness) {
+func Run(t *testing.T, h Harness) { run(t, h, nil) }
+
+// RunOnly runs the named tests of the suite (the subtest names, e.g.
+// "right PIN" or "sign/ECDSA P-256") against h: for a Reader to which the
+// others do not apply, such as one whose cards are PKCS#11 tokens rather
+// than PKCS#15 cards answering APDUs. A name the suite does not have fails
+// the test.
+func RunOnly(t *testing.T, h Harness, names ...string) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	ran := map[string]bool{}
+	run(t, h, func(name string) bool {
+		ran[name] = true
+		return want[name]
+	})
+	for _, n := range names {
+		if !ran[n] {
+			t.Errorf("readertest.RunOnly: the suite has no test %q", n)
+		}
+	}
+}
+
+// run runs the tests that selected accepts (all if nil).
+func run(t *testing.T, h Harness, selected func(name string) bool) {
+	sub := func(name string, fn func(t *testing.T)) {
+		if selected == nil || selected(name) {
+			t.Run(name, fn)
+		}
+	}
 	ca, err := vcard.NewCA("readertest CA")
 	if err != nil {
 		t.Fatalf("new CA: %v", err)
@@ -91,7 +121,7 @@ func Run(t *testing.T, h Harness) {
 	}
 	r0, r1 := names[0], names[1]
 
-	t.Run("readers attached at start", func(t *testing.T) {
+	sub("readers attached at start", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		rec.expect(t, match{cardreader.ReaderAttached, r0}, match{cardreader.ReaderAttached, r1})
@@ -101,7 +131,7 @@ func Run(t *testing.T, h Harness) {
 		})
 	})
 
-	t.Run("second Run is refused", func(t *testing.T) {
+	sub("second Run is refused", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		rec.expect(t, match{cardreader.ReaderAttached, r0})
@@ -112,7 +142,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("insert and remove", func(t *testing.T) {
+	sub("insert and remove", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		rec.expect(t, match{cardreader.ReaderAttached, r0})
@@ -125,7 +155,7 @@ func Run(t *testing.T, h Harness) {
 		rec.expect(t, match{cardreader.CardRemoved, r0})
 	})
 
-	t.Run("card already in the reader when Run starts", func(t *testing.T) {
+	sub("card already in the reader when Run starts", func(t *testing.T) {
 		h.Insert(t, r0, f.operator(t, "1000000000000000002"))
 		r := h.New(t)
 		rec := start(t, r)
@@ -133,7 +163,7 @@ func Run(t *testing.T, h Harness) {
 		rec.expect(t, match{cardreader.CardInserted, r0})
 	})
 
-	t.Run("RC-9/read serial, certificate and HSA-ID", func(t *testing.T) {
+	sub("RC-9/read serial, certificate and HSA-ID", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "1000000000000000003")
 		h.Insert(t, r0, card)
@@ -161,7 +191,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("RC-9/blank reserve card has a serial and no certificate", func(t *testing.T) {
+	sub("RC-9/blank reserve card has a serial and no certificate", func(t *testing.T) {
 		r := h.New(t)
 		card := f.blank(t, "2000000000000000001")
 		h.Insert(t, r0, card)
@@ -174,7 +204,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("right PIN", func(t *testing.T) {
+	sub("right PIN", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "1000000000000000004")
 		h.Insert(t, r0, card)
@@ -188,7 +218,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("wrong PIN counts down to blocked", func(t *testing.T) {
+	sub("wrong PIN counts down to blocked", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "1000000000000000005")
 		h.Insert(t, r0, card)
@@ -223,7 +253,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("right PIN resets the retry counter", func(t *testing.T) {
+	sub("right PIN resets the retry counter", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "1000000000000000006")
 		h.Insert(t, r0, card)
@@ -243,7 +273,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("malformed PIN is refused without using an attempt", func(t *testing.T) {
+	sub("malformed PIN is refused without using an attempt", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "1000000000000000007")
 		h.Insert(t, r0, card)
@@ -259,7 +289,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("empty reader", func(t *testing.T) {
+	sub("empty reader", func(t *testing.T) {
 		r := h.New(t)
 		h.Remove(t, r0)
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -275,7 +305,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("unknown reader", func(t *testing.T) {
+	sub("unknown reader", func(t *testing.T) {
 		r := h.New(t)
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
@@ -284,7 +314,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("card pulled mid-read", func(t *testing.T) {
+	sub("card pulled mid-read", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		card := f.operator(t, "1000000000000000008")
@@ -318,7 +348,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("card that stops answering does not hang", func(t *testing.T) {
+	sub("card that stops answering does not hang", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		card := f.operator(t, "1000000000000000011")
@@ -346,7 +376,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("second reader", func(t *testing.T) {
+	sub("second reader", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		a, b := f.operator(t, "1000000000000000009"), f.blank(t, "2000000000000000002")
@@ -376,7 +406,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	for i, alg := range []vcard.KeyAlgorithm{vcard.ECDSAP256, vcard.RSA2048} {
-		t.Run("sign/"+alg.String(), func(t *testing.T) {
+		sub("sign/"+alg.String(), func(t *testing.T) {
 			r := h.New(t)
 			card := f.operatorWith(t, fmt.Sprintf("300000000000000000%d", i), alg)
 			h.Insert(t, r0, card)
@@ -417,7 +447,7 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 
-	t.Run("sign/PIN still verified a while later", func(t *testing.T) {
+	sub("sign/PIN still verified a while later", func(t *testing.T) {
 		// pcscd powers an unused card down within a second, resetting it:
 		// the PIN must survive the pause between VerifyPIN and Sign.
 		r := h.New(t)
@@ -437,7 +467,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("sign/copied certificate does not verify", func(t *testing.T) {
+	sub("sign/copied certificate does not verify", func(t *testing.T) {
 		r := h.New(t)
 		victim := f.operator(t, "3000000000000000010")
 		thief, err := vcard.CopyCertificate(victim, "6660000000000000001", rightPIN)
@@ -465,7 +495,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("sign/self-signed certificate verifies but is not the CA's", func(t *testing.T) {
+	sub("sign/self-signed certificate verifies but is not the CA's", func(t *testing.T) {
 		r := h.New(t)
 		forger, err := vcard.SelfSigned(vcard.Profile{Serial: "6660000000000000002", HSAID: "SE2321000131-P000000012345", PIN: rightPIN})
 		if err != nil {
@@ -488,7 +518,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("sign/blank card has no key", func(t *testing.T) {
+	sub("sign/blank card has no key", func(t *testing.T) {
 		r := h.New(t)
 		h.Insert(t, r0, f.blank(t, "2000000000000000003"))
 		if err := verify(r, r0, []byte(rightPIN)); err != nil {
@@ -499,7 +529,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("sign/card removed between PIN and Sign", func(t *testing.T) {
+	sub("sign/card removed between PIN and Sign", func(t *testing.T) {
 		r := h.New(t)
 		card := f.operator(t, "3000000000000000011")
 		h.Insert(t, r0, card)
@@ -523,7 +553,7 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("service restart", func(t *testing.T) {
+	sub("service restart", func(t *testing.T) {
 		r := h.New(t)
 		rec := start(t, r)
 		card := f.operator(t, "1000000000000000010")

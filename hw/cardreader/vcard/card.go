@@ -261,6 +261,21 @@ func (c *Card) PublicKey() crypto.PublicKey {
 	return c.key.Public()
 }
 
+// Contents returns what the card was made from, so that the same card can
+// be put on another medium (package p11test makes it a PKCS#11 token). The
+// key is the card's own: test tooling only, like the card.
+func (c *Card) Contents() Options {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Options{
+		Serial:         c.serial,
+		CertificateDER: bytes.Clone(c.cert),
+		Key:            c.key,
+		PIN:            string(bytes.TrimRight(c.pinBlock, string([]byte{pinPad}))),
+		MaxRetries:     c.maxRetries,
+	}
+}
+
 // PINRetries returns the PIN attempts left (0: blocked).
 func (c *Card) PINRetries() int {
 	c.mu.Lock()
