@@ -59,7 +59,6 @@ type Config struct {
 	RequireClock          bool                     // refuse issuing until the clock is synchronised
 	UIAuth                string                   // token (the kiosk browser presents a per-boot token) or none (development)
 	UITokenFile           string                   // where the per-boot UI token is kept for the kiosk browser
-	TypedAttestors        bool                     // allow attestors typed in by the operator (unverified) besides those proven by their card
 	TrustAnchors          string                   // PEM file of the SITHS root certificates cards must chain to
 	CRLGrace              time.Duration            // how long past its nextUpdate a CRL is still relied on
 }
@@ -321,9 +320,6 @@ func fields() []field {
 		}),
 		mk("crl-grace", "how long past its nextUpdate a CRL from the registry is still relied on; after that, logins wait for a fresh CRL", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.CRLGrace })
-		}),
-		mk("typed-attestors", "allow attestors typed in by the operator, marked unverified on the receipt (default: every attestor identifies with their own SITHS card and PIN)", false, func() (func(*Config) string, func(*Config, string) error) {
-			return boolean(func(c *Config) *bool { return &c.TypedAttestors })
 		}),
 		mk("ui-auth", "who may use the UI websocket: token (the kiosk browser, with the per-boot token) or none (simulation only)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.UIAuth })

@@ -15,14 +15,37 @@ import (
 	"github.com/kortstation/kortstation/kiosk/rules/violation"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/trust"
+	"github.com/kortstation/kortstation/sync/client/refdata"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // Attestors prove who they are with their own SITHS card and PIN at the
 // station (AT-1): during the identification step each puts their card in
 // the card reader and types their PIN on the screen; the HSA-ID and the
 // name are then the card certificate's, not typed. Attestors typed in by
-// the operator are allowed only where the station's policy allows it, and
-// are marked as unverified on the receipt and at the registry.
+// the operator are allowed only where the registry's policy for the
+// station allows it (reference data station_policy), and are marked as
+// unverified on the receipt and at the registry.
+
+// typedAttestorsAllowed reports whether the registry's policy for this
+// station, as last synced, allows attestors typed in by the operator. It
+// fails closed: no policy from the registry, or one older than the
+// freshness policy allows, means not allowed.
+func (m *Counter) typedAttestorsAllowed(ctx context.Context) (bool, error) {
+	p, err := m.st.StationPolicy(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !p.TypedAttestors {
+		return false, nil
+	}
+	err = m.opts.Freshness.Check(ctx, m.st, m.clock.Now(), protocol.RefStationPolicy)
+	var stale *refdata.StaleError
+	if errors.As(err, &stale) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // attestorLogin is an attestor's card in the card reader, waiting for its
 // PIN.

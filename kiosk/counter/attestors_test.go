@@ -1,12 +1,15 @@
 package counter
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/devseed"
+	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -23,10 +26,25 @@ const (
 	operatorTwin  = "9752269900000000019"
 )
 
+// allowTypedAttestors writes the registry's policy for the station, one
+// that allows typed-in attestors, into the store as a sync would.
 func (c *counter) allowTypedAttestors() {
-	c.m.mu.Lock()
-	defer c.m.mu.Unlock()
-	c.m.opts.TypedAttestors = true
+	c.t.Helper()
+	c.setPolicy(protocol.StationPolicy{TypedAttestors: true}, c.clock.Now())
+}
+
+// setPolicy applies a station_policy snapshot synced at syncedAt.
+func (c *counter) setPolicy(p protocol.StationPolicy, syncedAt time.Time) {
+	c.t.Helper()
+	ctx := context.Background()
+	if err := c.st.Update(ctx, c.clock, func(t *store.Tx) error {
+		if err := t.RecordStationPolicy(ctx, []protocol.StationPolicy{p}, syncedAt); err != nil {
+			return err
+		}
+		return t.PutCursor(ctx, protocol.RefStationPolicy, "policy", "policy", syncedAt, false, true)
+	}); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // toIdentity runs an issuance to its identification step.
@@ -145,6 +163,51 @@ func TestTypedAttestorsOnlyByPolicyAT1(t *testing.T) {
 	c.allowTypedAttestors()
 	if err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": invented}); err != nil {
 		t.Fatalf("typed attestor where the policy allows: %v", err)
+	}
+	var audited int
+	c.st.Reader().QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'station.policy' AND actor = 'registry'`).Scan(&audited)
+	if audited != 1 {
+		t.Errorf("audit: %d station.policy entries, want 1", audited)
+	}
+}
+
+// TestTypedAttestorsPolicyFailsClosedAT1: the registry's policy for the
+// station decides whether typed-in attestors are offered and accepted;
+// no policy, a policy that forbids them, or one older than the freshness
+// policy allows, means they are not.
+func TestTypedAttestorsPolicyFailsClosedAT1(t *testing.T) {
+	invented := []AttestorInput{
+		{HSAID: "SE2321000131-P000000000777", Name: "Påhittad Person", Role: "manager"},
+		{HSAID: "SE2321000131-P000000000778", Name: "Påhittad Två", Role: "manager"},
+	}
+	for _, tc := range []struct {
+		name   string
+		policy *protocol.StationPolicy // nil: the registry never sent one
+		age    time.Duration           // how long ago it was synced
+		want   bool
+	}{
+		{"no policy from the registry", nil, 0, false},
+		{"policy forbids", &protocol.StationPolicy{TypedAttestors: false}, 0, false},
+		{"policy allows", &protocol.StationPolicy{TypedAttestors: true}, time.Hour, true},
+		{"policy allows but is stale", &protocol.StationPolicy{TypedAttestors: true}, 73 * time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCounter(t)
+			if tc.policy != nil {
+				c.setPolicy(*tc.policy, c.clock.Now().Add(-tc.age))
+			}
+			c.toIdentity()
+			if got, _ := c.view().Flow.Data["typed_attestors"].(bool); got != tc.want {
+				t.Errorf("view typed_attestors: got %v, want %v", got, tc.want)
+			}
+			err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": invented})
+			if got := err == nil; got != tc.want {
+				t.Errorf("two typed attestors accepted: got %v (%v), want %v", got, err, tc.want)
+			}
+			if got := rulesOf(err); !tc.want && got != "AT-1,AT-1" {
+				t.Errorf("refusal: got %v, want AT-1 for each attestor", got)
+			}
+		})
 	}
 }
 

@@ -86,10 +86,6 @@ type Options struct {
 	Simulation bool
 	// RequireClock refuses issuing until the clock is synchronised.
 	RequireClock bool
-	// TypedAttestors allows attestors typed in by the operator, not proven
-	// by their own card (marked unverified); off, every attestor
-	// identifies with their SITHS card and PIN (AT-1).
-	TypedAttestors bool
 }
 
 // Sync is what the counter needs of the registry sync: "sync now" and its

@@ -216,7 +216,11 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 			as = append(as, rules.Attestor{Person: rules.Person{HSAID: h}, Name: strings.TrimSpace(a.Name), Role: rules.AttestorRole(a.Role), Present: true, Proof: rules.ProofTyped})
 		}
 		op := m.sess.operator()
-		vs = append(vs, rules.CheckAttestorProof(as, m.opts.TypedAttestors)...)
+		typed, err := m.typedAttestorsAllowed(ctx)
+		if err != nil {
+			return err
+		}
+		vs = append(vs, rules.CheckAttestorProof(as, typed)...)
 		vs = append(vs, rules.CheckAttestation(rules.AttestationCheck{
 			Recipient: f.recipient.Person, RecipientPresent: true, Operator: op.Person, Attestors: as,
 			AuthorisedAdmins: f.reg.AuthorisedAdmins, Required: rules.ReserveAttestors,
@@ -336,7 +340,9 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 	if err != nil {
 		return err
 	}
-	reg.TypedAttestors = m.opts.TypedAttestors
+	if reg.TypedAttestors, err = m.typedAttestorsAllowed(ctx); err != nil {
+		return err
+	}
 	f.reg = reg
 	if f.receiptID == "" {
 		f.receiptID = "KV-" + strings.ToUpper(uuid.NewString()[:13])

@@ -121,7 +121,11 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 			cards = append(cards, map[string]any{"name": a.Name, "hsa_id": a.HSAID.String(), "role": a.Role})
 		}
 		d["attestor_cards"] = cards
-		d["typed_attestors"] = m.opts.TypedAttestors
+		typed, err := m.typedAttestorsAllowed(ctx)
+		if err != nil {
+			m.log.Error("read the station's policy", "err", err)
+		}
+		d["typed_attestors"] = typed
 		if lg := f.attLogin; lg != nil {
 			d["attestor_login"] = map[string]any{"name": lg.name, "retries": lg.retries}
 		}

@@ -31,8 +31,10 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	stopFrom := workday.Add(2 * time.Hour).Truncate(time.Minute)
 	stop := fmt.Sprintf(`INSERT INTO ref_stop_windows (id, kind, starts, ends) VALUES ('TS-1', 'total_stop', '%s', '%s')`,
 		stopFrom.UTC().Format(time.RFC3339), stopFrom.Add(2*time.Hour).UTC().Format(time.RFC3339))
-	// The attestors are typed in here: the station's policy allows it.
-	r := newRigArgs(t, workday, seedStation(workday, stop), "-typed-attestors=true")
+	// The attestors are typed in here: the registry's policy for the
+	// station, as last synced, allows it.
+	policy := fmt.Sprintf(`INSERT INTO ref_station_policy (id, typed_attestors, updated_at) VALUES (1, 1, '%s')`, workday.UTC().Format(time.RFC3339Nano))
+	r := newRig(t, workday, seedStation(workday, stop, policy))
 	b := r.open(browsertest.Sizes[1])
 	login(b)
 	b.Tap(`#menu button[data-flow="issue"]`)

@@ -145,6 +145,7 @@ var documentedTypes = []reflect.Type{
 	reflect.TypeFor[ReserveCardFact](),
 	reflect.TypeFor[TrustIntermediate](),
 	reflect.TypeFor[CRL](),
+	reflect.TypeFor[StationPolicy](),
 }
 
 // TestDocMatchesEventKinds: docs/sync-protocol.md cannot drift from the
@@ -200,7 +201,7 @@ func TestDocMatchesEventKinds(t *testing.T) {
 	}
 	for name := range doc.fields {
 		if _, ok := types[name]; !ok {
-			t.Errorf("doc has a field table for %s, which is no payload, facts or trust material type", name)
+			t.Errorf("doc has a field table for %s, which is no payload, facts, trust material or policy type", name)
 		}
 	}
 }

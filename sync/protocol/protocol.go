@@ -39,19 +39,20 @@ const (
 	RefValidity           = "validity"            // RC-1, snapshot
 	RefTrustIntermediates = "trust_intermediates" // SITHS intermediate CA certificates (kiosk/trust), snapshot
 	RefCRLs               = "crls"                // SITHS CAs' revocation lists (kiosk/trust), snapshot
+	RefStationPolicy      = "station_policy"      // the registry's policy for this station (AT-1), snapshot
 	RefPersonFacts        = "person_facts"        // RC-2..4, delta
 	RefShipments          = "shipments"           // stock shipped to this station, delta
 	RefCardStatus         = "card_status"         // RE-2, state of cards this station issued, delta
 )
 
 // RefKinds lists every reference data kind in the order a station pulls them.
-var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefPersonFacts, RefShipments, RefCardStatus}
+var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy, RefPersonFacts, RefShipments, RefCardStatus}
 
 // IsSnapshotKind reports whether kind is sent as a whole snapshot with a
 // content hash rather than as a delta.
 func IsSnapshotKind(kind string) bool {
 	switch kind {
-	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs:
+	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy:
 		return true
 	}
 	return false
@@ -176,6 +177,17 @@ type TrustIntermediate struct {
 // The station verifies its signature against the CA before relying on it.
 type CRL struct {
 	DER []byte `json:"der"`
+}
+
+// StationPolicy is the registry's policy for one station; the registry
+// sends each station only its own, as a snapshot of exactly one item. A
+// station without one applies the fail-closed default (the zero value).
+type StationPolicy struct {
+	// TypedAttestors allows attestors typed in by the operator, not
+	// proven by their own SITHS card; such an attestation is marked
+	// unverified on the receipt and at the registry (AT-1). Off, every
+	// attestor identifies with their own card and PIN.
+	TypedAttestors bool `json:"typed_attestors"`
 }
 
 // PersonFacts are the registry's facts about one person (RC-2..4). Facts is

@@ -22,6 +22,7 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 		}
 		return time.Since(t).Round(time.Second).String() + " ago"
 	},
+	"ground": groundText,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kortstation registry</title>
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}form{display:inline}h2{margin-top:1.5em}.code{font-family:monospace;font-size:1.3em;background:#ffd}</style></head>
@@ -29,16 +30,18 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 {{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p style="color:#a00">{{.Error}}</p>{{end}}
 <h2>Stations</h2>
-<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Commands</th></tr>
+<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Policy (AT-1)</th><th>Commands</th></tr>
 {{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td>{{ago .ControlSeen}}</td>
 <td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
 <td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
+<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>
 <td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
 </table>
 <form method="post" action="/admin/enrol-code">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>
 <h2>Issuances (CP-1)</h2>
-<table><tr><th>Issuance</th><th>Station</th><th>Kind</th><th>Card</th><th>Reason</th><th>Valid until</th><th>Decision</th></tr>
-{{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
+<table><tr><th>Issuance</th><th>Station</th><th>Kind</th><th>Card</th><th>Reason</th><th>Valid until</th><th>Recipient identified by</th><th>Decision</th></tr>
+{{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
+<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
 </table>
 <h2>Blocked cards (BL-1)</h2>
 <table><tr><th>Serial</th><th>Reason</th><th>Blocked</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
@@ -146,6 +149,13 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		return map[string]string{"approve": "approved", "reject": "rejected"}[d], s.Decide(r.Context(), r.FormValue("id"), d == "approve")
 	})
+	post("/admin/station-policy", func(r *http.Request) (string, error) {
+		typed, err := strconv.ParseBool(r.FormValue("typed_attestors"))
+		if err != nil {
+			return "", fmt.Errorf("%w: typed_attestors must be true or false", ErrInvalid)
+		}
+		return "set", s.SetStationPolicy(r.Context(), r.FormValue("station"), typed)
+	})
 	post("/admin/block", func(r *http.Request) (string, error) {
 		return "blocked", s.BlockCard(r.Context(), r.FormValue("serial"), r.FormValue("reason"))
 	})
@@ -215,6 +225,19 @@ func uploaded(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no file (multipart field \"file\" or base64 field \"data\")", ErrInvalid)
 	}
 	return b, nil
+}
+
+// groundText is an ID-6 attestation ground as the approval view shows it.
+func groundText(g string) string {
+	switch g {
+	case "no_valid_document":
+		return "no valid ID document"
+	case "no_personal_number":
+		return "no personal number"
+	case "":
+		return "not stated"
+	}
+	return g
 }
 
 func parseFormTime(v string) (time.Time, error) {

@@ -147,6 +147,64 @@ CREATE TABLE IF NOT EXISTS card_status (
 CREATE INDEX IF NOT EXISTS card_status_rev ON card_status(station_id, rev);
 `
 
+// migrations change the schema after the base schema above, an
+// append-only list: migrations[i] brings the database from user_version i
+// to i+1, in one transaction with the version bump. The base schema is
+// version 0 (CREATE … IF NOT EXISTS); a later change goes here, never into
+// schema, so an existing registry gets it too.
+var migrations = []string{
+	// 1: the registry's policy per station (snapshot kind station_policy;
+	// each station pulls only its own row, none means the fail-closed
+	// default), and how each issuance's recipient was identified (AT-1,
+	// ID-6), for the CP-1 approval view: the attestation ground on the
+	// issuance, each attestor with how they proved who they are
+	// (siths_card or typed), in the station's order.
+	`CREATE TABLE station_policies (
+    station_id      TEXT PRIMARY KEY,
+    typed_attestors INTEGER NOT NULL DEFAULT 0 CHECK (typed_attestors IN (0, 1)),
+    updated_at      TEXT NOT NULL
+) STRICT;
+ALTER TABLE issuances ADD COLUMN attestation_ground TEXT NOT NULL DEFAULT '';
+CREATE TABLE issuance_attestors (
+    issuance_id TEXT NOT NULL,
+    pos         INTEGER NOT NULL,
+    hsa_id      TEXT NOT NULL,
+    proof       TEXT NOT NULL,
+    PRIMARY KEY (issuance_id, pos)
+) STRICT;`,
+}
+
+// migrate applies every migration above the database's user_version.
+func migrate(ctx context.Context, w *sql.DB) error {
+	var version int
+	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("registry: read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("registry: schema version %d is newer than this registry's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		err := func() error {
+			tx, err := w.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err != nil {
+			return fmt.Errorf("registry: migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
 // db is the registry's SQLite: one writer connection, a pool of readers.
 type db struct {
 	writer *sql.DB
@@ -182,6 +240,10 @@ func openDB(ctx context.Context, path string) (*db, error) {
 	if _, err := w.ExecContext(ctx, schema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("registry: schema: %w", err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
 	}
 	epoch := make([]byte, 6)
 	if _, err := rand.Read(epoch); err != nil {

@@ -187,6 +187,38 @@ func (s *Server) SetOperator(ctx context.Context, hsaID, name string, authorised
 	})
 }
 
+// SetStationPolicy sets the registry's policy for station, which the
+// station pulls as its station_policy snapshot: whether attestors typed in
+// by the operator (not proven by their own SITHS card, marked unverified)
+// are allowed there (AT-1). A station without a policy gets the
+// fail-closed default (not allowed). The station must be registered.
+func (s *Server) SetStationPolicy(ctx context.Context, station string, typedAttestors bool) error {
+	if !stationIDRe.MatchString(station) {
+		return fmt.Errorf("registry: station ID %q: %w", station, ErrInvalid)
+	}
+	now := s.now().UTC().Format(time.RFC3339Nano)
+	err := s.changeRef(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM stations WHERE id = ?`, station).Scan(&n); err != nil {
+			return fmt.Errorf("registry: station policy: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("registry: station %q: %w", station, ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO station_policies (station_id, typed_attestors, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (station_id) DO UPDATE SET typed_attestors = excluded.typed_attestors, updated_at = excluded.updated_at`,
+			station, typedAttestors, now); err != nil {
+			return fmt.Errorf("registry: station policy: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("station policy set", "station", station, "typed_attestors", typedAttestors)
+	return nil
+}
+
 // AddStopWindow adds an order or total stop (CP-3) and returns its ID.
 func (s *Server) AddStopWindow(ctx context.Context, kind string, starts, ends time.Time, note string) (string, error) {
 	if (kind != protocol.OrderStop && kind != protocol.TotalStop) || !ends.After(starts) {
@@ -388,6 +420,9 @@ type StationInfo struct {
 	// received from the station that happened in the last 24 hours, by the
 	// station's time of the alarm.
 	AlarmsLastDay int64
+	// Policy is the registry's policy for the station (the default when
+	// none was set).
+	Policy protocol.StationPolicy
 }
 
 // Stations lists every station with its last reported status.
@@ -395,7 +430,8 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	rows, err := s.db.reader.QueryContext(ctx, `SELECT s.id, s.name, s.cert_serial IS NOT NULL, s.locked, coalesce(s.last_seen, ''), s.status,
 		(SELECT count(*) FROM events e WHERE e.station_id = s.id), (SELECT coalesce(max(seq), 0) FROM events e WHERE e.station_id = s.id),
 		(SELECT count(*) FROM commands c WHERE c.station_id = s.id AND c.acked_at IS NULL),
-		(SELECT count(*) FROM drawer_alarms a WHERE a.station_id = s.id AND a.at >= ?)
+		(SELECT count(*) FROM drawer_alarms a WHERE a.station_id = s.id AND a.at >= ?),
+		coalesce((SELECT p.typed_attestors FROM station_policies p WHERE p.station_id = s.id), 0)
 		FROM stations s ORDER BY s.id`, alarmTime(s.now().Add(-24*time.Hour)))
 	if err != nil {
 		return nil, fmt.Errorf("registry: stations: %w", err)
@@ -405,7 +441,7 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	for rows.Next() {
 		var si StationInfo
 		var seen, status string
-		if err := rows.Scan(&si.ID, &si.Name, &si.Enrolled, &si.Locked, &seen, &status, &si.Events, &si.LastSeq, &si.PendingCommand, &si.AlarmsLastDay); err != nil {
+		if err := rows.Scan(&si.ID, &si.Name, &si.Enrolled, &si.Locked, &seen, &status, &si.Events, &si.LastSeq, &si.PendingCommand, &si.AlarmsLastDay, &si.Policy.TypedAttestors); err != nil {
 			return nil, fmt.Errorf("registry: stations: %w", err)
 		}
 		si.LastSeen, _ = time.Parse(time.RFC3339, seen)
@@ -421,29 +457,89 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	return out, rows.Err()
 }
 
+// Attestor proofs as stations send them (protocol.IssuancePayload
+// AttestorProofs).
+const (
+	ProofSITHSCard = "siths_card" // their own SITHS card and PIN at the station
+	ProofTyped     = "typed"      // typed in by the operator, not verified
+)
+
+// Attestor is one attestor of an issuance as the station sent it (AT-1):
+// the HSA-ID and how they proved who they are, ProofSITHSCard or
+// ProofTyped ("" when the station did not say: not verified either).
+type Attestor struct {
+	HSAID string
+	Proof string
+}
+
+// Verified reports whether the attestor proved who they are with their
+// own SITHS card.
+func (a Attestor) Verified() bool { return a.Proof == ProofSITHSCard }
+
 // Issuance is an issuance awaiting or past central processing (CP-1).
+// Attestors and AttestationGround say how the recipient was identified:
+// by attestors (ID-6, with the ground) or, when both are empty, by an ID
+// document.
 type Issuance struct {
 	ID, Station, Kind, CardSerial, Reason, ValidUntil, Decision string
 	ReceivedAt                                                  time.Time
+	AttestationGround                                           string
+	Attestors                                                   []Attestor
 }
 
-// Issuances lists issuances, pending first.
+// Issuances lists issuances, pending first, each with its attestors.
 func (s *Server) Issuances(ctx context.Context) ([]Issuance, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, station_id, kind, card_serial, reason, valid_until, decision, received_at
+	tx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("registry: issuances: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	rows, err := tx.QueryContext(ctx, `SELECT id, station_id, kind, card_serial, reason, valid_until, decision, received_at, attestation_ground
 		FROM issuances ORDER BY decision != 'pending', received_at DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: issuances: %w", err)
 	}
-	defer rows.Close()
 	var out []Issuance
+	byID := map[string]int{}
 	for rows.Next() {
 		var i Issuance
 		var at string
-		if err := rows.Scan(&i.ID, &i.Station, &i.Kind, &i.CardSerial, &i.Reason, &i.ValidUntil, &i.Decision, &at); err != nil {
+		if err := rows.Scan(&i.ID, &i.Station, &i.Kind, &i.CardSerial, &i.Reason, &i.ValidUntil, &i.Decision, &at, &i.AttestationGround); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("registry: issuances: %w", err)
 		}
 		i.ReceivedAt, _ = time.Parse(time.RFC3339Nano, at)
+		byID[i.ID] = len(out)
 		out = append(out, i)
 	}
-	return out, rows.Err()
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("registry: issuances: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The attestors of the issuances listed, in the station's order.
+	arows, err := tx.QueryContext(ctx, `SELECT a.issuance_id, a.hsa_id, a.proof FROM issuance_attestors a
+		WHERE a.issuance_id IN (SELECT id FROM issuances ORDER BY decision != 'pending', received_at DESC LIMIT 500)
+		ORDER BY a.issuance_id, a.pos`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: attestors: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id string
+		var a Attestor
+		if err := arows.Scan(&id, &a.HSAID, &a.Proof); err != nil {
+			return nil, fmt.Errorf("registry: attestors: %w", err)
+		}
+		if n, ok := byID[id]; ok {
+			out[n].Attestors = append(out[n].Attestors, a)
+		}
+	}
+	if err := arows.Err(); err != nil {
+		return nil, fmt.Errorf("registry: attestors: %w", err)
+	}
+	return out, nil
 }

@@ -131,7 +131,7 @@ func (s *Server) Pull(ctx context.Context, station string, cursors map[string]st
 	for kind, cur := range cursors {
 		var page protocol.Page
 		if protocol.IsSnapshotKind(kind) {
-			snap, err := s.snapshot(ctx, tx, kind, rev)
+			snap, err := s.snapshot(ctx, tx, station, kind, rev)
 			if err != nil {
 				return resp, err
 			}
@@ -160,13 +160,20 @@ func (s *Server) Pull(ctx context.Context, station string, cursors map[string]st
 	return resp, nil
 }
 
-func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, kind string, rev int64) (protocol.Page, error) {
+// snapshot is the page of a snapshot kind at rev, cached until rev moves.
+// Most kinds are the same for every station; station_policy is the
+// station's own, cached per station.
+func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, station, kind string, rev int64) (protocol.Page, error) {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	if s.snapCache == nil || s.snapRev != rev {
 		s.snapCache, s.snapRev = map[string]protocol.Page{}, rev
 	}
-	if p, ok := s.snapCache[kind]; ok {
+	key := kind
+	if kind == protocol.RefStationPolicy {
+		key = kind + "/" + station
+	}
+	if p, ok := s.snapCache[key]; ok {
 		return p, nil
 	}
 	var items any
@@ -213,6 +220,12 @@ func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, kind string, rev int6
 			var c protocol.CRL
 			return c, r.Scan(&c.DER)
 		})
+	case protocol.RefStationPolicy:
+		// Exactly one item: the station's policy, or the fail-closed
+		// default when none was set.
+		var p protocol.StationPolicy
+		err = tx.QueryRowContext(ctx, `SELECT coalesce((SELECT typed_attestors FROM station_policies WHERE station_id = ?), 0)`, station).Scan(&p.TypedAttestors)
+		items = []protocol.StationPolicy{p}
 	default:
 		return protocol.Page{}, fmt.Errorf("snapshot of %s: not a snapshot kind", kind)
 	}
@@ -226,7 +239,7 @@ func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, kind string, rev int6
 	sum := sha256.Sum256(b)
 	h := hex.EncodeToString(sum[:])
 	p := protocol.Page{Mode: protocol.ModeSnapshot, Items: b, Cursor: h, ContentHash: h}
-	s.snapCache[kind] = p
+	s.snapCache[key] = p
 	return p, nil
 }
 

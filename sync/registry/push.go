@@ -185,9 +185,17 @@ func (s *Server) projectIssuance(ctx context.Context, tx *sql.Tx, station string
 	if ev.Kind == protocol.KindReturn {
 		state = protocol.CardReturned
 	} else if p.IssuanceID != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at, attestation_ground)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now, p.AttestationGround)
+		if err != nil {
 			return fmt.Errorf("project issuance: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("project issuance: %w", err)
+		} else if n == 1 {
+			if err := projectAttestors(ctx, tx, p); err != nil {
+				return err
+			}
 		}
 	}
 	if err := setCardStatus(ctx, tx, station, p.CardSerial, state, nil, now); err != nil {
@@ -195,6 +203,23 @@ func (s *Server) projectIssuance(ctx context.Context, tx *sql.Tx, station string
 	}
 	if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance {
 		return addReserveCard(ctx, tx, p)
+	}
+	return nil
+}
+
+// projectAttestors stores the attestors of an issuance with how each
+// proved who they are (AT-1), in the station's order, for CP-1. A proof
+// the station did not send is stored as "" (shown as not verified).
+func projectAttestors(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload) error {
+	for i, h := range p.Attestors {
+		proof := ""
+		if i < len(p.AttestorProofs) {
+			proof = p.AttestorProofs[i]
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuance_attestors (issuance_id, pos, hsa_id, proof) VALUES (?, ?, ?, ?)`,
+			p.IssuanceID, i, h, proof); err != nil {
+			return fmt.Errorf("project attestors: %w", err)
+		}
 	}
 	return nil
 }

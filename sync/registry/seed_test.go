@@ -106,3 +106,29 @@ func TestStoreKeepsNotificationEventsRE5(t *testing.T) {
 		t.Fatalf("events = %+v, %v", evs, err)
 	}
 }
+
+// TestSeedLeavesTypedAttestorsOff: the demonstration data (`make run`)
+// sets no station policy, so the station pulls the fail-closed default:
+// exactly one policy, typed-in attestors not allowed (AT-1).
+func TestSeedLeavesTypedAttestorsOff(t *testing.T) {
+	ctx := context.Background()
+	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Seed(ctx, "ST-1"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Pull(ctx, "ST-1", map[string]string{protocol.RefStationPolicy: ""}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []protocol.StationPolicy
+	if err := json.Unmarshal(resp.Pages[protocol.RefStationPolicy].Items, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := []protocol.StationPolicy{{TypedAttestors: false}}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}

@@ -33,6 +33,7 @@ const usage = `usage:
   registryd admin [-url URL] block SERIAL REASON
   registryd admin [-url URL] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM UTC)
   registryd admin [-url URL] validity REASON MAX-DAYS
+  registryd admin [-url URL] set-policy STATION typed-attestors=true|false   (allow attestors typed in without a card, marked unverified)
   registryd admin [-url URL] add-intermediate FILE      (a SITHS intermediate CA certificate, DER or PEM)
   registryd admin [-url URL] remove-intermediate SHA256
   registryd admin [-url URL] add-crl FILE               (a SITHS CA's revocation list, DER or PEM)
@@ -216,6 +217,20 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := postForm(ctx, hc, b+"/admin/validity", url.Values{"reason": {a[1]}, "max_days": {a[2]}})
 		if err == nil {
 			fmt.Fprintf(stdout, "validity %s = %s days\n", a[1], a[2])
+		}
+		return err
+	case "set-policy":
+		if err := need(2); err != nil {
+			return err
+		}
+		key, val, ok := strings.Cut(a[2], "=")
+		if !ok || key != "typed-attestors" || (val != "true" && val != "false") {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("%w: set-policy takes typed-attestors=true or typed-attestors=false, got %q", ErrUsage, a[2])
+		}
+		_, err := postForm(ctx, hc, b+"/admin/station-policy", url.Values{"station": {a[1]}, "typed_attestors": {val}})
+		if err == nil {
+			fmt.Fprintf(stdout, "policy of %s: typed-attestors=%s\n", a[1], val)
 		}
 		return err
 	case "add-intermediate", "add-crl":

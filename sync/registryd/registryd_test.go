@@ -125,6 +125,21 @@ func TestServeEnrolAdmin(t *testing.T) {
 	run(t, "admin", "-url", adminURL, "block", "RK-LOST", "lost")
 	run(t, "admin", "-url", adminURL, "stop-window", "order_stop", "2030-01-01T08:00", "2030-01-02T17:00", "year-end")
 	run(t, "admin", "-url", adminURL, "validity", "forgotten", "30")
+	if out := run(t, "admin", "-url", adminURL, "set-policy", "ST-CLI", "typed-attestors=true"); !strings.Contains(out, "typed-attestors=true") {
+		t.Errorf("set-policy printed %q", out)
+	}
+	for _, bad := range [][]string{
+		{"set-policy", "ST-CLI", "typed-attestors=yes"},
+		{"set-policy", "ST-CLI", "walk-ins=true"},
+		{"set-policy", "ST-CLI"},
+	} {
+		if err := registryd.Run(ctx, append([]string{"admin", "-url", adminURL}, bad...), io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
+			t.Errorf("%v: got %v, want ErrUsage", bad, err)
+		}
+	}
+	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "set-policy", "ST-NOWHERE", "typed-attestors=true"}, io.Discard, io.Discard); !isStatus(err, http.StatusNotFound) {
+		t.Errorf("set-policy of an unknown station: got %v, want a 404 AdminError", err)
+	}
 	// SITHS trust material: an intermediate in PEM, a CRL in DER.
 	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
 	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
@@ -156,6 +171,7 @@ func TestServeEnrolAdmin(t *testing.T) {
 		`SELECT count(*) FROM ref_shipments`:                                                                  10,
 		`SELECT count(*) FROM ref_trust_intermediates WHERE subject LIKE '%Person HSA-id 3 CA v1%'`:           1,
 		`SELECT count(*) FROM ref_crls WHERE issuer LIKE '%Person HSA-id 3 CA v1%'`:                           1,
+		`SELECT typed_attestors FROM ref_station_policy`:                                                      1,
 	} {
 		var got int
 		if err := st.Reader().QueryRow(q).Scan(&got); err != nil || got != want {
@@ -178,7 +194,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now", "Person HSA-id 3 CA v1"} {
+	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now", "Person HSA-id 3 CA v1",
+		"typed-in attestors: <strong>allowed</strong>", "Forbid typed-in attestors"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("admin page lacks %q", want)
 		}

@@ -183,6 +183,12 @@ func applyPage(ctx context.Context, t *store.Tx, kind string, full bool, p proto
 			return err
 		}
 		return t.ReplaceCRLs(ctx, items)
+	case protocol.RefStationPolicy:
+		var items []protocol.StationPolicy
+		if err := decode(&items); err != nil {
+			return err
+		}
+		return t.RecordStationPolicy(ctx, items, now)
 	case protocol.RefPersonFacts:
 		var items []protocol.PersonFacts
 		if err := decode(&items); err != nil {

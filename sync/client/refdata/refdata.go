@@ -24,7 +24,9 @@ type Policy map[string]time.Duration
 // DefaultPolicy: security-relevant sets must be recent; stock and card
 // status may lag. Revocation lists are as urgent as blocked cards (each
 // CRL also carries its own NextUpdate, which kiosk/trust enforces);
-// intermediate CAs change rarely.
+// intermediate CAs change rarely. The station's policy is a permission
+// like the administrators' list; past its age the counter falls back to
+// the fail-closed default rather than refusing every issuance.
 func DefaultPolicy() Policy {
 	return Policy{
 		protocol.RefOperators:          72 * time.Hour,
@@ -33,6 +35,7 @@ func DefaultPolicy() Policy {
 		protocol.RefValidity:           7 * 24 * time.Hour,
 		protocol.RefTrustIntermediates: 7 * 24 * time.Hour,
 		protocol.RefCRLs:               24 * time.Hour,
+		protocol.RefStationPolicy:      72 * time.Hour,
 		protocol.RefPersonFacts:        72 * time.Hour,
 		protocol.RefShipments:          7 * 24 * time.Hour,
 		protocol.RefCardStatus:         7 * 24 * time.Hour,
