@@ -30,6 +30,7 @@ type OrderFact struct {
 	CardType       string `json:"card_type,omitempty"`
 	CardSerial     string `json:"card_serial,omitempty"` // the produced card, waiting for pickup (ID-3)
 	PickupDeadline string `json:"pickup_deadline,omitempty"`
+	Station        string `json:"station,omitempty"` // the station that serves the order (pickup); it receives the person's facts
 }
 
 // ReserveCardFact is a reserve card the person holds, from any station

@@ -293,6 +293,14 @@ const (
 	CodeBadCode          = "bad_enrolment_code"
 	CodeInternal         = "internal"
 	CodeUnsupported      = "unsupported_version"
+	// CodeRevoked: the station's certificate was revoked (a request on a
+	// connection opened before the revocation; new connections are refused
+	// in the TLS handshake).
+	CodeRevoked = "certificate_revoked"
+	// CodeStationLocked: a central admin locked the station; a pull
+	// returns no reference data until it is unlocked (the lock itself
+	// arrives over the control long poll).
+	CodeStationLocked = "station_locked"
 )
 
 // ErrorBody is the JSON body of every non-2xx response.

@@ -58,6 +58,19 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 <h2>SITHS revocation lists (CRLs)</h2>
 <table><tr><th>Issuer</th><th>Number</th><th>This update</th><th>Next update</th><th>Revoked</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
 <form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
+<h2>Station trust</h2>
+<table><tr><th>Station</th><th>Certificate</th><th>Audit head (checkpoint)</th><th>Audit alarms</th><th>Events held for review</th><th></th></tr>
+{{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong style="color:#a00">revoked</strong>{{else if .Enrolled}}current{{else}}none{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong style="color:#a00">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}none{{end}}</td><td>{{.HeldForReview}}</td>
+<td>{{if .Enrolled}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="station" value="{{.ID}}"><button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
+</table>
+<h2>Audit chain alarms</h2>
+<table><tr><th>Station</th><th>Event</th><th>Alarm</th><th>Checkpoint</th><th>Earlier head</th><th>Received</th></tr>
+{{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong style="color:#a00">{{.Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+</table>
+<h2>Held for central review (stored, not applied)</h2>
+<table><tr><th>Station</th><th>Event</th><th>Kind</th><th>Card</th><th>Why</th><th>Received</th></tr>
+{{range .Review}}<tr><td>{{.Station}}</td><td>{{.Seq}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+</table>
 </body></html>`))
 
 type adminView struct {
@@ -71,6 +84,8 @@ type adminView struct {
 	Commands                       []string
 	Code, CodeStation, Fingerprint string
 	Error                          string
+	Review                         []ReviewItem
+	AuditAlarms                    []AuditAlarm
 }
 
 // AdminHandler serves the central admins' page (GET /admin) and the form
@@ -195,7 +210,19 @@ func (s *Server) AdminHandler() http.Handler {
 		return s.AddCRL(r.Context(), b)
 	})
 	post("/admin/enrol-code", func(r *http.Request) (string, error) {
-		return s.NewEnrolCode(r.Context(), r.FormValue("station"), 7*24*time.Hour)
+		return s.newEnrolCode(r.Context(), r.FormValue("station"), 7*24*time.Hour, r.FormValue("replace") != "")
+	})
+	post("/admin/revoke-station", func(r *http.Request) (string, error) {
+		return "revoked", s.RevokeStation(r.Context(), r.FormValue("station"))
+	})
+	mux.HandleFunc("GET /admin/api/review", func(w http.ResponseWriter, r *http.Request) {
+		items, err := s.ReviewItems(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(items)
 	})
 	return mux
 }
@@ -266,6 +293,12 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, v adminView
 	}
 	if err == nil {
 		v.Intermediates, v.CRLs, err = s.TrustMaterial(ctx)
+	}
+	if err == nil {
+		v.Review, err = s.ReviewItems(ctx)
+	}
+	if err == nil {
+		v.AuditAlarms, err = s.AuditAlarms(ctx)
 	}
 	if err != nil {
 		s.log.Error("admin page", "err", err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -24,6 +25,11 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		wait = s.cfg.MaxWait
 	}
 	cmds, err := s.poll(r.Context(), req.StationID, req.After, wait)
+	if errors.Is(err, errRevokedDuringPoll) {
+		w.Header().Set("Connection", "close")
+		protocol.WriteError(w, http.StatusForbidden, protocol.CodeRevoked, "station certificate revoked")
+		return
+	}
 	if err != nil {
 		s.log.Error("control poll", "station", req.StationID, "err", err)
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeInternal, "could not read commands")
@@ -31,6 +37,10 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = protocol.WriteJSON(w, http.StatusOK, protocol.ControlResponse{Commands: cmds})
 }
+
+// errRevokedDuringPoll ends a long poll whose station certificate was
+// revoked while it waited.
+var errRevokedDuringPoll = errors.New("station certificate revoked")
 
 // poll acknowledges commands up to after and waits for newer ones.
 func (s *Server) poll(ctx context.Context, station string, after int64, wait time.Duration) ([]protocol.Command, error) {
@@ -51,6 +61,9 @@ func (s *Server) poll(ctx context.Context, station string, after int64, wait tim
 	defer timer.Stop()
 	for {
 		woken := s.hub.wait(station)
+		if serial := serialFrom(ctx); serial != "" && s.isRevoked(serial) {
+			return nil, errRevokedDuringPoll
+		}
 		list, err := s.pendingCommands(ctx, station, after)
 		if err != nil || len(list) > 0 {
 			return list, err

@@ -99,7 +99,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt Em
 	stationDir := filepath.Join(dataDir, "station")
 	id := enrol.InDir(stationDir, opt.StationID, e.URL)
 	if err := id.Validate(time.Now()); err != nil || !srv.isCurrentCert(ctx, id) {
-		code, err := srv.NewEnrolCode(ctx, opt.StationID, time.Hour)
+		code, err := srv.NewReplacementEnrolCode(ctx, opt.StationID, time.Hour) // the embedded station is ours: replacing its lost identity is intended
 		if err != nil {
 			e.Close()
 			return nil, err

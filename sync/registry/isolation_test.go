@@ -10,7 +10,8 @@ import (
 )
 
 // TestStationsSeeOnlyTheirOwnStockAndCards: shipments and card states are
-// per station; persons, administrators and blocks are shared.
+// per station; administrators and blocks are shared (person facts go to
+// the stations of their people: TestPersonFactsScopedToStation).
 func TestStationsSeeOnlyTheirOwnStockAndCards(t *testing.T) {
 	ctx := context.Background()
 	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
@@ -23,11 +24,14 @@ func TestStationsSeeOnlyTheirOwnStockAndCards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := srv.SetOperator(ctx, "SE2321000131-P000000012345", "Anna Administratör", true); err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Ship(ctx, "A", "S1", "reserve", "RK-A1", "RK-A2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := srv.Store(ctx, "A", []protocol.Event{{Seq: 1, ID: "6f1c8a57-2b53-4a43-9a3e-0d8e4c1f2a11", Kind: protocol.KindIssuance,
-		Payload: json.RawMessage(`{"issuance_id":"i","card_serial":"RK-A1"}`)}}); err != nil {
+		Payload: json.RawMessage(`{"issuance_id":"i","card_serial":"RK-A1","operator":"SE2321000131-P000000012345"}`)}}); err != nil {
 		t.Fatal(err)
 	}
 	all := map[string]string{}

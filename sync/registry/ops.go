@@ -46,10 +46,21 @@ func (s *Server) AddStation(ctx context.Context, id, name string) error {
 }
 
 // NewEnrolCode registers station (if new) and returns a one-time code,
-// valid for ttl, that exchanges a CSR for the station's certificate.
+// valid for ttl, that exchanges a CSR for the station's certificate. A
+// station that already has a certificate needs NewReplacementEnrolCode
+// (ErrAlreadyEnrolled).
 func (s *Server) NewEnrolCode(ctx context.Context, station string, ttl time.Duration) (string, error) {
+	return s.newEnrolCode(ctx, station, ttl, false)
+}
+
+func (s *Server) newEnrolCode(ctx context.Context, station string, ttl time.Duration, replace bool) (string, error) {
 	if err := s.AddStation(ctx, station, ""); err != nil {
 		return "", err
+	}
+	if on, err := s.enrolled(ctx, station); err != nil {
+		return "", err
+	} else if on && !replace {
+		return "", fmt.Errorf("registry: station %q: %w: %w", station, ErrInvalid, ErrAlreadyEnrolled)
 	}
 	raw := make([]byte, 10)
 	if _, err := rand.Read(raw); err != nil {
@@ -60,6 +71,9 @@ func (s *Server) NewEnrolCode(ctx context.Context, station string, ttl time.Dura
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO enrol_codes (code_hash, station_id, expires_at) VALUES (?, ?, ?)`,
 			hashCode(code), station, s.now().Add(ttl).UTC().Format(time.RFC3339))
+		if err == nil && replace {
+			_, err = tx.ExecContext(ctx, `INSERT INTO enrol_replace (code_hash) VALUES (?)`, hashCode(code))
+		}
 		return err
 	})
 	if err != nil {
@@ -75,13 +89,16 @@ func hashCode(code string) string {
 }
 
 // Enrol exchanges a one-time code and a CSR for a certificate; the code
-// is spent, and the new certificate replaces any earlier one of the station.
+// is spent. A station that has a certificate enrols only with a
+// replacement code (NewReplacementEnrolCode), and its old certificate is
+// revoked.
 func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protocol.EnrolResponse, error) {
 	csr, err := pki.ParseCSR(csrPEM)
 	if err != nil {
 		return protocol.EnrolResponse{}, fmt.Errorf("registry: %w: %w", ErrInvalid, err)
 	}
 	var resp protocol.EnrolResponse
+	var replaced string
 	err = s.db.write(ctx, func(tx *sql.Tx) error {
 		var station, expires string
 		var used sql.NullString
@@ -97,6 +114,9 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 			return ErrBadCode
 		}
 		now := s.now()
+		if replaced, err = replaceOnEnrol(ctx, tx, station, hashCode(code), now.UTC().Format(time.RFC3339Nano)); err != nil {
+			return err
+		}
 		certPEM, serial, err := s.ca.SignStation(csr.PublicKey, station, now.Add(-time.Hour), now.Add(StationCertValidity))
 		if err != nil {
 			return err
@@ -112,6 +132,11 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 	})
 	if err != nil {
 		return protocol.EnrolResponse{}, err
+	}
+	if replaced != "" {
+		s.markRevoked(replaced)
+		s.hub.notify(resp.StationID)
+		s.log.Warn("station re-enrolled; its old certificate is revoked", "station", resp.StationID, "serial", replaced)
 	}
 	s.log.Info("station enrolled", "station", resp.StationID)
 	return resp, nil
@@ -322,6 +347,9 @@ func (s *Server) Ship(ctx context.Context, station, shipmentRef, cardType string
 				serial, station, cardType, shipmentRef, now, rev); err != nil {
 				return fmt.Errorf("registry: ship %s: %w", serial, err)
 			}
+			if err := linkBySerial(ctx, tx, station, serial); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -336,16 +364,22 @@ func (s *Server) Decide(ctx context.Context, issuanceID string, approve bool) er
 	}
 	now := s.now().UTC().Format(time.RFC3339Nano)
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		var station, serial string
-		err := tx.QueryRowContext(ctx, `UPDATE issuances SET decision = ?, decided_at = ? WHERE id = ? AND decision = 'pending' RETURNING station_id, card_serial`,
-			decision, now, issuanceID).Scan(&station, &serial)
+		var station, serial, kind string
+		err := tx.QueryRowContext(ctx, `UPDATE issuances SET decision = ?, decided_at = ? WHERE id = ? AND decision = 'pending' RETURNING station_id, card_serial, kind`,
+			decision, now, issuanceID).Scan(&station, &serial, &kind)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("registry: pending issuance %q: %w", issuanceID, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		return setCardStatus(ctx, tx, station, serial, state, nil, now)
+		if err := setCardStatus(ctx, tx, station, serial, state, nil, now); err != nil {
+			return err
+		}
+		if !approve && kind == protocol.KindIssuance {
+			return releaseReserveCard(ctx, tx, serial) // a rejected card is not out (RC-4)
+		}
+		return nil
 	})
 }
 
@@ -423,6 +457,17 @@ type StationInfo struct {
 	// Policy is the registry's policy for the station (the default when
 	// none was set).
 	Policy protocol.StationPolicy
+	// AuditSeq and AuditHash are the station's highest audit checkpoint;
+	// AuditAlarms counts the checkpoints that contradicted it (a chain
+	// that went backwards or forked), AuditAlarm describes the latest.
+	AuditSeq    int64
+	AuditHash   string
+	AuditAlarms int64
+	AuditAlarm  string
+	// HeldForReview counts the station's events stored but not applied.
+	HeldForReview int64
+	// Revoked: the station's certificate was revoked and it has no new one.
+	Revoked bool
 }
 
 // Stations lists every station with its last reported status.
@@ -454,7 +499,10 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 		s.liveMu.Unlock()
 		out = append(out, si)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registry: stations: %w", err)
+	}
+	return out, s.fillBoundaries(ctx, out)
 }
 
 // Attestor proofs as stations send them (protocol.IssuancePayload

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -36,6 +37,10 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp, err := s.Pull(r.Context(), req.StationID, req.Cursors, req.Limit)
+	if errors.Is(err, ErrStationLocked) {
+		protocol.WriteError(w, http.StatusLocked, protocol.CodeStationLocked, "station is locked: no reference data until it is unlocked")
+		return
+	}
 	if err != nil {
 		s.log.Error("pull failed", "station", req.StationID, "err", err)
 		protocol.WriteError(w, http.StatusInternalServerError, protocol.CodeInternal, "could not read reference data")
@@ -112,7 +117,8 @@ func parseCursor(c, epoch string) (rev int64, scan, ok bool) {
 
 // Pull answers one page for each kind in cursors, all read in one
 // snapshot of the database, so only committed changes are exposed and a
-// page never mixes two states.
+// page never mixes two states. A locked station gets ErrStationLocked and
+// nothing else; person facts are those of the station's own people.
 func (s *Server) Pull(ctx context.Context, station string, cursors map[string]string, limit int) (protocol.PullResponse, error) {
 	if limit <= 0 || limit > s.cfg.PageLimit {
 		limit = s.cfg.PageLimit
@@ -127,6 +133,13 @@ func (s *Server) Pull(ctx context.Context, station string, cursors map[string]st
 	var epoch string
 	if err := tx.QueryRowContext(ctx, `SELECT (SELECT value FROM counters WHERE name = 'rev'), (SELECT value FROM counters WHERE name = 'horizon'), (SELECT value FROM meta WHERE key = 'epoch')`).Scan(&rev, &horizon, &epoch); err != nil {
 		return resp, fmt.Errorf("read rev: %w", err)
+	}
+	if station != "" {
+		if locked, err := stationLocked(ctx, tx, station); err != nil {
+			return resp, fmt.Errorf("read lock: %w", err)
+		} else if locked {
+			return protocol.PullResponse{}, ErrStationLocked
+		}
 	}
 	for kind, cur := range cursors {
 		var page protocol.Page
@@ -266,7 +279,7 @@ func (s *Server) delta(ctx context.Context, tx *sql.Tx, station, kind string, fr
 	var err error
 	switch kind {
 	case protocol.RefPersonFacts:
-		items, err = collect(ctx, tx, `SELECT personal_number, facts, deleted, rev FROM person_facts WHERE rev > ? ORDER BY rev LIMIT ?`,
+		items, err = collect(ctx, tx, personFactsForStation,
 			func(r *sql.Rows) (protocol.PersonFacts, error) {
 				var p protocol.PersonFacts
 				var facts string
@@ -279,7 +292,7 @@ func (s *Server) delta(ctx context.Context, tx *sql.Tx, station, kind string, fr
 				}
 				last = append(last, rv)
 				return p, nil
-			}, from, limit+1)
+			}, from, station, limit+1)
 	case protocol.RefShipments:
 		items, err = collect(ctx, tx, `SELECT serial, card_type, shipment_ref, shipped_at, deleted, rev FROM shipments WHERE station_id = ? AND rev > ? ORDER BY rev LIMIT ?`,
 			func(r *sql.Rows) (protocol.Shipment, error) {

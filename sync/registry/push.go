@@ -134,13 +134,30 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 		s.log.Warn("event payload not understood; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind, "err", err)
 		return nil
 	}
+	if reason, serial, err := permitted(ctx, tx, station, payload); err != nil {
+		return err
+	} else if reason != "" {
+		return s.holdForReview(ctx, tx, station, ev, serial, reason, now)
+	}
 	switch p := payload.(type) {
 	case protocol.IssuancePayload:
 		return s.projectIssuance(ctx, tx, station, ev, p, now)
 	case protocol.ExtensionPayload:
-		return s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now)
+		if err := s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now); err != nil {
+			return err
+		}
+		return extendReserveCard(ctx, tx, p.CardSerial, p.ValidUntil)
 	case protocol.ReturnPayload:
-		return s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now)
+		if err := s.projectIssuance(ctx, tx, station, ev, protocol.IssuancePayload(p), now); err != nil {
+			return err
+		}
+		return releaseReserveCard(ctx, tx, p.CardSerial) // back in: no longer refuses its holder (RC-4)
+	case protocol.StockMovementPayload:
+		if p.Movement == "voided" {
+			return releaseReserveCard(ctx, tx, p.CardSerial)
+		}
+	case protocol.AuditCheckpointPayload:
+		return s.anchorAudit(ctx, tx, station, ev.Seq, p, now)
 	case protocol.ReceiptPayload:
 		if p.CardSerial == "" {
 			s.log.Warn("receipt event without a card serial; stored only", "station", station, "seq", ev.Seq)
@@ -165,8 +182,8 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 		}
 		s.log.Warn("drawer alarm (RC-7): drawer opened with nobody logged in", "station", station, "seq", ev.Seq)
 	}
-	// notification, stock_movement, drawer_event and audit.checkpoint are
-	// stored only.
+	// notification, other stock movements and drawer_event are stored
+	// only.
 	return nil
 }
 
@@ -201,8 +218,8 @@ func (s *Server) projectIssuance(ctx context.Context, tx *sql.Tx, station string
 	if err := setCardStatus(ctx, tx, station, p.CardSerial, state, nil, now); err != nil {
 		return err
 	}
-	if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance {
-		return addReserveCard(ctx, tx, p)
+	if p.PersonalNumber != "" && ev.Kind == protocol.KindIssuance && (p.CardType == "" || p.CardType == "reserve") {
+		return addReserveCard(ctx, tx, station, p)
 	}
 	return nil
 }
@@ -286,7 +303,7 @@ func blockCard(ctx context.Context, tx *sql.Tx, station, serial, reason, now str
 
 // addReserveCard records a reserve card in the person's facts so every
 // station sees it (RC-4: one reserve card per person).
-func addReserveCard(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload) error {
+func addReserveCard(ctx context.Context, tx *sql.Tx, station string, p protocol.IssuancePayload) error {
 	var facts protocol.PersonFactsDoc
 	var raw string
 	err := tx.QueryRowContext(ctx, `SELECT facts FROM person_facts WHERE personal_number = ? AND deleted = 0`, p.PersonalNumber).Scan(&raw)
@@ -305,7 +322,7 @@ func addReserveCard(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload)
 			return nil
 		}
 	}
-	facts.ReserveCards = append(facts.ReserveCards, protocol.ReserveCardFact{Serial: p.CardSerial, Reason: p.Reason, ValidUntil: fmtTime(p.ValidUntil)})
+	facts.ReserveCards = append(facts.ReserveCards, protocol.ReserveCardFact{Serial: p.CardSerial, Reason: p.Reason, ValidUntil: fmtTime(p.ValidUntil), Station: station})
 	b, err := json.Marshal(facts)
 	if err != nil {
 		return fmt.Errorf("encode person facts: %w", err)
@@ -322,5 +339,5 @@ func putPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte) e
 		ON CONFLICT (personal_number) DO UPDATE SET facts = excluded.facts, deleted = 0, rev = excluded.rev`, pnr, string(facts), rev); err != nil {
 		return fmt.Errorf("put person facts: %w", err)
 	}
-	return nil
+	return indexPersonFacts(ctx, tx, pnr, facts)
 }

@@ -101,6 +101,10 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 				CardSerial: SeedOrderedCard, PickupDeadline: day(14)}}}},
 	}
 	for _, p := range persons {
+		// The station serves their orders, so it receives their facts.
+		for i := range p.facts.Orders {
+			p.facts.Orders[i].Station = station
+		}
 		if err := s.SetPersonFactsDoc(ctx, p.pnr, p.facts); err != nil {
 			return err
 		}

@@ -62,6 +62,9 @@ type Server struct {
 	liveMu sync.Mutex
 	live   map[string]time.Time  // station → when its control poll last arrived
 	recent map[string]seenStatus // station → its latest status, persisted at most every statusPersistEvery
+
+	revMu   sync.RWMutex
+	revoked map[string]bool // revoked station certificate serials (hex), refused in the TLS handshake
 }
 
 // Open opens (creating on first start) the registry in cfg.DataDir: the
@@ -100,13 +103,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	if err := initBoundaries(ctx, d); err != nil {
+		d.close()
+		return nil, err
+	}
+	s := &Server{
 		cfg: cfg, db: d, ca: ca, cert: cert, now: cfg.Now,
 		log:    cfg.Logger.With("component", "registry"),
 		hub:    newHub(),
 		live:   map[string]time.Time{},
 		recent: map[string]seenStatus{},
-	}, nil
+	}
+	if err := s.loadRevoked(ctx); err != nil {
+		d.close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func loadOrCreateServerCert(dir string, ca *pki.CA, hosts []string) (tls.Certificate, error) {
@@ -163,14 +175,16 @@ func (s *Server) Close() error { return s.db.close() }
 
 // TLSConfig is the station listener's TLS configuration: the server
 // certificate, and client certificates verified against the registry's CA
-// when given (only enrolment may come without one).
+// when given (only enrolment may come without one) and refused when
+// revoked (RevokeStation).
 func (s *Server) TLSConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{s.cert},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    s.ca.Pool(),
-		NextProtos:   []string{"h2", "http/1.1"},
+		MinVersion:       tls.VersionTLS13,
+		Certificates:     []tls.Certificate{s.cert},
+		ClientAuth:       tls.VerifyClientCertIfGiven,
+		ClientCAs:        s.ca.Pool(),
+		NextProtos:       []string{"h2", "http/1.1"},
+		VerifyConnection: s.verifyConnection,
 	}
 }
 
@@ -188,8 +202,10 @@ func (s *Server) StationHandler() http.Handler {
 	return mux
 }
 
-// Serve serves the station API with TLS on ln until ctx ends.
+// Serve serves the station API with TLS on ln until ctx ends, and expires
+// reserve cards every hour meanwhile.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	go s.maintain(ctx, time.Hour)
 	return serveHTTP(ctx, tls.NewListener(ln, s.TLSConfig()), s.StationHandler(), s.log)
 }
 
@@ -223,8 +239,13 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 
 type stationKey struct{}
 
+type serialKey struct{}
+
 // stationFrom is the authenticated station ID of a request.
 func stationFrom(ctx context.Context) string { s, _ := ctx.Value(stationKey{}).(string); return s }
+
+// serialFrom is the serial (hex) of the request's station certificate.
+func serialFrom(ctx context.Context) string { s, _ := ctx.Value(serialKey{}).(string); return s }
 
 // authenticated requires a client certificate issued by the registry's CA
 // (verified by TLS) that is the station's current certificate.
@@ -240,6 +261,12 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 		}
 		leaf := r.TLS.VerifiedChains[0][0]
 		id := leaf.Subject.CommonName
+		serial := leaf.SerialNumber.Text(16)
+		if s.isRevoked(serial) { // a connection opened before the revocation
+			w.Header().Set("Connection", "close")
+			protocol.WriteError(w, http.StatusForbidden, protocol.CodeRevoked, "station certificate revoked")
+			return
+		}
 		var current string
 		err := s.db.reader.QueryRowContext(r.Context(), `SELECT coalesce(cert_serial, '') FROM stations WHERE id = ?`, id).Scan(&current)
 		if err != nil {
@@ -247,13 +274,14 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeUnknownStation, "unknown station")
 			return
 		}
-		if current != leaf.SerialNumber.Text(16) {
+		if current != serial {
 			s.log.Warn("station presented a certificate that is not its current one", "station", id)
 			protocol.WriteError(w, http.StatusForbidden, protocol.CodeIdentityMismatch, "certificate is not this station's current certificate")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, protocol.MaxBody)
-		h(w, r.WithContext(context.WithValue(r.Context(), stationKey{}, id)))
+		ctx := context.WithValue(context.WithValue(r.Context(), stationKey{}, id), serialKey{}, serial)
+		h(w, r.WithContext(ctx))
 	})
 }
 

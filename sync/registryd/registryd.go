@@ -27,7 +27,9 @@ const usage = `usage:
   registryd serve [-data DIR] [-listen ADDR] [-admin ADDR] [-hosts a,b] [-seed STATION]
   registryd seed  [-data DIR] STATION
   registryd admin [-url URL] stations
-  registryd admin [-url URL] enrol-code STATION
+  registryd admin [-url URL] enrol-code STATION [--replace]   (--replace: the station has a certificate; enrolling revokes it)
+  registryd admin [-url URL] revoke-station STATION          (its certificate is refused from now on)
+  registryd admin [-url URL] review                          (events stored but not applied, for central review)
   registryd admin [-url URL] sync-now|lock|unlock STATION
   registryd admin [-url URL] approve|reject ISSUANCE-ID
   registryd admin [-url URL] block SERIAL REASON
@@ -156,10 +158,16 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	case "enrol-code":
+		form := url.Values{}
+		if len(a) == 3 && (a[2] == "--replace" || a[2] == "-replace") {
+			form.Set("replace", "1")
+			a = a[:2]
+		}
 		if err := need(1); err != nil {
 			return err
 		}
-		code, err := postForm(ctx, hc, b+"/admin/enrol-code", url.Values{"station": {a[1]}})
+		form.Set("station", a[1])
+		code, err := postForm(ctx, hc, b+"/admin/enrol-code", form)
 		if err != nil {
 			return err
 		}
@@ -168,6 +176,26 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "station:        %s\ncode:           %s\nCA fingerprint: %s\n", a[1], code, ca.Fingerprint)
+		return nil
+	case "revoke-station":
+		if err := need(1); err != nil {
+			return err
+		}
+		out, err := postForm(ctx, hc, b+"/admin/revoke-station", url.Values{"station": {a[1]}})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, out)
+		return nil
+	case "review":
+		var items []registry.ReviewItem
+		if err := getJSON(ctx, hc, b+"/admin/api/review", &items); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%-20s %-8s %-16s %-24s %s\n", "STATION", "SEQ", "KIND", "CARD", "REASON")
+		for _, r := range items {
+			fmt.Fprintf(stdout, "%-20s %-8d %-16s %-24s %s\n", r.Station, r.Seq, r.Kind, r.CardSerial, r.Reason)
+		}
 		return nil
 	case "sync-now", "lock", "unlock":
 		if err := need(1); err != nil {

@@ -110,7 +110,7 @@ func TestServeEnrolAdmin(t *testing.T) {
 	}
 	defer rc.Close()
 	if err := st.Update(ctx, clock.System{}, func(tx *store.Tx) error {
-		_, err := tx.Enqueue(ctx, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-CLI", Reason: "forgotten"})
+		_, err := tx.Enqueue(ctx, protocol.IssuancePayload{IssuanceID: "iss-cli", CardSerial: "RK-" + time.Now().Format("2006") + "-0001", Reason: "forgotten", Operator: "SE2321000131-P000000012345"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -159,12 +159,17 @@ func TestServeEnrolAdmin(t *testing.T) {
 	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "add-crl", interFile}, io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
 		t.Errorf("a certificate as a CRL: got %v, want a 400 AdminError", err)
 	}
+	// A locked station pulls nothing; unlocked, it catches up.
 	run(t, "admin", "-url", adminURL, "lock", "ST-CLI")
+	if err := rc.Once(ctx); !errors.Is(err, reconcile.ErrStationLocked) {
+		t.Errorf("sync of a locked station: got %v, want ErrStationLocked", err)
+	}
+	run(t, "admin", "-url", adminURL, "unlock", "ST-CLI")
 	if err := rc.Once(ctx); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
 	for q, want := range map[string]int{
-		`SELECT count(*) FROM ref_card_status WHERE serial = 'RK-CLI' AND state = 'approved'`:                 1,
+		`SELECT count(*) FROM ref_card_status WHERE serial LIKE 'RK-%-0001' AND state = 'approved'`:           1,
 		`SELECT count(*) FROM ref_blocked_cards WHERE serial = 'RK-LOST'`:                                     1,
 		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T08:00:00Z'`: 1,
 		`SELECT max_days FROM ref_validity WHERE reason = 'forgotten'`:                                        30,
@@ -199,6 +204,23 @@ func TestServeEnrolAdmin(t *testing.T) {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("admin page lacks %q", want)
 		}
+	}
+	// Re-enrolment needs --replace; revocation ends the station's access.
+	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "enrol-code", "ST-CLI"}, io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
+		t.Errorf("enrol-code for an enrolled station without --replace: got %v, want a 400 AdminError", err)
+	}
+	if out := run(t, "admin", "-url", adminURL, "review"); !strings.Contains(out, "STATION") {
+		t.Errorf("review printed %q", out)
+	}
+	if out := run(t, "admin", "-url", adminURL, "revoke-station", "ST-CLI"); !strings.Contains(out, "revoked") {
+		t.Errorf("revoke-station printed %q", out)
+	}
+	rc.Close()
+	if err := rc.Once(ctx); err == nil {
+		t.Error("sync after revocation succeeded, want a refusal")
+	}
+	if out := run(t, "admin", "-url", adminURL, "enrol-code", "ST-CLI", "--replace"); !strings.Contains(out, "code:") {
+		t.Errorf("enrol-code --replace printed %q", out)
 	}
 	req, _ := http.NewRequest(http.MethodPost, adminURL+"/admin/block", strings.NewReader("serial=X&reason=y"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -240,7 +240,7 @@ func TestFaultPullCutMidResponse(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
 	for i := 0; i < 800; i++ {
-		_ = reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19600101", i), json.RawMessage(`{"regular_cards":[{"serial":"`+randHex(10)+`","state":"active"}]}`))
+		_ = reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19600101", i), json.RawMessage(`{"regular_cards":[{"serial":"`+randHex(10)+`","state":"active"}],"orders":[{"type":"regular","station":"ST-PULLCUT"}]}`))
 	}
 	p := registrytest.NewProxy(t, reg.Addr)
 	s := newStation(t, reg.Identity(t, "ST-PULLCUT"), p.URL(), nil)

@@ -93,6 +93,15 @@ func TestApprovalViewShowsAttestorsAndHowVerifiedCP1(t *testing.T) {
 	)
 	reg := registrytest.Start(t)
 	s := newStation(t, reg.Identity(t, "ST-1"), reg.URL, nil)
+	// The station's own cards, issued by an authorised operator: applied,
+	// not held for review.
+	ctx := context.Background()
+	if err := reg.Server.SetOperator(ctx, "SE2321000131-P000000012345", "Anna Administratör", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Server.Ship(ctx, "ST-1", "SHIP-1", "reserve", "RK-ATT", "RK-DOC"); err != nil {
+		t.Fatal(err)
+	}
 	now := s.clk.Now()
 	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-att", CardSerial: "RK-ATT", CardType: "reserve", Reason: "lost",
 		ValidFrom: now, ValidUntil: now.AddDate(0, 0, 30), Operator: "SE2321000131-P000000012345",

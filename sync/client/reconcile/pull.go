@@ -13,6 +13,11 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
+// ErrStationLocked: the registry refuses reference data to this station
+// while a central admin has it locked (protocol.CodeStationLocked). The
+// station keeps the data it has; the lock arrives over the control poll.
+var ErrStationLocked = errors.New("the registry has locked this station")
+
 // maxRounds bounds the pages of one pull.
 const maxRounds = 20000
 
@@ -43,6 +48,10 @@ func (c *Client) Pull(ctx context.Context) error {
 		status = nil
 		var resp protocol.PullResponse
 		if err := protocol.Post(ctx, c.hc, c.cfg.Identity.URL+protocol.PathPull, req, &resp); err != nil {
+			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.Code == protocol.CodeStationLocked {
+				return fmt.Errorf("reconcile: pull: %w: %w", ErrStationLocked, err)
+			}
 			return fmt.Errorf("reconcile: pull: %w", err)
 		}
 		if err := checkPull(want, resp); err != nil {

@@ -38,8 +38,13 @@ func TestRoundTrip(t *testing.T) {
 	if err := reg.Server.Seed(ctx, "ST-1"); err != nil {
 		t.Fatal(err)
 	}
+	// The cards the station's events name are its own: shipped to it.
+	if err := reg.Server.Ship(ctx, "ST-1", "SHIP-RT", "reserve", "RK-1", "RK-2", "RK-3"); err != nil {
+		t.Fatal(err)
+	}
 	s := newStation(t, reg.Identity(t, "ST-1"), reg.URL, nil)
 	pnr := registry.TestPersonalNumber("19850505", 321)
+	const op = "SE2321000131-P000000012345"
 	now := s.clk.Now()
 
 	// The station's drawer handling, nobody logged in: an RC-7 alarm
@@ -57,10 +62,10 @@ func TestRoundTrip(t *testing.T) {
 	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-1", CardSerial: "RK-1", CardType: "reserve", PersonalNumber: pnr, Reason: "forgotten", ValidFrom: now, ValidUntil: now.AddDate(0, 0, 10), Operator: "SE2321000131-P000000012345"})
 	s.enqueue(protocol.ReceiptPayload{ReceiptID: "r-1", IssuanceID: "iss-1", CardSerial: "RK-1", Content: json.RawMessage(`{"reason":"forgotten"}`), Signatures: json.RawMessage(`[[1,2],[3,4]]`), PDF: []byte("%PDF-1.7 fake but bytes"), PDFSHA256: "abc", SignedAt: now})
 	s.enqueue(protocol.NotificationPayload{Event: "issued", Role: "recipient", IssuanceID: "iss-1", ReceiptID: "r-1", CardSerial: "RK-1", Key: "notify.issued"})
-	s.enqueue(protocol.ExtensionPayload{IssuanceID: "iss-2", CardSerial: "RK-1", Reason: "forgotten", RefersTo: "iss-1", ValidUntil: now.AddDate(0, 0, 20)})
-	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-3", CardSerial: "RK-2", Reason: "lost"})
-	s.enqueue(protocol.ReturnPayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3"})
-	s.enqueue(protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed"})
+	s.enqueue(protocol.ExtensionPayload{IssuanceID: "iss-2", CardSerial: "RK-1", Reason: "forgotten", RefersTo: "iss-1", ValidUntil: now.AddDate(0, 0, 20), Operator: op})
+	s.enqueue(protocol.IssuancePayload{IssuanceID: "iss-3", CardSerial: "RK-2", Reason: "lost", Operator: op})
+	s.enqueue(protocol.ReturnPayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3", Operator: op})
+	s.enqueue(protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed", Operator: op})
 	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "received", ShipmentRef: "SHIP-0001"})
 	err := s.st.Update(ctx, s.clk, func(tx *store.Tx) error {
 		_, err := tx.Audit(ctx, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-1"})
@@ -72,6 +77,9 @@ func TestRoundTrip(t *testing.T) {
 
 	mustOnce(t, s)
 	assertExactlyOnce(t, reg, s)
+	if held, err := reg.Server.ReviewItems(ctx); err != nil || len(held) != 0 {
+		t.Errorf("events held for review = %+v, %v; want none (every event is the station's own)", held, err)
+	}
 
 	events, _ := reg.Server.Events(ctx, "ST-1")
 	kinds := map[string]int{}
@@ -255,7 +263,7 @@ func TestPullPagesAndCursorTooOld(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.Start(t)
 	for i := 0; i < 25; i++ {
-		if err := reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19700101", i), json.RawMessage(`{"orders":[]}`)); err != nil {
+		if err := reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19700101", i), json.RawMessage(`{"orders":[{"type":"reserve","station":"ST-P"}]}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,7 +279,7 @@ func TestPullPagesAndCursorTooOld(t *testing.T) {
 	if err := reg.Server.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19700101", 2), json.RawMessage(`{"orders":[{"type":"reserve"}]}`))
+	_ = reg.Server.SetPersonFacts(ctx, registry.TestPersonalNumber("19700101", 2), json.RawMessage(`{"orders":[{"type":"reserve","station":"ST-P"}]}`))
 	var before string
 	_ = s.st.Reader().QueryRow(`SELECT cursor FROM ref_cursors WHERE kind = 'person_facts'`).Scan(&before)
 	mustOnce(t, s)
