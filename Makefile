@@ -5,7 +5,7 @@ LDFLAGS := -X github.com/kortstation/kortstation/kiosk/version.Version=$(VERSION
 BIN     := bin
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-deps build-deps lint bench fuzz clean
+.PHONY: all build run test test-deps build-deps lint bench fuzz vulncheck clean
 
 all: build
 
@@ -49,6 +49,11 @@ bench: build test-deps
 FUZZTIME ?= 1000000x
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+## vulncheck: govulncheck against a vulnerability database snapshot built
+## from the Go module proxy (scripts/vulncheck.sh says how a site runs it)
+vulncheck:
+	scripts/vulncheck.sh
 
 clean:
 	rm -rf $(BIN)
