@@ -198,6 +198,9 @@ func (m *Counter) verifyPIN(ctx context.Context, client string, pin []byte) (any
 		case retries >= 0:
 			lg.retries = retries
 		}
+		// A refused PIN is a security event: audited with its reason and
+		// the card's serial (never the PIN).
+		m.auditUnproven(ctx, "session.login_refused", lg.serial, perr)
 		m.changed()
 		return nil, perr
 	}
