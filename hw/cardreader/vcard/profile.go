@@ -145,8 +145,9 @@ func (ca *CA) CRL(number int64, thisUpdate, nextUpdate time.Time, revoked ...*bi
 	return der, nil
 }
 
-// holderTemplate is the certificate of p's holder.
-func holderTemplate(p Profile) (*x509.Certificate, error) {
+// HolderTemplate is the certificate of p's holder, to be signed by an
+// issuer (the CA here, or another test's issuer).
+func HolderTemplate(p Profile) (*x509.Certificate, error) {
 	if !cardreader.ValidHSAID(p.HSAID) {
 		return nil, fmt.Errorf("vcard: %q is not an HSA-ID", p.HSAID)
 	}
@@ -188,7 +189,7 @@ func holderTemplate(p Profile) (*x509.Certificate, error) {
 func (ca *CA) Issue(p Profile) (*Card, error) {
 	o := Options{Serial: p.Serial, PIN: p.PIN, MaxRetries: p.MaxRetries}
 	if p.HSAID != "" {
-		tmpl, err := holderTemplate(p)
+		tmpl, err := HolderTemplate(p)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +235,7 @@ func CopyCertificate(victim *Card, serial, pin string) (*Card, error) {
 // signatures verify with the certificate's public key; only a chain check
 // against the real CA exposes it.
 func SelfSigned(p Profile) (*Card, error) {
-	tmpl, err := holderTemplate(p)
+	tmpl, err := HolderTemplate(p)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"math/big"
@@ -76,7 +75,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -222,33 +220,13 @@ var objectID = []byte{0x45}
 func (h *HSM) Issue(issuer *x509.Certificate, issuerKey crypto.Signer, p vcard.Profile) (*Token, error) {
 	s := Spec{Serial: p.Serial, PIN: p.PIN, MaxRetries: p.MaxRetries}
 	if p.HSAID != "" {
-		if !cardreader.ValidHSAID(p.HSAID) {
-			return nil, fmt.Errorf("p11test: %q is not an HSA-ID", p.HSAID)
+		tmpl, err := vcard.HolderTemplate(p)
+		if err != nil {
+			return nil, fmt.Errorf("p11test: %w", err)
 		}
 		key, err := vcard.GenerateKey(p.Key)
 		if err != nil {
 			return nil, err
-		}
-		sn, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-		if err != nil {
-			return nil, fmt.Errorf("p11test: %w", err)
-		}
-		cn := p.CommonName
-		if cn == "" {
-			cn = "Kortstation test token " + p.Serial
-		}
-		notAfter := p.NotAfter
-		if notAfter.IsZero() {
-			notAfter = time.Now().AddDate(1, 0, 0)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: sn,
-			Subject: pkix.Name{CommonName: cn, SerialNumber: p.HSAID,
-				Organization: []string{"Kortstation test"}, Country: []string{"SE"}},
-			NotBefore:   time.Now().Add(-time.Hour),
-			NotAfter:    notAfter,
-			KeyUsage:    x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}
 		if s.CertificateDER, err = x509.CreateCertificate(rand.Reader, tmpl, issuer, key.Public(), issuerKey); err != nil {
 			return nil, fmt.Errorf("p11test: issue certificate: %w", err)
