@@ -136,6 +136,7 @@ type Console struct {
 
 	matMu     sync.Mutex
 	matLoaded time.Time
+	clientCAs *x509.CertPool // anchors and intermediates: the certificates a browser is asked for
 }
 
 // materialTTL is how long the console relies on the trust material it
@@ -199,8 +200,18 @@ func (c *Console) reload(ctx context.Context) error {
 	for _, err := range c.verifier.Load(m) {
 		c.s.log.Warn("console trust material refused", "err", err)
 	}
+	cas := x509.NewCertPool()
+	if anchors, err := trust.ParseCertificatesPEM(c.cfg.Anchors); err == nil {
+		for _, a := range anchors {
+			cas.AddCert(a)
+		}
+	}
+	for _, i := range m.Intermediates {
+		cas.AddCert(i)
+	}
 	c.matMu.Lock()
 	c.matLoaded = time.Now()
+	c.clientCAs = cas
 	c.matMu.Unlock()
 	return nil
 }
@@ -228,19 +239,21 @@ func (c *Console) TLSConfig() *tls.Config {
 	if c.cfg.Certificate != nil {
 		cert = *c.cfg.Certificate
 	}
-	cas := x509.NewCertPool() // tells the browser which certificates to offer
-	if anchors, err := trust.ParseCertificatesPEM(c.cfg.Anchors); err == nil {
-		for _, a := range anchors {
-			cas.AddCert(a)
-		}
-	}
-	return &tls.Config{
+	base := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequestClientCert,
-		ClientCAs:    cas,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		cfg := base.Clone()
+		cfg.GetConfigForClient = nil
+		c.matMu.Lock()
+		cfg.ClientCAs = c.clientCAs // tells the browser which certificates to offer
+		c.matMu.Unlock()
+		return cfg, nil
+	}
+	return base
 }
 
 // Serve serves the console on ln until ctx ends: with TLS, or in
