@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -194,14 +195,7 @@ func TestEmbeddedRegistrySyncAndRemoteControl(t *testing.T) {
 
 	command := func(kind string) {
 		t.Helper()
-		resp, err := http.PostForm(admin+"/admin/command", url.Values{"station": {"dev-station"}, "kind": {kind}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("admin command %s: %s", kind, resp.Status)
-		}
+		adminPost(t, admin, "/admin/command", url.Values{"station": {"dev-station"}, "kind": {kind}})
 	}
 	command("lock")
 	w.waitStatus("the remote lock", func(s syncSnapshot) bool { return s.RemoteLocked })
@@ -302,5 +296,36 @@ func TestEnrolRefusesAForeignCA(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "station", "station.pem")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a certificate was stored after a refused enrolment: %v", err)
+	}
+}
+
+// adminPost posts form to the embedded registry's console (development
+// mode: loopback, no login, but a session's CSRF token in every POST), as
+// its page's forms do.
+func adminPost(t *testing.T, admin, path string, form url.Values) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.Get(admin + "/admin/api/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct{ CSRF string }
+	err = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if err != nil || sess.CSRF == "" {
+		t.Fatalf("console session: %v (%s)", err, resp.Status)
+	}
+	form.Set("csrf", sess.CSRF)
+	resp, err = hc.PostForm(admin+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("console %s: %s", path, resp.Status)
 	}
 }

@@ -165,11 +165,7 @@ func TestRemoteLockSurvivesRestart(t *testing.T) {
 	w := &wsClient{t: t, c: conn}
 	s := w.waitStatus("the first sync", func(s syncSnapshot) bool { return !s.Sync.LastSuccess.IsZero() })
 	admin := strings.TrimSuffix(s.Sync.AdminURL, "/admin")
-	resp, err := http.PostForm(admin+"/admin/command", url.Values{"station": {"dev-station"}, "kind": {"lock"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	adminPost(t, admin, "/admin/command", url.Values{"station": {"dev-station"}, "kind": {"lock"}})
 	w.waitStatus("the remote lock", func(s syncSnapshot) bool { return s.RemoteLocked })
 	conn.Close()
 	if err := r.stop(t); err != nil {

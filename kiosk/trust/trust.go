@@ -199,8 +199,40 @@ type Identity struct {
 func (v *Verifier) Verify(binding string, cert *x509.Certificate, fromCard []*x509.Certificate, nonce []byte, sig Signature) (Identity, error) {
 	now := v.clk.Now()
 	chErr := v.ch.take(binding, nonce, now)
+	chain, err := v.verifyCert(cert, fromCard, now)
+	if err != nil {
+		return Identity{}, err
+	}
+
+	// (e) Possession of the key.
+	if chErr != nil {
+		return Identity{}, chErr
+	}
+	if err := v.opt.CheckSignature(cert.PublicKey, nonce, sig); err != nil {
+		return Identity{}, refuse(ReasonBadSignature, err.Error())
+	}
+	return identityOf(cert, chain)
+}
+
+// VerifyCertificate decides whether cert (with intermediates the peer
+// sent, may be nil) is a valid SITHS identity: checks (a) to (d) of Verify
+// and the HSA-ID, but no challenge. It is for a certificate whose key
+// possession was proven by other means: a TLS client certificate, where the
+// handshake's CertificateVerify message is the signature over fresh data.
+// Never use it for a card in a reader: that is Verify, with a challenge.
+func (v *Verifier) VerifyCertificate(cert *x509.Certificate, intermediates []*x509.Certificate) (Identity, error) {
+	chain, err := v.verifyCert(cert, intermediates, v.clk.Now())
+	if err != nil {
+		return Identity{}, err
+	}
+	return identityOf(cert, chain)
+}
+
+// verifyCert runs checks (a) to (d) of Verify and returns the verified
+// chain.
+func (v *Verifier) verifyCert(cert *x509.Certificate, fromCard []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
 	if cert == nil {
-		return Identity{}, refuse(ReasonNoCertificate, "")
+		return nil, refuse(ReasonNoCertificate, "")
 	}
 	mt := v.mat.Load()
 
@@ -226,39 +258,36 @@ func (v *Verifier) Verify(binding string, cert *x509.Certificate, fromCard []*x5
 	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: pool, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
-		return Identity{}, refuse(ReasonUntrusted, chainDetail(err))
+		return nil, refuse(ReasonUntrusted, chainDetail(err))
 	}
 
 	// (b) Time.
 	if !clock.Synced(v.clk) && !v.opt.AllowUnsyncedClock {
-		return Identity{}, refuse(ReasonClockUnsynced, "clock source "+v.clk.Source())
+		return nil, refuse(ReasonClockUnsynced, "clock source "+v.clk.Source())
 	}
 	chain, terr := validNow(chains, now)
 	if terr != nil {
-		return Identity{}, terr
+		return nil, terr
 	}
 
 	// (c) Usage.
 	if err := usable(cert); err != nil {
-		return Identity{}, err
+		return nil, err
 	}
 
 	// (d) Revocation: the card's certificate by its issuer's CRL, always;
 	// each CA certificate below the anchor by its issuer's, when present.
 	for i := 0; i+1 < len(chain); i++ {
 		if err := mt.checkRevocation(chain[i], chain[i+1], now, v.opt.CRLGrace, i == 0); err != nil {
-			return Identity{}, err
+			return nil, err
 		}
 	}
+	return chain, nil
+}
 
-	// (e) Possession of the key.
-	if chErr != nil {
-		return Identity{}, chErr
-	}
-	if err := v.opt.CheckSignature(cert.PublicKey, nonce, sig); err != nil {
-		return Identity{}, refuse(ReasonBadSignature, err.Error())
-	}
-
+// identityOf is the identity of a verified certificate: its subject
+// serialNumber must be an HSA-ID.
+func identityOf(cert *x509.Certificate, chain []*x509.Certificate) (Identity, error) {
 	h, err := ident.ParseHSAID(cert.Subject.SerialNumber)
 	if err != nil || cert.Subject.SerialNumber == "" {
 		return Identity{}, refuse(ReasonNoHSAID, "")

@@ -267,3 +267,56 @@ func TestUnsyncedClockOnlyWhereAllowed(t *testing.T) {
 		t.Fatalf("got %v, want the card accepted by an allowed unsynchronised clock", err)
 	}
 }
+
+// TestVerifyCertificate: a TLS client certificate (key possession proven
+// by the handshake) is checked for chain, validity, usage, revocation and
+// HSA-ID, with no challenge; a challenge issued meanwhile is untouched.
+func TestVerifyCertificate(t *testing.T) {
+	p := newPKI(t)
+	clk := &clock.Fixed{T: p.now}
+	revoked := p.card(t, trusttest.Leaf{})
+	v := p.verifier(t, clk, p.freshCRL(revoked.cert.SerialNumber))
+	foreign := trusttest.NewRoot(t, "Evil Root", trusttest.ECDSA)
+	foreignCert, _ := foreign.Issue(trusttest.Leaf{HSAID: adminHSAID})
+	for _, c := range []struct {
+		name  string
+		cert  *x509.Certificate
+		inter []*x509.Certificate
+		v     *trust.Verifier
+		want  error
+	}{
+		{"valid", p.card(t, trusttest.Leaf{}).cert, nil, v, nil},
+		{"intermediate sent by the peer", p.card(t, trusttest.Leaf{}).cert, []*x509.Certificate{p.inter.Cert}, v, nil},
+		{"no certificate", nil, nil, v, trust.ErrNoCertificate},
+		{"unknown CA", foreignCert, []*x509.Certificate{foreign.Cert}, v, trust.ErrUntrusted},
+		{"self-signed", func() *x509.Certificate { c, _ := trusttest.SelfSigned(t, trusttest.Leaf{HSAID: adminHSAID}); return c }(), nil, v, trust.ErrUntrusted},
+		{"expired", p.card(t, trusttest.Leaf{NotBefore: p.now.AddDate(-3, 0, 0), NotAfter: p.now.Add(-time.Hour)}).cert, nil, v, trust.ErrExpired},
+		{"revoked", revoked.cert, nil, v, trust.ErrRevoked},
+		{"no CRL", p.card(t, trusttest.Leaf{}).cert, nil, p.verifier(t, clk), trust.ErrCRLMissing},
+		{"not for client authentication", p.card(t, trusttest.Leaf{ExtUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}}).cert, nil, v, trust.ErrKeyUsage},
+		{"no HSA-ID", p.card(t, trusttest.Leaf{HSAID: "19121212-1212"}).cert, nil, v, trust.ErrNoHSAID},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ch, err := c.v.Challenge("reader-00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := c.v.VerifyCertificate(c.cert, c.inter)
+			if c.want == nil {
+				if err != nil || id.HSAID.String() != adminHSAID {
+					t.Fatalf("got %v, %v; want %s", id.HSAID, err, adminHSAID)
+				}
+			} else if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			// The challenge path is untouched: the challenge is still
+			// outstanding and still needs the card's signature.
+			if c.want == nil {
+				card := p.card(t, trusttest.Leaf{})
+				if _, err := c.v.Verify("reader-00", card.cert, nil, ch.Nonce[:], trusttest.Sign(t, p.inter.Key, ch.Nonce[:])); !errors.Is(err, trust.ErrBadSignature) {
+					t.Errorf("Verify with another key's signature: got %v, want ErrBadSignature", err)
+				}
+			}
+		})
+	}
+}

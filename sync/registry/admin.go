@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
-	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -25,47 +27,49 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 	"ground": groundText,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kortstation registry</title>
-<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}form{display:inline}h2{margin-top:1.5em}.code{font-family:monospace;font-size:1.3em;background:#ffd}</style></head>
-<body><h1>Kortstation registry</h1>
+<link rel="stylesheet" href="/admin/console.css"></head>
+<body>{{if .Dev}}<p class="dev" role="alert"><strong>Development mode</strong>: plain HTTP on loopback, no login. Every action is recorded as {{.Actor}}. Never use this mode for a real registry.</p>{{end}}
+<h1>Kortstation registry</h1>
+<p class="who">Signed in as <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">Audit trail</a>{{end}}</p>
 {{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
-{{if .Error}}<p style="color:#a00">{{.Error}}</p>{{end}}
+{{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 <h2>Stations</h2>
 <table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Policy (AT-1)</th><th>Commands</th></tr>
 {{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td>{{ago .ControlSeen}}</td>
 <td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
 <td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
-<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>
-<td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
+<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>
+<td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
 </table>
-<form method="post" action="/admin/enrol-code">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>
+<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>
 <h2>Issuances (CP-1)</h2>
 <table><tr><th>Issuance</th><th>Station</th><th>Kind</th><th>Card</th><th>Reason</th><th>Valid until</th><th>Recipient identified by</th><th>Decision</th></tr>
 {{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
-<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
+<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <input name="reason" placeholder="reason (to reject)"> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
 </table>
 <h2>Blocked cards (BL-1)</h2>
 <table><tr><th>Serial</th><th>Reason</th><th>Blocked</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/block"><input name="serial" placeholder="card serial" required> <input name="reason" placeholder="reason" required> <button>Block card</button></form>
+<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="card serial" required> <input name="reason" placeholder="reason" required> <button>Block card</button></form>
 <h2>Stop windows (CP-3)</h2>
-<table><tr><th>Kind</th><th>Starts</th><th>Ends</th><th>Note</th><th></th></tr>{{range .Stops}}<tr><td>{{.Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td><form method="post" action="/admin/stop-window/delete"><input type="hidden" name="id" value="{{.ID}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/stop-window"><select name="kind"><option>order_stop</option><option>total_stop</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="note"> <button>Add stop window</button></form>
+<table><tr><th>Kind</th><th>Starts</th><th>Ends</th><th>Note</th><th></th></tr>{{range .Stops}}<tr><td>{{.Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td><form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>Remove</button></form></td></tr>{{end}}</table>
+<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option>order_stop</option><option>total_stop</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="note"> <button>Add stop window</button></form>
 <h2>Validity (RC-1)</h2>
 <table><tr><th>Reason</th><th>Max days</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/validity"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>
+<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>
 <h2>SITHS intermediate CAs</h2>
-<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td><form method="post" action="/admin/intermediate/delete"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>
+<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td><form method="post" action="/admin/intermediate/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form></td></tr>{{end}}</table>
+<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>
 <h2>SITHS revocation lists (CRLs)</h2>
 <table><tr><th>Issuer</th><th>Number</th><th>This update</th><th>Next update</th><th>Revoked</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
+<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
 <h2>Station trust</h2>
 <table><tr><th>Station</th><th>Certificate</th><th>Audit head (checkpoint)</th><th>Audit alarms</th><th>Events held for review</th><th></th></tr>
-{{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong style="color:#a00">revoked</strong>{{else if .Enrolled}}current{{else}}none{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong style="color:#a00">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}none{{end}}</td><td>{{.HeldForReview}}</td>
-<td>{{if .Enrolled}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="station" value="{{.ID}}"><button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
+{{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong class="alarm">revoked</strong>{{else if .Enrolled}}current{{else}}none{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong class="alarm">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}none{{end}}</td><td>{{.HeldForReview}}</td>
+<td>{{if .Enrolled}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input name="reason" placeholder="reason" required> <button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
 </table>
 <h2>Audit chain alarms</h2>
 <table><tr><th>Station</th><th>Event</th><th>Alarm</th><th>Checkpoint</th><th>Earlier head</th><th>Received</th></tr>
-{{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong style="color:#a00">{{.Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+{{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong class="alarm">{{.Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
 </table>
 <h2>Held for central review (stored, not applied)</h2>
 <table><tr><th>Station</th><th>Event</th><th>Kind</th><th>Card</th><th>Why</th><th>Received</th></tr>
@@ -86,145 +90,273 @@ type adminView struct {
 	Error                          string
 	Review                         []ReviewItem
 	AuditAlarms                    []AuditAlarm
+	Actor, CSRF                    string
+	Roles                          []string
+	Dev, CanAudit                  bool
 }
 
-// AdminHandler serves the central admins' page (GET /admin) and the form
-// endpoints, which `registryd admin` also uses. Bind it to loopback or an
-// internal network: it has no authentication of its own. Cross-site form
-// posts are refused.
-func (s *Server) AdminHandler() http.Handler {
+// consoleCSS is the console's stylesheet (the CSP allows no inline style).
+const consoleCSS = `body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}form{display:inline}h2{margin-top:1.5em}.code{font-family:monospace;font-size:1.3em;background:#ffd}.alarm{color:#a00}.dev{background:#fde68a;border:2px solid #b45309;padding:.5em}.who{color:#333}
+`
+
+// action is one POST of the console: the role it needs, what it is
+// about (a form field, for the audit trail), whether it needs a reason.
+type action struct {
+	path, kind string
+	role       Role
+	subject    string                     // form field naming what it is about; "upload": the uploaded file's fingerprint
+	reason     func(r *http.Request) bool // a reason (form field "reason") is required
+	do         func(r *http.Request) (string, error)
+	trust      bool // it changes the trust material: the console reloads it
+}
+
+// routes are the console's pages and actions, behind Handler's checks.
+// The form endpoints are also `registryd admin`'s API (Accept:
+// text/plain).
+func (c *Console) routes() http.Handler {
+	s := c.s
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin", http.StatusFound) })
-	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { s.renderAdmin(w, r, adminView{}) })
-	mux.HandleFunc("GET /admin/api/stations", func(w http.ResponseWriter, r *http.Request) {
+	get := func(path string, role Role, fn http.HandlerFunc) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			p := principalFrom(r.Context())
+			if !p.can(role) {
+				c.refuse(w, r, p.actor, "console.view_refused", path, "role "+string(role)+" required", nil)
+				return
+			}
+			fn(w, r)
+		})
+	}
+	get("/{$}", RoleViewer, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin", http.StatusFound) })
+	get("/admin", RoleViewer, func(w http.ResponseWriter, r *http.Request) { c.render(w, r, http.StatusOK, adminView{}) })
+	get("/admin/console.css", RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		_, _ = w.Write([]byte(consoleCSS))
+	})
+	get("/admin/api/session", RoleViewer, func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		writeJSON(w, map[string]any{"actor": p.actor, "roles": p.roleNames(), "dev": p.dev, "csrf": p.sess.csrf})
+	})
+	get("/admin/api/stations", RoleViewer, func(w http.ResponseWriter, r *http.Request) {
 		st, err := s.Stations(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(st)
+		writeJSON(w, st)
 	})
-	mux.HandleFunc("GET /admin/api/ca", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"fingerprint": s.ca.Fingerprint(), "pem": string(s.ca.CertPEM)})
+	get("/admin/api/ca", RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, map[string]string{"fingerprint": s.ca.Fingerprint(), "pem": string(s.ca.CertPEM)})
 	})
-	post := func(path string, fn func(r *http.Request) (string, error)) {
-		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
-			if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-				http.Error(w, "cross-site request refused", http.StatusForbidden)
-				return
-			}
-			if o := r.Header.Get("Origin"); o != "" {
-				if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-					http.Error(w, "cross-origin request refused", http.StatusForbidden)
-					return
-				}
-			}
-			out, err := fn(r)
-			status := http.StatusOK
-			switch {
-			case errors.Is(err, ErrInvalid):
-				status = http.StatusBadRequest
-			case errors.Is(err, ErrNotFound):
-				status = http.StatusNotFound
-			case err != nil:
-				status = http.StatusInternalServerError
-			}
-			if r.Header.Get("Accept") == "text/plain" {
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.WriteHeader(status)
-				if err != nil {
-					_, _ = w.Write([]byte(err.Error() + "\n"))
-				} else {
-					_, _ = w.Write([]byte(out + "\n"))
-				}
-				return
-			}
-			if err != nil {
-				w.WriteHeader(status)
-				s.renderAdmin(w, r, adminView{Error: err.Error()})
-				return
-			}
-			if path == "/admin/enrol-code" {
-				s.renderAdmin(w, r, adminView{Code: out, CodeStation: r.FormValue("station"), Fingerprint: s.ca.Fingerprint()})
-				return
-			}
-			http.Redirect(w, r, "/admin", http.StatusSeeOther)
-		})
-	}
-	post("/admin/command", func(r *http.Request) (string, error) {
-		id, err := s.SendCommand(r.Context(), r.FormValue("station"), r.FormValue("kind"))
-		return strconv.FormatInt(id, 10), err
-	})
-	post("/admin/issuance", func(r *http.Request) (string, error) {
-		d := r.FormValue("decision")
-		if d != "approve" && d != "reject" {
-			return "", ErrInvalid
+	get("/admin/api/review", RoleViewer, func(w http.ResponseWriter, r *http.Request) {
+		if !c.auditView(w, r, "console.view", "review", "events held for review (card serials)") {
+			return
 		}
-		return map[string]string{"approve": "approved", "reject": "rejected"}[d], s.Decide(r.Context(), r.FormValue("id"), d == "approve")
-	})
-	post("/admin/station-policy", func(r *http.Request) (string, error) {
-		typed, err := strconv.ParseBool(r.FormValue("typed_attestors"))
-		if err != nil {
-			return "", fmt.Errorf("%w: typed_attestors must be true or false", ErrInvalid)
-		}
-		return "set", s.SetStationPolicy(r.Context(), r.FormValue("station"), typed)
-	})
-	post("/admin/block", func(r *http.Request) (string, error) {
-		return "blocked", s.BlockCard(r.Context(), r.FormValue("serial"), r.FormValue("reason"))
-	})
-	post("/admin/stop-window", func(r *http.Request) (string, error) {
-		st, err1 := parseFormTime(r.FormValue("starts"))
-		en, err2 := parseFormTime(r.FormValue("ends"))
-		if err := errors.Join(err1, err2); err != nil {
-			return "", errors.Join(ErrInvalid, err)
-		}
-		return s.AddStopWindow(r.Context(), r.FormValue("kind"), st, en, r.FormValue("note"))
-	})
-	post("/admin/stop-window/delete", func(r *http.Request) (string, error) {
-		return "removed", s.DeleteStopWindow(r.Context(), r.FormValue("id"))
-	})
-	post("/admin/validity", func(r *http.Request) (string, error) {
-		n, err := strconv.Atoi(r.FormValue("max_days"))
-		if err != nil {
-			return "", errors.Join(ErrInvalid, err)
-		}
-		return "set", s.SetValidity(r.Context(), r.FormValue("reason"), n)
-	})
-	post("/admin/intermediate", func(r *http.Request) (string, error) {
-		b, err := uploaded(r)
-		if err != nil {
-			return "", err
-		}
-		return s.AddIntermediate(r.Context(), b)
-	})
-	post("/admin/intermediate/delete", func(r *http.Request) (string, error) {
-		return "removed", s.RemoveIntermediate(r.Context(), r.FormValue("fingerprint"))
-	})
-	post("/admin/crl", func(r *http.Request) (string, error) {
-		b, err := uploaded(r)
-		if err != nil {
-			return "", err
-		}
-		return s.AddCRL(r.Context(), b)
-	})
-	post("/admin/enrol-code", func(r *http.Request) (string, error) {
-		return s.newEnrolCode(r.Context(), r.FormValue("station"), 7*24*time.Hour, r.FormValue("replace") != "")
-	})
-	post("/admin/revoke-station", func(r *http.Request) (string, error) {
-		return "revoked", s.RevokeStation(r.Context(), r.FormValue("station"))
-	})
-	mux.HandleFunc("GET /admin/api/review", func(w http.ResponseWriter, r *http.Request) {
 		items, err := s.ReviewItems(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(items)
+		writeJSON(w, items)
 	})
+	get("/admin/audit", RoleSecurityOfficer, c.auditPage)
+	get("/admin/api/audit", RoleSecurityOfficer, func(w http.ResponseWriter, r *http.Request) {
+		if !c.auditView(w, r, "audit.view", "admin audit trail", "") {
+			return
+		}
+		entries, err := s.AdminAudit(r.Context(), auditPageSize)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		res, verr := s.VerifyAdminAudit(r.Context())
+		out := map[string]any{"entries": entries, "verified": verr == nil, "head": res.Head, "count": res.Entries}
+		if verr != nil {
+			out["break"] = verr.Error()
+		}
+		writeJSON(w, out)
+	})
+
+	reject := func(r *http.Request) bool { return r.PostFormValue("decision") == "reject" }
+	always := func(*http.Request) bool { return true }
+	for _, a := range []action{
+		{path: "/admin/command", kind: "station.command", role: RoleStationManager, subject: "station", do: func(r *http.Request) (string, error) {
+			id, err := s.SendCommand(r.Context(), r.FormValue("station"), r.FormValue("kind"))
+			return strconv.FormatInt(id, 10), err
+		}},
+		{path: "/admin/issuance", kind: "issuance.decide", role: RoleCaseOfficer, subject: "id", reason: reject, do: func(r *http.Request) (string, error) {
+			d := r.FormValue("decision")
+			if d != "approve" && d != "reject" {
+				return "", fmt.Errorf("%w: decision must be approve or reject", ErrInvalid)
+			}
+			return map[string]string{"approve": "approved", "reject": "rejected"}[d], s.Decide(r.Context(), r.FormValue("id"), d == "approve")
+		}},
+		{path: "/admin/station-policy", kind: "station.policy", role: RoleStationManager, subject: "station", do: func(r *http.Request) (string, error) {
+			typed, err := strconv.ParseBool(r.FormValue("typed_attestors"))
+			if err != nil {
+				return "", fmt.Errorf("%w: typed_attestors must be true or false", ErrInvalid)
+			}
+			return "set", s.SetStationPolicy(r.Context(), r.FormValue("station"), typed)
+		}},
+		{path: "/admin/block", kind: "card.block", role: RoleCaseOfficer, subject: "serial", reason: always, do: func(r *http.Request) (string, error) {
+			return "blocked", s.BlockCard(r.Context(), r.FormValue("serial"), r.FormValue("reason"))
+		}},
+		{path: "/admin/stop-window", kind: "stop_window.add", role: RoleStationManager, subject: "kind", do: func(r *http.Request) (string, error) {
+			st, err1 := parseFormTime(r.FormValue("starts"))
+			en, err2 := parseFormTime(r.FormValue("ends"))
+			if err := errors.Join(err1, err2); err != nil {
+				return "", errors.Join(ErrInvalid, err)
+			}
+			return s.AddStopWindow(r.Context(), r.FormValue("kind"), st, en, r.FormValue("note"))
+		}},
+		{path: "/admin/stop-window/delete", kind: "stop_window.remove", role: RoleStationManager, subject: "id", do: func(r *http.Request) (string, error) {
+			return "removed", s.DeleteStopWindow(r.Context(), r.FormValue("id"))
+		}},
+		{path: "/admin/validity", kind: "validity.set", role: RoleStationManager, subject: "reason", do: func(r *http.Request) (string, error) {
+			n, err := strconv.Atoi(r.FormValue("max_days"))
+			if err != nil {
+				return "", errors.Join(ErrInvalid, err)
+			}
+			return "set", s.SetValidity(r.Context(), r.FormValue("reason"), n)
+		}},
+		{path: "/admin/intermediate", kind: "trust.intermediate_add", role: RoleSecurityOfficer, subject: "upload", trust: true, do: func(r *http.Request) (string, error) {
+			b, err := uploaded(r)
+			if err != nil {
+				return "", err
+			}
+			return s.AddIntermediate(r.Context(), b)
+		}},
+		{path: "/admin/intermediate/delete", kind: "trust.intermediate_remove", role: RoleSecurityOfficer, subject: "fingerprint", trust: true, do: func(r *http.Request) (string, error) {
+			return "removed", s.RemoveIntermediate(r.Context(), r.FormValue("fingerprint"))
+		}},
+		{path: "/admin/crl", kind: "trust.crl_add", role: RoleSecurityOfficer, subject: "upload", trust: true, do: func(r *http.Request) (string, error) {
+			b, err := uploaded(r)
+			if err != nil {
+				return "", err
+			}
+			return s.AddCRL(r.Context(), b)
+		}},
+		{path: "/admin/enrol-code", kind: "station.enrol_code", role: RoleStationManager, subject: "station", do: func(r *http.Request) (string, error) {
+			return s.newEnrolCode(r.Context(), r.FormValue("station"), 7*24*time.Hour, r.FormValue("replace") != "")
+		}},
+		{path: "/admin/revoke-station", kind: "station.revoke", role: RoleStationManager, subject: "station", reason: always, do: func(r *http.Request) (string, error) {
+			return "revoked", s.RevokeStation(r.Context(), r.FormValue("station"))
+		}},
+	} {
+		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) { c.act(w, r, a) })
+	}
 	return mux
+}
+
+// act does one action for the request's principal: role checked, reason
+// required where the action needs one, audited in the change's own
+// transaction (or on its own when refused, failed or changing nothing).
+func (c *Console) act(w http.ResponseWriter, r *http.Request, a action) {
+	ctx := r.Context()
+	p := principalFrom(ctx)
+	_ = r.PostFormValue("csrf") // parses the form (Handler already did)
+	detail := map[string]any{}
+	for k, v := range r.PostForm {
+		if k != "csrf" && k != "data" && len(v) > 0 {
+			detail[k] = v[0]
+		}
+	}
+	subject := r.PostFormValue(a.subject)
+	if a.subject == "upload" {
+		subject = uploadFingerprint(r)
+	}
+	if !p.can(a.role) {
+		c.refuse(w, r, p.actor, a.kind, subject, "role "+string(a.role)+" required", detail)
+		return
+	}
+	detail["from"] = r.RemoteAddr
+	var out string
+	var err error
+	pending := &pendingAudit{clk: c.s.clk}
+	if a.reason != nil && a.reason(r) && strings.TrimSpace(r.PostFormValue("reason")) == "" {
+		err = fmt.Errorf("%w: a reason is required", ErrInvalid)
+	} else {
+		ok := maps.Clone(detail)
+		ok["outcome"] = "ok"
+		pending.entry = audit.Entry{Kind: a.kind, Actor: p.actor, Subject: subject, Detail: ok}
+		out, err = a.do(r.WithContext(withPendingAudit(ctx, pending)))
+	}
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, ErrNotFound):
+		status = http.StatusNotFound
+	case err != nil:
+		status = http.StatusInternalServerError
+	}
+	if !pending.written || err != nil {
+		detail["outcome"] = map[int]string{http.StatusOK: "ok (no change)", http.StatusBadRequest: "invalid", http.StatusNotFound: "not found", http.StatusInternalServerError: "failed"}[status]
+		if aerr := c.s.AppendAdminAudit(ctx, audit.Entry{Kind: a.kind, Actor: p.actor, Subject: subject, Detail: detail}); aerr != nil {
+			c.s.log.Error("console audit", "err", aerr)
+			if err == nil {
+				err, status = errors.New("registry: the action could not be recorded"), http.StatusInternalServerError
+			}
+		}
+	}
+	if a.trust && err == nil {
+		if rerr := c.reload(ctx); rerr != nil {
+			c.s.log.Error("console trust material", "err", rerr)
+		}
+	}
+	if r.Header.Get("Accept") == "text/plain" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		if err != nil {
+			_, _ = w.Write([]byte(err.Error() + "\n"))
+		} else {
+			_, _ = w.Write([]byte(out + "\n"))
+		}
+		return
+	}
+	switch {
+	case err != nil:
+		c.render(w, r, status, adminView{Error: err.Error()})
+	case a.path == "/admin/enrol-code":
+		c.render(w, r, http.StatusOK, adminView{Code: out, CodeStation: r.FormValue("station"), Fingerprint: c.s.ca.Fingerprint()})
+	default:
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	}
+}
+
+// uploadFingerprint is the SHA-256 of the uploaded certificate or CRL (of
+// its DER, as the registry lists it, when it is PEM).
+func uploadFingerprint(r *http.Request) string {
+	b, err := uploaded(r)
+	if err != nil {
+		return ""
+	}
+	for _, typ := range []string{"CERTIFICATE", "X509 CRL"} {
+		if der, err := derOf(b, typ); err == nil {
+			return fingerprint(der)
+		}
+	}
+	return fingerprint(b)
+}
+
+// auditView records that the principal viewed personal data; false (and
+// the response written) when it could not be recorded.
+func (c *Console) auditView(w http.ResponseWriter, r *http.Request, kind, subject, shows string) bool {
+	p := principalFrom(r.Context())
+	d := map[string]any{"from": r.RemoteAddr}
+	if shows != "" {
+		d["shows"] = shows
+	}
+	if err := c.s.AppendAdminAudit(r.Context(), audit.Entry{Kind: kind, Actor: p.actor, Subject: subject, Detail: d}); err != nil {
+		c.s.log.Error("console audit", "err", err)
+		http.Error(w, "could not record the view", http.StatusInternalServerError)
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // maxUpload bounds an uploaded certificate or CRL (a CRL of 100,000
@@ -276,8 +408,15 @@ func parseFormTime(v string) (time.Time, error) {
 	return time.Time{}, errors.New("time must be YYYY-MM-DDTHH:MM (UTC)")
 }
 
-func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, v adminView) {
+// render shows the console page; it shows personal data (issuances with
+// their attestors' HSA-IDs and card serials, blocked cards, events held
+// for review), so every view is audited.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v adminView) {
+	s := c.s
 	ctx := r.Context()
+	if !c.auditView(w, r, "console.view", "admin", "issuances (attestor HSA-IDs, card serials), blocked cards, events held for review") {
+		return
+	}
 	var err error
 	if v.Stations, err = s.Stations(ctx); err == nil {
 		if v.Issuances, err = s.Issuances(ctx); err == nil {
@@ -305,9 +444,50 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, v adminView
 		http.Error(w, "could not read the registry", http.StatusInternalServerError)
 		return
 	}
+	p := principalFrom(ctx)
+	v.Actor, v.Roles, v.Dev, v.CanAudit, v.CSRF = p.actor, p.roleNames(), p.dev, p.can(RoleSecurityOfficer), p.sess.csrf
 	v.Commands = []string{protocol.CmdSyncNow, protocol.CmdLock, protocol.CmdUnlock}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	if err := adminPage.Execute(w, v); err != nil {
 		s.log.Error("render admin page", "err", err)
+	}
+}
+
+// auditPageSize is how many entries the audit page shows.
+const auditPageSize = 500
+
+var auditPage = template.Must(template.New("audit").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kortstation registry: audit trail</title>
+<link rel="stylesheet" href="/admin/console.css"></head>
+<body><h1>Console audit trail</h1><p><a href="/admin">Back to the console</a></p>
+{{if .Break}}<p class="alarm" role="alert"><strong>The audit trail is broken:</strong> {{.Break}}</p>{{else}}<p>Verified: {{.Count}} entries, head {{.Head}}.</p>{{end}}
+<table><tr><th>#</th><th>When (UTC)</th><th>Who</th><th>What</th><th>About</th><th>Details</th></tr>
+{{range .Entries}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.Actor}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td><td>{{.Detail}}</td></tr>{{end}}
+</table></body></html>`))
+
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !c.auditView(w, r, "audit.view", "admin audit trail", "") {
+		return
+	}
+	entries, err := c.s.AdminAudit(ctx, auditPageSize)
+	if err != nil {
+		c.s.log.Error("audit page", "err", err)
+		http.Error(w, "could not read the audit trail", http.StatusInternalServerError)
+		return
+	}
+	res, verr := c.s.VerifyAdminAudit(ctx)
+	v := struct {
+		Entries     []audit.Record
+		Count       int64
+		Head, Break string
+	}{Entries: entries, Count: res.Entries, Head: res.Head}
+	if verr != nil {
+		v.Break = verr.Error()
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := auditPage.Execute(w, v); err != nil {
+		c.s.log.Error("render audit page", "err", err)
 	}
 }

@@ -172,6 +172,29 @@ CREATE TABLE issuance_attestors (
     proof       TEXT NOT NULL,
     PRIMARY KEY (issuance_id, pos)
 ) STRICT;`,
+	// 2: the central console's audit trail (adminaudit.go): append-only
+	// (no UPDATE, no DELETE), hash-chained by kiosk/audit, its head kept
+	// beside it so a cut-off tail is found too.
+	`CREATE TABLE admin_audit (
+    seq          INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    clock_source TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    detail       TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the admin audit trail is append-only'); END;
+CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+BEGIN SELECT RAISE(ABORT, 'the admin audit trail is append-only'); END;
+CREATE TABLE admin_audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;`,
 }
 
 // migrate applies every migration above the database's user_version.
@@ -280,8 +303,24 @@ func (d *db) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
+	// The console's audit entry for the action that made this change is
+	// written in the same transaction (adminaudit.go): the change is never
+	// committed without it.
+	p, _ := ctx.Value(pendingAuditKey{}).(*pendingAudit)
+	if p != nil && p.written {
+		p = nil
+	}
+	if p != nil {
+		if err := appendAdminAudit(ctx, tx, p.clk, p.entry); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("registry: commit: %w", err)
+	}
+	if p != nil {
+		p.written = true
 	}
 	return nil
 }

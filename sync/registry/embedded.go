@@ -20,7 +20,9 @@ type EmbeddedOptions struct {
 	StationID string
 	// Addr for the station API; default 127.0.0.1:0 (a free port).
 	Addr string
-	// AdminAddr for the admin page; default 127.0.0.1:0. "-" disables it.
+	// AdminAddr for the admin page (the console in development mode:
+	// plain HTTP, no login, loopback only); default 127.0.0.1:0. "-"
+	// disables it.
 	AdminAddr string
 	// Demo seeds a new registry with made-up administrators, persons and
 	// shipments (make run's simulation only: a real site's registry starts
@@ -32,7 +34,7 @@ type EmbeddedOptions struct {
 type Embedded struct {
 	Server   *Server
 	URL      string         // station API, https://127.0.0.1:port
-	AdminURL string         // admin page, http://127.0.0.1:port/admin ("" if disabled)
+	AdminURL string         // console in development mode, http://127.0.0.1:port/admin ("" if disabled)
 	Identity enrol.Identity // the local station's identity (files under dataDir/station)
 
 	cancel context.CancelFunc
@@ -74,10 +76,20 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt Em
 		return fail(fmt.Errorf("registry: listen: %w", err))
 	}
 	var aln net.Listener
+	var console *Console
 	if opt.AdminAddr != "-" {
+		if console, err = srv.NewConsole(ctx, ConsoleConfig{Dev: true}); err != nil {
+			ln.Close()
+			return fail(err)
+		}
 		if aln, err = net.Listen("tcp", opt.AdminAddr); err != nil {
 			ln.Close()
 			return fail(fmt.Errorf("registry: listen admin: %w", err))
+		}
+		if a, ok := aln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+			ln.Close()
+			aln.Close()
+			return fail(fmt.Errorf("%w: the embedded registry's console on %s", ErrConsoleInsecure, aln.Addr()))
 		}
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -85,7 +97,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt Em
 	go func() { e.done <- srv.Serve(rctx, ln) }()
 	if aln != nil {
 		e.AdminURL = "http://" + aln.Addr().String() + "/admin"
-		go func() { e.done <- srv.ServeAdmin(rctx, aln) }()
+		go func() { e.done <- console.Serve(rctx, aln) }()
 	} else {
 		e.done <- nil
 	}

@@ -5,9 +5,9 @@
 // certificates at enrolment and offers central admins an HTML page and a
 // small HTTP API (used by `registryd admin`).
 //
-// The station API and the admin API are separate handlers on separate
-// listeners: stations reach the first with their certificate; the second is
-// meant for loopback or an internal network only.
+// The station API and the central console are separate handlers on
+// separate listeners: stations reach the first with their certificate,
+// central admins the second with their SITHS card (console.go).
 package registry
 
 import (
@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
@@ -54,6 +55,7 @@ type Server struct {
 	now  func() time.Time
 	cert tls.Certificate
 	hub  *hub
+	clk  clock.Clock // now with its source, for the console's trust checks and audit
 
 	snapMu    sync.Mutex
 	snapRev   int64
@@ -76,8 +78,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	var clk clock.Clock = clock.System{}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	} else {
+		clk = funcClock(cfg.Now)
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 25 * time.Second
@@ -108,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, db: d, ca: ca, cert: cert, now: cfg.Now,
+		cfg: cfg, db: d, ca: ca, cert: cert, now: cfg.Now, clk: clk,
 		log:    cfg.Logger.With("component", "registry"),
 		hub:    newHub(),
 		live:   map[string]time.Time{},
@@ -207,12 +212,6 @@ func (s *Server) StationHandler() http.Handler {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.maintain(ctx, time.Hour)
 	return serveHTTP(ctx, tls.NewListener(ln, s.TLSConfig()), s.StationHandler(), s.log)
-}
-
-// ServeAdmin serves the admin page and API (plain HTTP; bind it to
-// loopback) on ln until ctx ends.
-func (s *Server) ServeAdmin(ctx context.Context, ln net.Listener) error {
-	return serveHTTP(ctx, ln, s.AdminHandler(), s.log)
 }
 
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {

@@ -6,6 +6,8 @@ package registryd
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,30 +17,39 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/sync/registry"
 )
 
 const usage = `usage:
-  registryd serve [-data DIR] [-listen ADDR] [-admin ADDR] [-hosts a,b] [-seed STATION]
+  registryd serve [-data DIR] [-listen ADDR] [-hosts a,b] [-seed STATION]
+                  [-admin ADDR|-] -console-anchors FILE -console-roles FILE [-console-cert FILE -console-key FILE] [-console-crl-grace D]
+                  (the console is HTTPS with SITHS client certificates; -admin - runs without it)
   registryd seed  [-data DIR] STATION
-  registryd admin [-url URL] stations
-  registryd admin [-url URL] enrol-code STATION [--replace]   (--replace: the station has a certificate; enrolling revokes it)
-  registryd admin [-url URL] revoke-station STATION          (its certificate is refused from now on)
-  registryd admin [-url URL] review                          (events stored but not applied, for central review)
-  registryd admin [-url URL] sync-now|lock|unlock STATION
-  registryd admin [-url URL] approve|reject ISSUANCE-ID
-  registryd admin [-url URL] block SERIAL REASON
-  registryd admin [-url URL] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM UTC)
-  registryd admin [-url URL] validity REASON MAX-DAYS
-  registryd admin [-url URL] set-policy STATION typed-attestors=true|false   (allow attestors typed in without a card, marked unverified)
-  registryd admin [-url URL] add-intermediate FILE      (a SITHS intermediate CA certificate, DER or PEM)
-  registryd admin [-url URL] remove-intermediate SHA256
-  registryd admin [-url URL] add-crl FILE               (a SITHS CA's revocation list, DER or PEM)
+  registryd audit verify [-data DIR]                        (checks the console's hash-chained audit trail)
+  registryd trust add-intermediate|add-crl [-data DIR] FILE (on the registry host: the first SITHS material, or a CRL
+                                                             when a stale one keeps everyone out of the console)
+  registryd admin [CONN] stations                           (CONN: -url https://HOST:PORT -cert FILE -key FILE [-ca FILE])
+  registryd admin [CONN] enrol-code STATION [--replace]   (--replace: the station has a certificate; enrolling revokes it)
+  registryd admin [CONN] revoke-station STATION REASON   (its certificate is refused from now on)
+  registryd admin [CONN] review                          (events stored but not applied, for central review)
+  registryd admin [CONN] audit                           (the console's audit trail, security officers)
+  registryd admin [CONN] sync-now|lock|unlock STATION
+  registryd admin [CONN] approve ISSUANCE-ID
+  registryd admin [CONN] reject ISSUANCE-ID REASON
+  registryd admin [CONN] block SERIAL REASON
+  registryd admin [CONN] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM UTC)
+  registryd admin [CONN] validity REASON MAX-DAYS
+  registryd admin [CONN] set-policy STATION typed-attestors=true|false   (allow attestors typed in without a card, marked unverified)
+  registryd admin [CONN] add-intermediate FILE      (a SITHS intermediate CA certificate, DER or PEM)
+  registryd admin [CONN] remove-intermediate SHA256
+  registryd admin [CONN] add-crl FILE               (a SITHS CA's revocation list, DER or PEM)
 `
 
 // ErrUsage is returned for a malformed command line.
@@ -57,6 +68,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return seed(ctx, args[1:], stderr)
 	case "admin":
 		return admin(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "trust":
+		return trustCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -65,16 +80,60 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
 }
 
+// ErrInsecureConsole: serve was asked for a console without TLS and
+// client authentication.
+var ErrInsecureConsole = registry.ErrConsoleInsecure
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory (database, CA, server certificate)")
 	listen := fs.String("listen", ":8443", "station API address (mutual TLS)")
-	adminAddr := fs.String("admin", "127.0.0.1:8444", "admin page address (plain HTTP: keep it on loopback)")
-	hosts := fs.String("hosts", "localhost,127.0.0.1", "names and IPs in the server certificate")
+	adminAddr := fs.String("admin", "127.0.0.1:8444", "console address (HTTPS, SITHS client certificates); - for none")
+	anchorsFile := fs.String("console-anchors", "", "PEM trust anchors of the central admins' SITHS certificates (required for the console)")
+	rolesFile := fs.String("console-roles", "", "roles file: one HSA-ID a line, then its roles (required for the console)")
+	certFile := fs.String("console-cert", "", "the console's server certificate (PEM); default the registry's own, issued by its CA for -hosts")
+	keyFile := fs.String("console-key", "", "the key of -console-cert (PEM)")
+	grace := fs.Duration("console-crl-grace", time.Hour, "how long past its next update a CRL is still relied on for console logins")
+	unsynced := fs.Bool("console-allow-unsynced-clock", false, "check admins' certificates by a clock not known to be NTP-synchronised (containers, tests)")
+	hosts := fs.String("hosts", "localhost,127.0.0.1", "names and IPs in the server certificate; the console answers only to these")
 	seedStation := fs.String("seed", "", "seed demonstration data for this station on first start")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	var ccfg registry.ConsoleConfig
+	if *adminAddr != "-" {
+		if *anchorsFile == "" || *rolesFile == "" {
+			where := "on loopback"
+			if !isLoopback(*adminAddr) {
+				where = "on the non-loopback address " + *adminAddr
+			}
+			return fmt.Errorf("%w: refusing to serve the console %s without TLS and client authentication: give -console-anchors FILE (the admins' SITHS trust anchors) and -console-roles FILE (HSA-IDs and their roles), or -admin - for no console; plain HTTP is only for make run's embedded registry",
+				ErrInsecureConsole, where)
+		}
+		anchors, err := os.ReadFile(*anchorsFile)
+		if err != nil {
+			return fmt.Errorf("-console-anchors: %w", err)
+		}
+		rb, err := os.ReadFile(*rolesFile)
+		if err != nil {
+			return fmt.Errorf("-console-roles: %w", err)
+		}
+		roles, err := registry.ParseRoles(rb)
+		if err != nil {
+			return fmt.Errorf("-console-roles %s: %w", *rolesFile, err)
+		}
+		ccfg = registry.ConsoleConfig{Anchors: anchors, Roles: roles, CRLGrace: *grace, AllowUnsyncedClock: *unsynced}
+		if (*certFile == "") != (*keyFile == "") {
+			return fmt.Errorf("%w: -console-cert and -console-key go together", ErrUsage)
+		}
+		if *certFile != "" {
+			c, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+			if err != nil {
+				return fmt.Errorf("-console-cert: %w", err)
+			}
+			ccfg.Certificate = &c
+		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Hosts: strings.Split(*hosts, ","), Logger: log})
@@ -87,20 +146,112 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	var console *registry.Console
+	if *adminAddr != "-" {
+		if console, err = srv.NewConsole(ctx, ccfg); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	aln, err := net.Listen("tcp", *adminAddr)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("listen admin: %w", err)
-	}
-	log.Info("registry serving", "stations", ln.Addr().String(), "admin", "http://"+aln.Addr().String()+"/admin", "ca_fingerprint", srv.CA().Fingerprint())
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ctx, ln) }()
-	go func() { errc <- srv.ServeAdmin(ctx, aln) }()
+	consoleURL := "none"
+	if console != nil {
+		aln, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			ln.Close()
+			<-errc
+			return fmt.Errorf("listen console: %w", err)
+		}
+		consoleURL = "https://" + aln.Addr().String() + "/admin"
+		go func() { errc <- console.Serve(ctx, aln) }()
+	} else {
+		errc <- nil
+	}
+	log.Info("registry serving", "stations", ln.Addr().String(), "console", consoleURL, "ca_fingerprint", srv.CA().Fingerprint())
 	return errors.Join(<-errc, <-errc)
+}
+
+// isLoopback reports whether addr (host:port) names a loopback address.
+func isLoopback(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// HostActor is who acts in the audit trail for registryd commands run on
+// the registry host itself (trust).
+const HostActor = "host:registryd"
+
+func trustCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add-intermediate" && args[0] != "add-crl") {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: trust takes add-intermediate or add-crl", ErrUsage)
+	}
+	fs := flag.NewFlagSet("trust", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "/var/lib/registryd", "data directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: trust %s needs a FILE", ErrUsage, args[0])
+	}
+	b, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	add, kind := srv.AddIntermediate, "trust.intermediate_add"
+	if args[0] == "add-crl" {
+		add, kind = srv.AddCRL, "trust.crl_add"
+	}
+	fp, err := add(ctx, b)
+	if err != nil {
+		return err
+	}
+	if err := srv.AppendAdminAudit(ctx, audit.Entry{Kind: kind, Actor: HostActor, Subject: fp, Detail: map[string]any{"from": "registry host", "outcome": "ok"}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "added (SHA-256 %s); a running console uses it within a minute\n", fp)
+	return nil
+}
+
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: audit takes verify", ErrUsage)
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "/var/lib/registryd", "data directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	res, err := srv.VerifyAdminAudit(ctx)
+	if err != nil {
+		return fmt.Errorf("console audit trail: %w", err)
+	}
+	fmt.Fprintf(stdout, "console audit trail verified: %d entries, head %s\n", res.Entries, res.Head)
+	return nil
 }
 
 func seed(ctx context.Context, args []string, stderr io.Writer) error {
@@ -124,7 +275,10 @@ func seed(ctx context.Context, args []string, stderr io.Writer) error {
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://127.0.0.1:8444", "the registry's admin address")
+	base := fs.String("url", "https://127.0.0.1:8444", "the registry's console")
+	certFile := fs.String("cert", "", "your client certificate (PEM), whose HSA-ID has a role at the console")
+	keyFile := fs.String("key", "", "its key (PEM)")
+	caFile := fs.String("ca", "", "the CA of the console's server certificate (PEM); default the system's roots")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -140,7 +294,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return ErrUsage
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
+	hc, err := consoleClient(*certFile, *keyFile, *caFile)
+	if err != nil {
+		return err
+	}
 	b := strings.TrimRight(*base, "/")
 	switch a[0] {
 	case "stations":
@@ -178,10 +335,10 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "station:        %s\ncode:           %s\nCA fingerprint: %s\n", a[1], code, ca.Fingerprint)
 		return nil
 	case "revoke-station":
-		if err := need(1); err != nil {
+		if err := need(2); err != nil {
 			return err
 		}
-		out, err := postForm(ctx, hc, b+"/admin/revoke-station", url.Values{"station": {a[1]}})
+		out, err := postForm(ctx, hc, b+"/admin/revoke-station", url.Values{"station": {a[1]}, "reason": {a[2]}})
 		if err != nil {
 			return err
 		}
@@ -197,6 +354,29 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%-20s %-8d %-16s %-24s %s\n", r.Station, r.Seq, r.Kind, r.CardSerial, r.Reason)
 		}
 		return nil
+	case "audit":
+		var trail struct {
+			Entries []struct {
+				Seq                          int64
+				At                           time.Time
+				Kind, Actor, Subject, Detail string
+			}
+			Verified    bool
+			Head, Break string
+			Count       int64
+		}
+		if err := getJSON(ctx, hc, b+"/admin/api/audit", &trail); err != nil {
+			return err
+		}
+		if trail.Verified {
+			fmt.Fprintf(stdout, "verified: %d entries, head %s\n", trail.Count, trail.Head)
+		} else {
+			fmt.Fprintf(stdout, "BROKEN: %s\n", trail.Break)
+		}
+		for _, e := range trail.Entries {
+			fmt.Fprintf(stdout, "%-6d %s %-28s %-26s %-20s %s\n", e.Seq, e.At.UTC().Format(time.RFC3339), e.Actor, e.Kind, e.Subject, e.Detail)
+		}
+		return nil
 	case "sync-now", "lock", "unlock":
 		if err := need(1); err != nil {
 			return err
@@ -208,10 +388,18 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	case "approve", "reject":
-		if err := need(1); err != nil {
+		n := 1
+		if a[0] == "reject" {
+			n = 2 // a rejection needs a reason
+		}
+		if err := need(n); err != nil {
 			return err
 		}
-		out, err := postForm(ctx, hc, b+"/admin/issuance", url.Values{"id": {a[1]}, "decision": {a[0]}})
+		v := url.Values{"id": {a[1]}, "decision": {a[0]}}
+		if n == 2 {
+			v.Set("reason", a[2])
+		}
+		out, err := postForm(ctx, hc, b+"/admin/issuance", v)
 		if err == nil {
 			fmt.Fprintln(stdout, out)
 		}
@@ -302,7 +490,50 @@ func (e *AdminError) Error() string {
 	return fmt.Sprintf("registry refused (%d): %s", e.Status, e.Message)
 }
 
+// consoleClient is an HTTPS client with the admin's certificate, the
+// console's CA and a cookie jar for the console session.
+func consoleClient(certFile, keyFile, caFile string) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%w: -cert and -key go together", ErrUsage)
+	}
+	if certFile != "" {
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-cert: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("-ca %s: no PEM certificate", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 30 * time.Second, Jar: jar, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}, nil
+}
+
+// postForm posts v with the session's CSRF token, which it fetches first
+// (the console needs it in every POST, from any client).
 func postForm(ctx context.Context, hc *http.Client, u string, v url.Values) (string, error) {
+	var sess struct{ CSRF string }
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	if err := getJSON(ctx, hc, pu.Scheme+"://"+pu.Host+"/admin/api/session", &sess); err != nil {
+		return "", err
+	}
+	v.Set("csrf", sess.CSRF)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(v.Encode()))
 	if err != nil {
 		return "", err

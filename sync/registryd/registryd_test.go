@@ -3,12 +3,15 @@ package registryd_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,16 +48,62 @@ func run(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// TestServeEnrolAdmin runs `registryd serve`, enrols a station with a code
-// from `registryd admin enrol-code`, syncs it, and drives the central
-// admin operations through the CLI and the HTML page.
+// adminHSAID is the central admin who drives the console in these tests.
+const adminHSAID = "SE2321000016-A12B"
+
+// adminPKI is a SITHS-like hierarchy with a central admin's certificate,
+// written as the files registryd takes: anchors, the admin's certificate
+// (with its intermediate) and key, the intermediate and its CRL.
+type adminPKI struct {
+	root, inter                            *trusttest.CA
+	anchors, cert, key, interFile, crlFile string
+}
+
+func newAdminPKI(t *testing.T, dir string) *adminPKI {
+	t.Helper()
+	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
+	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
+	cert, key := inter.Issue(trusttest.Leaf{HSAID: adminHSAID})
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &adminPKI{root: root, inter: inter, anchors: filepath.Join(dir, "anchors.pem"), cert: filepath.Join(dir, "admin.pem"),
+		key: filepath.Join(dir, "admin-key.pem"), interFile: filepath.Join(dir, "inter.pem"), crlFile: filepath.Join(dir, "ca.crl")}
+	now := time.Now()
+	interPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})
+	if err := errors.Join(
+		os.WriteFile(p.anchors, root.PEM(), 0o600),
+		os.WriteFile(p.cert, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), interPEM...), 0o600),
+		os.WriteFile(p.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600),
+		os.WriteFile(p.interFile, interPEM, 0o600),
+		os.WriteFile(p.crlFile, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour), big.NewInt(4711)), 0o600)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestServeEnrolAdmin runs `registryd serve` with its console on HTTPS
+// with client certificates, enrols a station with a code from `registryd
+// admin enrol-code`, syncs it, and drives the central admin operations
+// through the CLI (with the admin's certificate) and the HTML page.
 func TestServeEnrolAdmin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
+	dir, keys := t.TempDir(), t.TempDir()
 	addr, adminAddr := freeAddr(t), freeAddr(t)
+	p := newAdminPKI(t, keys)
+	roles := filepath.Join(keys, "roles")
+	if err := os.WriteFile(roles, []byte("# test admins\n"+adminHSAID+" case_officer,station_manager,security_officer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The first SITHS material, on the registry host (no one could log in
+	// to the console without the CRL of their CA).
+	run(t, "trust", "add-intermediate", "-data", dir, p.interFile)
+	run(t, "trust", "add-crl", "-data", dir, p.crlFile)
 	done := make(chan error, 1)
 	go func() {
-		done <- registryd.Run(ctx, []string{"serve", "-data", dir, "-listen", addr, "-admin", adminAddr, "-seed", "ST-CLI"}, io.Discard, io.Discard)
+		done <- registryd.Run(ctx, []string{"serve", "-data", dir, "-listen", addr, "-admin", adminAddr, "-seed", "ST-CLI",
+			"-console-anchors", p.anchors, "-console-roles", roles, "-console-allow-unsynced-clock"}, io.Discard, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -62,11 +111,11 @@ func TestServeEnrolAdmin(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	adminURL := "http://" + adminAddr
+	adminURL := "https://" + adminAddr
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if res, err := http.Get(adminURL + "/admin"); err == nil {
-			res.Body.Close()
+		if c, err := net.Dial("tcp", adminAddr); err == nil {
+			c.Close()
 			break
 		}
 		if time.Now().After(deadline) {
@@ -74,8 +123,14 @@ func TestServeEnrolAdmin(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	conn := []string{"admin", "-url", adminURL, "-cert", p.cert, "-key", p.key, "-ca", filepath.Join(dir, "ca", "ca.pem")}
+	admin := func(args ...string) []string { return append(append([]string{}, conn...), args...) }
+	// Without a certificate the console refuses.
+	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "-ca", filepath.Join(dir, "ca", "ca.pem"), "stations"}, io.Discard, io.Discard); !isStatus(err, http.StatusForbidden) {
+		t.Errorf("admin without a client certificate: got %v, want a 403 AdminError", err)
+	}
 
-	out := run(t, "admin", "-url", adminURL, "enrol-code", "ST-CLI")
+	out := run(t, admin("enrol-code", "ST-CLI")...)
 	code := regexp.MustCompile(`code:\s+(\S+)`).FindStringSubmatch(out)
 	fp := regexp.MustCompile(`CA fingerprint:\s+([0-9a-f]{64})`).FindStringSubmatch(out)
 	if code == nil || fp == nil {
@@ -118,14 +173,14 @@ func TestServeEnrolAdmin(t *testing.T) {
 	if err := rc.Once(ctx); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	if out := run(t, "admin", "-url", adminURL, "stations"); !strings.Contains(out, "ST-CLI") || !strings.Contains(out, "1.2.3") {
+	if out := run(t, admin("stations")...); !strings.Contains(out, "ST-CLI") || !strings.Contains(out, "1.2.3") {
 		t.Errorf("stations listing lacks the synced station:\n%s", out)
 	}
-	run(t, "admin", "-url", adminURL, "approve", "iss-cli")
-	run(t, "admin", "-url", adminURL, "block", "RK-LOST", "lost")
-	run(t, "admin", "-url", adminURL, "stop-window", "order_stop", "2030-01-01T08:00", "2030-01-02T17:00", "year-end")
-	run(t, "admin", "-url", adminURL, "validity", "forgotten", "30")
-	if out := run(t, "admin", "-url", adminURL, "set-policy", "ST-CLI", "typed-attestors=true"); !strings.Contains(out, "typed-attestors=true") {
+	run(t, admin("approve", "iss-cli")...)
+	run(t, admin("block", "RK-LOST", "lost")...)
+	run(t, admin("stop-window", "order_stop", "2030-01-01T08:00", "2030-01-02T17:00", "year-end")...)
+	run(t, admin("validity", "forgotten", "30")...)
+	if out := run(t, admin("set-policy", "ST-CLI", "typed-attestors=true")...); !strings.Contains(out, "typed-attestors=true") {
 		t.Errorf("set-policy printed %q", out)
 	}
 	for _, bad := range [][]string{
@@ -133,38 +188,37 @@ func TestServeEnrolAdmin(t *testing.T) {
 		{"set-policy", "ST-CLI", "walk-ins=true"},
 		{"set-policy", "ST-CLI"},
 	} {
-		if err := registryd.Run(ctx, append([]string{"admin", "-url", adminURL}, bad...), io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
+		if err := registryd.Run(ctx, admin(bad...), io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
 			t.Errorf("%v: got %v, want ErrUsage", bad, err)
 		}
 	}
-	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "set-policy", "ST-NOWHERE", "typed-attestors=true"}, io.Discard, io.Discard); !isStatus(err, http.StatusNotFound) {
+	if err := registryd.Run(ctx, admin("set-policy", "ST-NOWHERE", "typed-attestors=true"), io.Discard, io.Discard); !isStatus(err, http.StatusNotFound) {
 		t.Errorf("set-policy of an unknown station: got %v, want a 404 AdminError", err)
 	}
 	// SITHS trust material: an intermediate in PEM, a CRL in DER.
-	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
-	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
-	interFile, crlFile := filepath.Join(dir, "inter.pem"), filepath.Join(dir, "ca.crl")
+	inter := p.inter.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
+	interFile, crlFile := filepath.Join(keys, "inter2.pem"), filepath.Join(keys, "ca2.crl")
 	now := time.Now()
 	if err := errors.Join(
 		os.WriteFile(interFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw}), 0o600),
 		os.WriteFile(crlFile, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour), big.NewInt(4711)), 0o600)); err != nil {
 		t.Fatal(err)
 	}
-	if out := run(t, "admin", "-url", adminURL, "add-intermediate", interFile); !strings.Contains(out, "intermediate added") {
+	if out := run(t, admin("add-intermediate", interFile)...); !strings.Contains(out, "intermediate added") {
 		t.Errorf("add-intermediate printed %q", out)
 	}
-	if out := run(t, "admin", "-url", adminURL, "add-crl", crlFile); !strings.Contains(out, "CRL added") {
+	if out := run(t, admin("add-crl", crlFile)...); !strings.Contains(out, "CRL added") {
 		t.Errorf("add-crl printed %q", out)
 	}
-	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "add-crl", interFile}, io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
+	if err := registryd.Run(ctx, admin("add-crl", interFile), io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
 		t.Errorf("a certificate as a CRL: got %v, want a 400 AdminError", err)
 	}
 	// A locked station pulls nothing; unlocked, it catches up.
-	run(t, "admin", "-url", adminURL, "lock", "ST-CLI")
+	run(t, admin("lock", "ST-CLI")...)
 	if err := rc.Once(ctx); !errors.Is(err, reconcile.ErrStationLocked) {
 		t.Errorf("sync of a locked station: got %v, want ErrStationLocked", err)
 	}
-	run(t, "admin", "-url", adminURL, "unlock", "ST-CLI")
+	run(t, admin("unlock", "ST-CLI")...)
 	if err := rc.Once(ctx); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
@@ -174,8 +228,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T08:00:00Z'`: 1,
 		`SELECT max_days FROM ref_validity WHERE reason = 'forgotten'`:                                        30,
 		`SELECT count(*) FROM ref_shipments`:                                                                  10,
-		`SELECT count(*) FROM ref_trust_intermediates WHERE subject LIKE '%Person HSA-id 3 CA v1%'`:           1,
-		`SELECT count(*) FROM ref_crls WHERE issuer LIKE '%Person HSA-id 3 CA v1%'`:                           1,
+		`SELECT count(*) FROM ref_trust_intermediates WHERE subject LIKE '%Person HSA-id 3 CA v1%'`:           2, // the admin's CA and the one added
+		`SELECT count(*) FROM ref_crls WHERE issuer LIKE '%Person HSA-id 3 CA v1%'`:                           2,
 		`SELECT typed_attestors FROM ref_station_policy`:                                                      1,
 	} {
 		var got int
@@ -184,16 +238,17 @@ func TestServeEnrolAdmin(t *testing.T) {
 		}
 	}
 	var errb bytes.Buffer
-	err = registryd.Run(ctx, []string{"admin", "-url", adminURL, "validity", "forgotten", "0"}, io.Discard, &errb)
+	err = registryd.Run(ctx, admin("validity", "forgotten", "0"), io.Discard, &errb)
 	var ae *registryd.AdminError
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 		t.Errorf("validity 0 days: got %v, want a 400 AdminError", err)
 	}
-	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "frobnicate"}, io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
+	if err := registryd.Run(ctx, admin("frobnicate"), io.Discard, io.Discard); !errors.Is(err, registryd.ErrUsage) {
 		t.Errorf("unknown command: got %v, want ErrUsage", err)
 	}
 
-	res, err := http.Get(adminURL + "/admin")
+	hc := consoleHTTP(t, p, filepath.Join(dir, "ca", "ca.pem"))
+	res, err := hc.Get(adminURL + "/admin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,26 +261,26 @@ func TestServeEnrolAdmin(t *testing.T) {
 		}
 	}
 	// Re-enrolment needs --replace; revocation ends the station's access.
-	if err := registryd.Run(ctx, []string{"admin", "-url", adminURL, "enrol-code", "ST-CLI"}, io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
+	if err := registryd.Run(ctx, admin("enrol-code", "ST-CLI"), io.Discard, io.Discard); !isStatus(err, http.StatusBadRequest) {
 		t.Errorf("enrol-code for an enrolled station without --replace: got %v, want a 400 AdminError", err)
 	}
-	if out := run(t, "admin", "-url", adminURL, "review"); !strings.Contains(out, "STATION") {
+	if out := run(t, admin("review")...); !strings.Contains(out, "STATION") {
 		t.Errorf("review printed %q", out)
 	}
-	if out := run(t, "admin", "-url", adminURL, "revoke-station", "ST-CLI"); !strings.Contains(out, "revoked") {
+	if out := run(t, admin("revoke-station", "ST-CLI", "stolen from the site")...); !strings.Contains(out, "revoked") {
 		t.Errorf("revoke-station printed %q", out)
 	}
 	rc.Close()
 	if err := rc.Once(ctx); err == nil {
 		t.Error("sync after revocation succeeded, want a refusal")
 	}
-	if out := run(t, "admin", "-url", adminURL, "enrol-code", "ST-CLI", "--replace"); !strings.Contains(out, "code:") {
+	if out := run(t, admin("enrol-code", "ST-CLI", "--replace")...); !strings.Contains(out, "code:") {
 		t.Errorf("enrol-code --replace printed %q", out)
 	}
 	req, _ := http.NewRequest(http.MethodPost, adminURL+"/admin/block", strings.NewReader("serial=X&reason=y"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
-	res, err = http.DefaultClient.Do(req)
+	res, err = hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +288,81 @@ func TestServeEnrolAdmin(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-origin admin post: status %d, want 403", res.StatusCode)
 	}
+	// Everything above is in the console's audit trail, by the admin's
+	// HSA-ID, and the trail verifies.
+	out = run(t, admin("audit")...)
+	for _, want := range []string{"verified:", "console.login", "issuance.decide", "card.block", "station.revoke", "stolen from the site",
+		"trust.crl_add", "station.command", "console.csrf_refused", "console.login_refused", adminHSAID, registryd.HostActor} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin audit lacks %q", want)
+		}
+	}
+	if out := run(t, "audit", "verify", "-data", dir); !strings.Contains(out, "verified") {
+		t.Errorf("audit verify printed %q", out)
+	}
+}
+
+// consoleHTTP is a browser-like HTTPS client with the admin's certificate.
+func consoleHTTP(t *testing.T, p *adminPKI, caFile string) *http.Client {
+	t.Helper()
+	c, err := tls.LoadX509KeyPair(p.cert, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(b)
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{c}, RootCAs: pool}}}
+}
+
+// TestServeRefusesInsecureConsole: the console is never served without
+// TLS and client authentication; the refusal names the flags.
+func TestServeRefusesInsecureConsole(t *testing.T) {
+	keys := t.TempDir()
+	p := newAdminPKI(t, keys)
+	roles := filepath.Join(keys, "roles")
+	if err := os.WriteFile(roles, []byte(adminHSAID+" viewer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		wants []string
+	}{
+		{"all interfaces, no TLS", []string{"-admin", "0.0.0.0:" + port(t)}, []string{"non-loopback address 0.0.0.0:", "-console-anchors", "-console-roles"}},
+		{"loopback, no TLS", []string{"-admin", "127.0.0.1:" + port(t)}, []string{"on loopback", "-console-anchors"}},
+		{"anchors without roles", []string{"-admin", "0.0.0.0:" + port(t), "-console-anchors", p.anchors}, []string{"-console-roles"}},
+		{"roles without anchors", []string{"-admin", "0.0.0.0:" + port(t), "-console-roles", roles}, []string{"-console-anchors"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			args := append([]string{"serve", "-data", dir, "-listen", freeAddr(t)}, c.args...)
+			err := registryd.Run(ctx, args, io.Discard, io.Discard)
+			if !errors.Is(err, registryd.ErrInsecureConsole) {
+				t.Fatalf("got %v, want ErrInsecureConsole", err)
+			}
+			for _, w := range c.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q does not say %q", err, w)
+				}
+			}
+			if _, statErr := os.Stat(filepath.Join(dir, "registry.db")); statErr == nil {
+				t.Error("the registry was opened before the console was refused")
+			}
+		})
+	}
+}
+
+func port(t *testing.T) string {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(freeAddr(t))
+	return p
 }
 
 func isStatus(err error, status int) bool {

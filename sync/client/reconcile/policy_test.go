@@ -11,6 +11,7 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
@@ -111,7 +112,11 @@ func TestApprovalViewShowsAttestorsAndHowVerifiedCP1(t *testing.T) {
 		ValidFrom: now, ValidUntil: now.AddDate(0, 0, 10), Operator: "SE2321000131-P000000012345"})
 	mustOnce(t, s)
 
-	srv := httptest.NewServer(reg.Server.AdminHandler())
+	console, err := reg.Server.NewConsole(ctx, registry.ConsoleConfig{Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(console.Handler())
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/admin")
 	if err != nil {
