@@ -579,3 +579,26 @@ func TestIssuingRefusedOnStaleRegistryData(t *testing.T) {
 		t.Fatalf("a return does not depend on the stale data: %v", err)
 	}
 }
+
+// TestRefusalsAreAuditedWithTheirRules: the screen says what is wrong and
+// what to do; the rule that refused goes to the audit log (with the step),
+// without personal data.
+func TestRefusalsAreAuditedWithTheirRules(t *testing.T) {
+	c := newCounter(t)
+	c.login()
+	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
+	_ = c.step("reason", map[string]string{"reason": "lost"})
+	if err := c.step("recipient", RecipientInput{PersonalNumber: "19121212-1213", Name: "Tolvan Tolvansson"}); rulesOf(err) != "ID-5" {
+		t.Fatalf("wrong Luhn digit: %v, want ID-5", err)
+	}
+	var detail string
+	if err := c.st.Reader().QueryRow(`SELECT detail FROM audit_log WHERE kind = 'counter.refused' ORDER BY seq DESC LIMIT 1`).Scan(&detail); err != nil {
+		t.Fatalf("no audited refusal: %v", err)
+	}
+	if !strings.Contains(detail, `"ID-5"`) || !strings.Contains(detail, `"recipient"`) {
+		t.Errorf("audited refusal %s, want rule ID-5 at the recipient step", detail)
+	}
+	if strings.Contains(detail, "1212") || strings.Contains(detail, "Tolvan") {
+		t.Errorf("audited refusal carries personal data: %s", detail)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/store"
 )
 
 // access says who may make a request.
@@ -115,6 +118,7 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 			var p *Refusal
 			if errors.As(err, &p) {
 				msgs = p.Messages
+				m.auditRefusal(ctx, typ, msgs)
 			}
 			if m.flow != nil {
 				m.flow.errors = msgs
@@ -217,4 +221,35 @@ func (m *Counter) syncNow(context.Context, string, json.RawMessage) (any, error)
 		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu.", "The station is not syncing with the registry right now."))
 	}
 	return nil, sy.SyncNow()
+}
+
+// auditRefusal records a refused request of the session's owner: which
+// request, at which step, and the rules and keys that refused it. The
+// screen shows what to do; the rule IDs are for the audit log. No personal
+// data: keys and rule IDs only.
+func (m *Counter) auditRefusal(ctx context.Context, typ string, msgs []Message) {
+	if m.sess == nil || len(msgs) == 0 {
+		return
+	}
+	var rules, keys []string
+	for _, ms := range msgs {
+		keys = append(keys, ms.Key)
+		if ms.Rule != "" {
+			rules = append(rules, ms.Rule)
+		}
+	}
+	detail := map[string]any{"request": typ, "keys": keys, "session": m.sess.id}
+	if len(rules) > 0 {
+		detail["rules"] = rules
+	}
+	if m.flow != nil {
+		detail["flow"], detail["step"] = string(m.flow.kind), string(m.flow.step)
+	}
+	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+		_, err := t.Audit(ctx, audit.Entry{Kind: "counter.refused", Actor: m.sess.hsaID.String(), Subject: m.sess.id, Detail: detail})
+		return err
+	})
+	if err != nil {
+		m.log.Error("refusal not audited", "err", err)
+	}
 }

@@ -56,7 +56,7 @@ func TestIssuanceWithCardVerifiedAttestors(t *testing.T) {
 	if refused != "AT-1" {
 		t.Errorf("invented attestor: refused with %q, want AT-1", refused)
 	}
-	b.WaitText("#flow-errors", "AT-1")
+	waitRule(b, "#flow-errors", "AT-1")
 	shot(b, "AT-1-invented-attestor")
 
 	insert(b, reader1, attestorCard)

@@ -44,7 +44,7 @@ func TestDevStationPickupAndVoidingFromTheRegistrysOrders(t *testing.T) {
 	typeText(b, "pnr", pnrForgot)
 	typeText(b, "name", "Gun Glömsk")
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "CP-4")
+	waitRule(b, "#flow-errors", "CP-4")
 	shot(b, "CP-4-registry-order-expired")
 	b.Tap("#void")
 	b.WaitText("#result", "Kortet är makulerat")

@@ -317,3 +317,13 @@ func shot(b *browsertest.Browser, name string) {
 	b.Run("scroll to screen", chromedp.Evaluate(`document.getElementById("screen").scrollIntoView({block: "start"}); true`, nil))
 	b.ShotBoth(name)
 }
+
+// waitRule waits for a message in sel that a rule refused. The screen says
+// what is wrong and what to do, not the rule's ID (that goes to the audit
+// log); the message carries it as data-rule, for tests and tools.
+func waitRule(b *browsertest.Browser, sel, rule string) {
+	b.Run("wait for "+rule+" in "+sel, chromedp.WaitVisible(sel+` [data-rule="`+rule+`"]`, chromedp.ByQuery))
+	if txt := b.Text(sel); strings.Contains(txt, rule) {
+		b.T().Fatalf("%s shows the rule ID %s on screen: %q", sel, rule, txt)
+	}
+}

@@ -19,7 +19,7 @@ func TestOperatorLoginAndLogout(t *testing.T) {
 
 	// AD-1: an operator not on the registry's authorised list.
 	insert(b, reader0, op2Card)
-	b.WaitText("#login-error", "AD-1")
+	waitRule(b, "#login-error", "AD-1")
 	shot(b, "AD-1-refused")
 	remove(b, reader0)
 

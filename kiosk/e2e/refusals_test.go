@@ -43,10 +43,10 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	// ID-5: a wrong Luhn digit is refused; nothing is saved.
 	last := pnrAttested[len(pnrAttested)-1]
 	typeText(b, "pnr", wrongLuhn(pnrAttested))
-	b.WaitText("#v-pnr", "ID-5: Kontrollsiffran stämmer inte") // stopped where it is typed
+	b.WaitText("#v-pnr", "Kontrollsiffran stämmer inte") // stopped where it is typed
 	typeText(b, "name", "Olle Ring")
 	b.Tap("#next") // and the server refuses it too
-	b.WaitText("#flow-errors", "ID-5")
+	waitRule(b, "#flow-errors", "ID-5")
 	shot(b, "ID-5-luhn")
 	clearField(b, "pnr", 1)
 	typeText(b, "pnr", string(last))
@@ -57,14 +57,14 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	typeText(b, "docnum", "P998877")
 	typeText(b, "docexp", "2025-12-31")
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "ID-1")
+	waitRule(b, "#flow-errors", "ID-1")
 	shot(b, "ID-1-expired")
 	// ID-2: a damaged document, whatever its date.
 	clearField(b, "docexp", 10)
 	typeText(b, "docexp", "2031-12-31")
 	b.Tap("#f-intact")
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "ID-2")
+	waitRule(b, "#flow-errors", "ID-2")
 	shot(b, "ID-2-damaged")
 
 	// Attestation instead (ID-6): only once the operator records that the
@@ -75,18 +75,18 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	typeText(b, "a2hsa", attestorHSAID)
 	typeText(b, "a2name", "Ida Intyg")
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "ID-6")
+	waitRule(b, "#flow-errors", "ID-6")
 	shot(b, "ID-6-attestation-without-ground")
 	b.Tap("#f-ground")
 	// AT-3: the operator cannot attest.
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "AT-3")
+	waitRule(b, "#flow-errors", "AT-3")
 	shot(b, "AT-3-operator-attests")
 	// AT-2: one attestor only.
 	clearField(b, "a1hsa", len(opHSAID))
 	clearField(b, "a1name", len("Test Operatör Ett"))
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "AT-2")
+	waitRule(b, "#flow-errors", "AT-2")
 	shot(b, "AT-2-one-attestor")
 	typeText(b, "a1hsa", attestor2HSAID)
 	typeText(b, "a1name", "Chef Chefsson")
@@ -99,7 +99,7 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	b.Tap(`#stock button[data-serial="` + reserveB + `"]`)
 	b.WaitText("#insert-hint", "Sätt i kortet")
 	insert(b, reader1, reserveC)
-	b.WaitText("#flow-errors", "RC-9")
+	waitRule(b, "#flow-errors", "RC-9")
 	shot(b, "RC-9-chip-mismatch")
 	remove(b, reader1)
 	insert(b, reader1, reserveB)
@@ -150,7 +150,7 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	typeText(b, "pnr", pnrForgot)
 	typeText(b, "name", "Stina Stopp")
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "CP-3")
+	waitRule(b, "#flow-errors", "CP-3")
 	shot(b, "CP-3-total-stop")
 	b.Tap("#flow-cancel")
 	b.WaitText("#screen-home h1", "Vad vill du göra?")

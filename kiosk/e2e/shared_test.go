@@ -44,7 +44,7 @@ func TestSecondScreenSeesTheStationInUseAndReloadResumes(t *testing.T) {
 	typeText(a, "pnr", wrongLuhn(pnrLost))
 	typeText(a, "name", "Eva Ek")
 	a.Tap("#next")
-	a.WaitText("#flow-errors", "ID-5")
+	waitRule(a, "#flow-errors", "ID-5")
 	if got := b.Text("#screen"); strings.Contains(got, "Eva") || strings.Contains(got, "19800101") || strings.Contains(got, "ID-5") {
 		t.Errorf("the second screen shows the recipient or the refusal: %q", got)
 	}

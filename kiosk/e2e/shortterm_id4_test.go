@@ -48,7 +48,7 @@ func TestShortTermPickupID4PassportAndManager(t *testing.T) {
 	typeText(b, "docnum", "FP1")
 	typeText(b, "docexp", "2026-08-31") // the card is valid until 2026-09-10
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "ID-4")
+	waitRule(b, "#flow-errors", "ID-4")
 	shot(b, "ID-4-passport-too-short")
 	clearField(b, "docexp", 10)
 	typeText(b, "docexp", "2026-09-10")
@@ -57,7 +57,7 @@ func TestShortTermPickupID4PassportAndManager(t *testing.T) {
 
 	// No manager: the pickup goes no further.
 	b.Tap("#next")
-	b.WaitText("#flow-errors", "ID-5")
+	waitRule(b, "#flow-errors", "ID-5")
 	b.WaitText("#flow-step", "Närvarande chef")
 	typeText(b, "mhsa", managerHSAID)
 	typeText(b, "mname", "Maja Chef")

@@ -75,16 +75,24 @@ function renderStatus() {
   $("devpanel").hidden = !snapshot.simulation;
 }
 
+// toast shows a problem that no screen shows where it happened, at the top
+// (never over the keypad or the keyboard). Rule IDs are not shown: they are
+// in the audit log; each message says what is wrong and what to do.
 function toast(problem) {
   const el = $("toast");
-  el.textContent = (problem.rule && !String(text(problem.text)).startsWith(problem.rule) ? problem.rule + ": " : "") + (text(problem.text) || problem.key);
+  el.textContent = text(problem.text) || problem.key;
+  el.dataset.rule = problem.rule || "";
   el.hidden = false;
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
 }
 
+// shownInView are the requests whose refusals the counter's view shows in
+// place (the step's or the home screen's messages): one place per message.
+const shownInView = new Set(["flow.step", "flow.start"]);
+
 function req(type, payload) {
-  return conn.request(type, payload).catch((p) => { toast(p); throw p; });
+  return conn.request(type, payload).catch((p) => { if (!shownInView.has(type)) toast(p); throw p; });
 }
 
 function step(name, data) {

@@ -187,3 +187,6 @@ func (b *Browser) Tap(sel string) {
 	b.t.Helper()
 	b.Run("tap "+sel, chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
 }
+
+// T is the test the browser belongs to.
+func (b *Browser) T() testing.TB { return b.t }

@@ -7,7 +7,7 @@ import { h } from "../dom.js";
 export function messages(list, id) {
   if (!list || !list.length) return h("div", { id, class: "errors", hidden: true });
   return h("ul", { id, class: "errors", role: "alert" },
-    list.map((m) => h("li", {}, m.rule ? h("strong", { class: "rule" }, m.rule) : null, " " + text(m.text))));
+    list.map((m) => h("li", { dataset: { rule: m.rule || "", key: m.key || "" } }, text(m.text))));
 }
 
 // kv is one <dt>/<dd> pair.

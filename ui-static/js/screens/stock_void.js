@@ -11,12 +11,12 @@ export function create(ctx) {
     [Step.Choose]: (d) => ({
       body: h("div", { id: "stock", class: "list" }, (d.stock || []).map((c) =>
         h("div", { class: "row" },
-          h("span", {}, `${c.serial} · ${c.type} · ${c.state}${c.pickup_deadline ? " · " + c.pickup_deadline : ""}${c.pickup_expired ? " (CP-4)" : ""}`),
+          h("span", {}, `${c.serial} · ${t("ctype." + c.type)} · ${t("cstate." + c.state)}${c.pickup_deadline ? " · " + c.pickup_deadline : ""}${c.pickup_expired ? " · " + t("pickup.late") : ""}`),
           button({ dataset: { void: c.serial }, onclick: () => ctx.step(Action.Void, { serial: c.serial }).catch(() => {}) }, t("void.button"))))),
     }),
     [Step.Done]: (d) => {
       const r = d.result || {};
-      return resultStep([t("done.voided"), `${t("card.number")}: ${r.card_number} (${r.rule})`]);
+      return resultStep([t("done.voided"), `${t("card.number")}: ${r.card_number}`]);
     },
   });
 }
