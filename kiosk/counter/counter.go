@@ -224,9 +224,18 @@ func (m *Counter) watchIdle(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			m.mu.Lock()
-			if m.sess != nil && m.clock.Now().Sub(m.sess.lastSeen) >= m.opts.IdleTimeout {
+			idle := time.Duration(0)
+			if m.sess != nil {
+				idle = m.clock.Now().Sub(m.sess.lastSeen)
+			}
+			switch {
+			case m.sess != nil && idle >= m.opts.IdleTimeout:
 				m.endSession(ctx, "idle")
 				m.note = ptr(msg("idle", "Stationen låstes efter en stund utan aktivitet.", "The station locked after a while without activity."))
+				m.changed()
+			case m.sess != nil && idle >= m.opts.IdleTimeout-idleWarning(m.opts.IdleTimeout) && !m.sess.warned:
+				// Say so before the lock: "Mer tid?" keeps the session.
+				m.sess.warned = true
 				m.changed()
 			}
 			m.mu.Unlock()
@@ -299,3 +308,9 @@ func (m *Counter) refreshTrust(ctx context.Context) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// idleWarning is how long before the idle lock the screen warns: a
+// minute, or a fifth of a shorter timeout.
+func idleWarning(timeout time.Duration) time.Duration {
+	return min(time.Minute, timeout/5)
+}

@@ -291,6 +291,30 @@ func TestIdleTimeoutLocks(t *testing.T) {
 	c.waitView(func(v View) bool { return v.State == "locked" && v.Notice != nil && v.Notice.Key == "idle" })
 }
 
+// TestIdleWarningBeforeTheLock: before the idle lock the screen is told
+// (a fifth of the one-minute test timeout ahead); a touch ("Mer tid?")
+// keeps the session and clears the warning.
+func TestIdleWarningBeforeTheLock(t *testing.T) {
+	c := newCounter(t)
+	c.login()
+	c.clock.Advance(50 * time.Second)
+	v := c.waitView(func(v View) bool { return v.IdleLocksAt != nil })
+	if want := tuesday.Add(time.Minute); v.IdleLocksAt.Before(want) {
+		t.Errorf("locks at %v, want after %v", v.IdleLocksAt, want)
+	}
+	if err := c.call("session.touch", nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := c.view(); v.IdleLocksAt != nil || v.State != StateReady {
+		t.Fatalf("after more time: %+v, want ready without a warning", v)
+	}
+	c.clock.Advance(30 * time.Second)
+	time.Sleep(1100 * time.Millisecond) // a tick of the idle watch
+	if v := c.view(); v.State != StateReady {
+		t.Fatalf("locked 30 s after more time was asked: %+v", v)
+	}
+}
+
 func TestStepsOutOfOrderAreRefused(t *testing.T) {
 	c := newCounter(t)
 	c.login()

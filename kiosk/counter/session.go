@@ -47,6 +47,7 @@ type session struct {
 	name     string
 	since    time.Time
 	lastSeen time.Time
+	warned   bool // the screen warns that the idle lock is near
 }
 
 func (s *session) operator() rules.Operator {
@@ -65,6 +66,7 @@ func (m *Counter) changed() {
 func (m *Counter) touch() {
 	if m.sess != nil {
 		m.sess.lastSeen = m.clock.Now()
+		m.sess.warned = false
 	}
 }
 

@@ -28,6 +28,9 @@ type View struct {
 	Flow     *FlowView  `json:"flow,omitempty"`
 	// Errors says why a flow did not start.
 	Errors []Message `json:"errors,omitempty"`
+	// IdleLocksAt is when the idle session locks, set once the lock is
+	// near: the screen asks "Mer tid?".
+	IdleLocksAt *time.Time `json:"idle_locks_at,omitempty"`
 	Rev    uint64    `json:"rev"`
 }
 
@@ -69,6 +72,9 @@ func (m *Counter) view(ctx context.Context, client string) View {
 			v.Flow = m.flowView(ctx)
 		}
 		v.Errors = m.homeErrors
+		if m.sess.warned {
+			v.IdleLocksAt = ptr(m.sess.lastSeen.Add(m.opts.IdleTimeout))
+		}
 	case m.login != nil:
 		v.Login = &LoginView{Retries: m.login.retries, Error: m.login.err, Name: m.login.name}
 		if m.login.err == nil && !m.login.hsaID.IsZero() {

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/kortstation/kortstation/kiosk/e2e/browsertest"
 )
@@ -61,8 +64,21 @@ func TestOperatorLoginAndLogout(t *testing.T) {
 	b.WaitText("#notice", "kortet togs ut")
 	shot(b, "card-removed")
 
-	// Idle timeout ends the session.
+	// Before the idle lock the screen asks "Mer tid?"; a tap keeps the
+	// session.
 	login(b)
+	r.clock.Advance(4*time.Minute + 10*time.Second)
+	b.Run("the idle warning shown", chromedp.WaitVisible("#idle", chromedp.ByQuery))
+	b.WaitText("#idle", "låses snart")
+	shot(b, "idle-warning")
+	b.Tap("#idle-more")
+	r.clock.Advance(2 * time.Minute)
+	time.Sleep(1500 * time.Millisecond) // a tick of the idle watch
+	if got := b.Text("#screen"); !strings.Contains(got, "Vad vill du göra?") {
+		t.Fatalf("locked although more time was asked: %q", got)
+	}
+
+	// Idle timeout ends the session.
 	r.clock.Advance(6 * time.Minute)
 	b.WaitText("#notice", "utan aktivitet")
 	shot(b, "idle")

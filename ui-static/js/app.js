@@ -108,6 +108,9 @@ function setView(v) {
   const key = JSON.stringify({ ...v, rev: 0 });
   if (key === viewKey) { renderStatus(); return; }
   viewKey = key;
+  // A toast speaks of the screen it came from: a new state (logged in,
+  // locked) takes it away.
+  if (view.state !== v.state) { $("toast").hidden = true; clearTimeout(toast.timer); }
   view = v;
   render();
 }
@@ -139,6 +142,8 @@ function render() {
   renderStatus();
   $("operator").textContent = view.operator ? view.operator.name : "";
   $("logout").hidden = view.state !== State.Ready;
+  // The idle lock is near: "Mer tid" keeps the session (a touch).
+  $("idle").hidden = !(view.state === State.Ready && view.idle_locks_at);
   const screen = $("screen");
   screen.dataset.state = view.state;
   screen.replaceChildren(screenFor(view).render(view));
@@ -247,6 +252,7 @@ $("lang").addEventListener("click", () => {
   render();
 });
 $("logout").addEventListener("click", () => req("session.logout").catch(() => {}));
+$("idle-more").addEventListener("click", () => req("session.touch").catch(() => {}));
 
 // Touches count as activity for the idle timeout (at most every 30 s).
 let lastTouch = 0;
