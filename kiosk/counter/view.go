@@ -31,7 +31,7 @@ type View struct {
 	// IdleLocksAt is when the idle session locks, set once the lock is
 	// near: the screen asks "Mer tid?".
 	IdleLocksAt *time.Time `json:"idle_locks_at,omitempty"`
-	Rev    uint64    `json:"rev"`
+	Rev         uint64     `json:"rev"`
 }
 
 // OpView is the logged-in operator.
