@@ -23,6 +23,9 @@ type Card struct {
 	// serialNumber, e.g. "SE2321000131-P000000012345"; empty when there is
 	// no certificate.
 	HSAID string
+	// Others are the card's other certificates, e.g. one of the holder's
+	// personal number; read as they are, proven by nothing.
+	Others []*x509.Certificate
 	// PINRetries is the number of PIN attempts left; 0 means the PIN is
 	// blocked; -1 means the card did not say (the PIN was already verified
 	// in this card session).

@@ -109,6 +109,8 @@ type profile struct {
 	key *p15.PrivateKey
 	// cert is the certificate object matching key (by ID); nil if none.
 	cert *p15.Certificate
+	// certs are every certificate object of the CDF.
+	certs []p15.Certificate
 	// pin is the PIN that guards key (or the card's user PIN); nil if
 	// the AODF has none.
 	pin *p15.PIN
@@ -402,6 +404,7 @@ func (c *Client) discover() (*profile, error) {
 		}
 	}
 	p.pin = userPIN(pins, p.key)
+	p.certs = certs
 	c.p = p
 	return p, nil
 }
@@ -508,6 +511,39 @@ func (c *Client) Certificate() ([]byte, error) {
 		return nil, err
 	}
 	return c.readDER(p.cert.Path.Index)
+}
+
+// OtherCertificates reads the card's certificates other than the
+// authentication certificate (DER), e.g. a personal-number certificate.
+// They are not proven by any key the card signs with.
+func (c *Client) OtherCertificates() ([][]byte, error) {
+	p, err := c.discover()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for i := range p.certs {
+		ce := &p.certs[i]
+		if p.cert != nil && bytes.Equal(ce.Cert.ID, p.cert.Cert.ID) {
+			continue
+		}
+		if ce.Direct != nil {
+			out = append(out, bytes.Clone(ce.Direct))
+			continue
+		}
+		if err := c.selectPath("certificate", ce.Path.Path); err != nil {
+			if errors.Is(err, errNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		der, err := c.readDER(ce.Path.Index)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, der)
+	}
+	return out, nil
 }
 
 // PINRetries asks the card how many attempts are left on the user PIN
@@ -748,6 +784,15 @@ func (c *Client) ReadCard(atr []byte) (Card, error) {
 			return Card{}, err
 		}
 		card.CertificateDER, card.Certificate, card.HSAID = der, cert, id
+		others, err := c.OtherCertificates()
+		if err != nil {
+			return Card{}, err
+		}
+		for _, o := range others {
+			if oc, err := x509.ParseCertificate(o); err == nil {
+				card.Others = append(card.Others, oc)
+			}
+		}
 	}
 
 	if card.PINRetries, err = c.PINRetries(); err != nil {

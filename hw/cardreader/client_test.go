@@ -283,3 +283,25 @@ func TestEventStringHasNoCardData(t *testing.T) {
 		t.Errorf("unknown kind String() = %q", got)
 	}
 }
+
+// TestOtherCertificates: a card's certificates besides the authentication
+// certificate (a personal-number certificate) are read with the card, the
+// authentication certificate still the one that goes with the key.
+func TestOtherCertificates(t *testing.T) {
+	_, card := issue(t, vcard.Profile{Serial: "5556", HSAID: "SE2321000131-P000000000556", PIN: "123456", PersonalNumber: "198001012346"})
+	c := cardreader.NewClient(cardreader.TransportFunc(card.Process))
+	got, err := c.ReadCard(card.ATR())
+	if err != nil {
+		t.Fatalf("ReadCard: %v", err)
+	}
+	if got.HSAID != "SE2321000131-P000000000556" {
+		t.Errorf("got HSA-ID %q, want the authentication certificate's", got.HSAID)
+	}
+	if len(got.Others) != 1 || got.Others[0].Subject.SerialNumber != "198001012346" {
+		t.Fatalf("got %d other certificates (%v), want the personal-number certificate", len(got.Others), got.Others)
+	}
+	_, plain := issue(t, vcard.Profile{Serial: "5557", HSAID: "SE2321000131-P000000000557", PIN: "123456"})
+	if got, err := cardreader.NewClient(cardreader.TransportFunc(plain.Process)).ReadCard(plain.ATR()); err != nil || len(got.Others) != 0 {
+		t.Errorf("a card with one certificate: others %v, %v; want none", got.Others, err)
+	}
+}

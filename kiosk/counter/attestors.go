@@ -81,6 +81,15 @@ func (m *Counter) attestorCardRead(ctx context.Context, f *flowState, reader str
 	if !f.recipient.HSAID.IsZero() && h == f.recipient.HSAID {
 		return violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
 	}
+	// AT-3: nor the recipient by a personal-number certificate on the card.
+	if !f.recipient.PersonalNumber.IsZero() {
+		for _, oc := range card.Others {
+			pnr, err := ident.ParsePersonalNumberAt(oc.Subject.SerialNumber, m.clock.Now())
+			if err == nil && pnr.String() == f.recipient.PersonalNumber.String() {
+				return violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
+			}
+		}
+	}
 	for _, a := range f.cardAttestors {
 		if a.HSAID == h {
 			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig.", "This attestor has already identified."))

@@ -18,6 +18,10 @@ import (
 var testAttestorCards = []vcard.Profile{
 	{Serial: "9752269900000000022", HSAID: "SE2321000131-P000000000022", CommonName: "Chef Chefsson", PIN: "4567"},
 	{Serial: "9752269900000000019", HSAID: "SE2321000131-P000000000011", CommonName: "Test Operatör Ett", PIN: "1234"},
+	// The recipient of toIdentity (devseed.Lost) with their own SITHS card,
+	// which also carries a personal-number certificate.
+	{Serial: "9752269900000000023", HSAID: "SE2321000131-P000000000023", CommonName: "Eva Ek", PIN: "5678",
+		PersonalNumber: strings.ReplaceAll(devseed.Lost, "-", "")},
 }
 
 const (
@@ -208,6 +212,19 @@ func TestTypedAttestorsPolicyFailsClosedAT1(t *testing.T) {
 				t.Errorf("refusal: got %v, want AT-1 for each attestor", got)
 			}
 		})
+	}
+}
+
+// TestAttestorCardOfTheRecipientAT3: the recipient cannot attest for
+// themself: a card whose personal-number certificate names the recipient
+// is refused, whatever HSA-ID it has; no PIN is asked.
+func TestAttestorCardOfTheRecipientAT3(t *testing.T) {
+	c := newCounter(t)
+	c.toIdentity()
+	c.insert(1, "9752269900000000023")
+	v := c.waitView(func(v View) bool { return v.Flow != nil && len(v.Flow.Errors) > 0 })
+	if v.Flow.Errors[0].Rule != "AT-3" || v.Flow.Errors[0].Key != "attestor.is_recipient" || v.Flow.Data["attestor_login"] != nil {
+		t.Fatalf("recipient's card as attestor: %+v, want AT-3 (is the recipient) and no PIN asked", v.Flow.Errors)
 	}
 }
 

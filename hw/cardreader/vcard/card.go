@@ -95,12 +95,16 @@ type Options struct {
 	PIN string
 	// MaxRetries is the PIN retry counter (DefaultMaxRetries if 0).
 	MaxRetries int
+	// OtherCertificates are more certificates on the card (DER), listed in
+	// its CDF without a key: e.g. a personal-number certificate.
+	OtherCertificates [][]byte
 }
 
 // Card is one virtual card. Its methods are safe for concurrent use.
 type Card struct {
 	serial string
 	cert   []byte        // DER; nil for a blank card
+	others [][]byte      // more certificates (DER), without a key
 	key    crypto.Signer // nil for a blank card
 	files  map[string][]byte
 	dfs    map[string]bool // absolute paths (hex) of the DFs
@@ -149,6 +153,7 @@ func NewCard(o Options) (*Card, error) {
 	c := &Card{
 		serial:     o.Serial,
 		cert:       bytes.Clone(o.CertificateDER),
+		others:     o.OtherCertificates,
 		key:        o.Key,
 		pinBlock:   pinBlock([]byte(o.PIN)),
 		maxRetries: o.MaxRetries,
@@ -231,12 +236,22 @@ func (c *Card) buildFiles() error {
 		odf = append(odf, p15.ODFEntry{Tag: p15.ODFPrivateKeys, Path: p15.Path{Path: abs(p15.FIDMaster, fidApp, fidPrKDF)}})
 	}
 	if c.cert != nil {
-		c.files[hexPath(p15.FIDMaster, fidApp, fidCDF)] = p15.EncodeCertificate(p15.Certificate{
+		cdf := p15.EncodeCertificate(p15.Certificate{
 			Common: p15.CommonObjectAttributes{Label: "Legitimering"},
 			Cert:   p15.CommonCertificateAttributes{ID: []byte{objectID}},
 			Path:   p15.Path{Path: abs(fidCert)},
 		})
 		c.files[hexPath(p15.FIDMaster, fidApp, fidCert)] = c.cert
+		for i, der := range c.others {
+			fid := uint16(fidCert + 1 + i)
+			cdf = append(cdf, p15.EncodeCertificate(p15.Certificate{
+				Common: p15.CommonObjectAttributes{Label: fmt.Sprintf("Certifikat %d", i+2)},
+				Cert:   p15.CommonCertificateAttributes{ID: []byte{objectID + byte(1+i)}},
+				Path:   p15.Path{Path: abs(fid)},
+			})...)
+			c.files[hexPath(p15.FIDMaster, fidApp, fid)] = der
+		}
+		c.files[hexPath(p15.FIDMaster, fidApp, fidCDF)] = cdf
 		odf = append(odf, p15.ODFEntry{Tag: p15.ODFCertificates, Path: p15.Path{Path: abs(p15.FIDMaster, fidApp, fidCDF)}})
 	}
 	c.files[hexPath(p15.FIDMaster, fidApp, p15.FIDODF)] = p15.EncodeODF(odf...)
@@ -268,11 +283,12 @@ func (c *Card) Contents() Options {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Options{
-		Serial:         c.serial,
-		CertificateDER: bytes.Clone(c.cert),
-		Key:            c.key,
-		PIN:            string(bytes.TrimRight(c.pinBlock, string([]byte{pinPad}))),
-		MaxRetries:     c.maxRetries,
+		Serial:            c.serial,
+		CertificateDER:    bytes.Clone(c.cert),
+		Key:               c.key,
+		PIN:               string(bytes.TrimRight(c.pinBlock, string([]byte{pinPad}))),
+		MaxRetries:        c.maxRetries,
+		OtherCertificates: c.others,
 	}
 }
 

@@ -77,6 +77,10 @@ type Profile struct {
 	NotAfter time.Time
 	// NotBefore is when the certificate becomes valid (TestEpoch if zero).
 	NotBefore time.Time
+	// PersonalNumber, if set, puts a second certificate on the card, of
+	// the holder's personal number (subject serialNumber YYYYMMDDNNNN),
+	// as some SITHS cards carry.
+	PersonalNumber string
 	// Key is the algorithm of the card's key (ECDSA P-256 if zero).
 	Key KeyAlgorithm
 }
@@ -202,6 +206,20 @@ func (ca *CA) Issue(p Profile) (*Card, error) {
 			return nil, fmt.Errorf("vcard: create card certificate: %w", err)
 		}
 		o.Key = key
+		if p.PersonalNumber != "" {
+			pt := *tmpl
+			pt.SerialNumber = new(big.Int).Add(tmpl.SerialNumber, big.NewInt(1))
+			pt.Subject.SerialNumber = p.PersonalNumber
+			pk, err := GenerateKey(p.Key)
+			if err != nil {
+				return nil, err
+			}
+			der, err := x509.CreateCertificate(rand.Reader, &pt, ca.cert, pk.Public(), ca.key)
+			if err != nil {
+				return nil, fmt.Errorf("vcard: create personal-number certificate: %w", err)
+			}
+			o.OtherCertificates = append(o.OtherCertificates, der)
+		}
 	}
 	return NewCard(o)
 }
