@@ -12,6 +12,7 @@ import (
 	"github.com/kortstation/kortstation/hw/drawer"
 	"github.com/kortstation/kortstation/hw/printer"
 	"github.com/kortstation/kortstation/kiosk/clock"
+	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/kiosk/store"
 )
 
@@ -205,7 +206,17 @@ func (m *Counter) recordDrawer(ctx context.Context, ev drawer.Event) (DrawerReco
 	case drawer.EventOpened:
 		rec.State = "open"
 		rec.FoundOp = ev.Prev == drawer.StateUnknown
-		rec.Alarm = m.sess == nil
+		// RC-7: an opening belongs to the session of an authorised
+		// operator, or it is an alarm.
+		var sessions []rules.Session
+		if m.sess != nil {
+			sessions = []rules.Session{{Operator: m.sess.hsaID, Start: m.sess.since}}
+		}
+		admins, err := m.st.AuthorisedAdmins(ctx)
+		if err != nil {
+			m.log.Error("read operators for the drawer", "err", err) // fails closed: an alarm
+		}
+		rec.Alarm = rules.CheckDrawerOpening(m.clock.Now(), sessions, admins) != nil // the station clock, as the session
 	case drawer.EventClosed:
 		rec.State = "closed"
 	case drawer.EventFlapping:

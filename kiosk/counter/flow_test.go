@@ -377,12 +377,7 @@ func TestRecipientRC3NoCardNoOrder(t *testing.T) {
 func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 	c := newCounter(t)
 	c.allowTypedAttestors()
-	c.login()
-	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
-	_ = c.step("reason", map[string]string{"reason": "lost"})
-	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); err != nil {
-		t.Fatal(err)
-	}
+	c.toIdentity()
 	err := c.step("attestors", map[string]any{"ground": "no_valid_document", "attestors": []AttestorInput{
 		{HSAID: "SE2321000131-P000000000011", Name: "Op", Role: "manager"},
 		{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}}})
@@ -402,12 +397,7 @@ func TestAttestorsAT3OperatorAndAT2TooFew(t *testing.T) {
 func TestAttestationID6NeedsItsGround(t *testing.T) {
 	c := newCounter(t)
 	c.allowTypedAttestors()
-	c.login()
-	_ = c.call("flow.start", map[string]Kind{"kind": KindIssue})
-	_ = c.step("reason", map[string]string{"reason": "lost"})
-	if err := c.step("recipient", RecipientInput{PersonalNumber: devseed.Lost, Name: "Eva Ek"}); err != nil {
-		t.Fatal(err)
-	}
+	c.toIdentity()
 	two := []AttestorInput{{HSAID: "SE2321000131-P000000000021", Name: "Ida", Role: "manager"}, {HSAID: "SE2321000131-P000000000031", Name: "Chef", Role: "manager"}}
 	for _, ground := range []string{"", "no_personal_number", "because"} {
 		err := c.step("attestors", map[string]any{"ground": ground, "attestors": two})

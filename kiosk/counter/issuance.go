@@ -348,11 +348,13 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 		f.receiptID = "KV-" + strings.ToUpper(uuid.NewString()[:13])
 	}
 	var d rules.IssuanceDecision
-	op := m.sess.operator()
+	// What every decision at the counter starts from.
+	cnt := rules.Counter{Now: now, Station: m.place(), Operator: m.sess.operator(), Recipient: f.recipient, RecipientPresent: true,
+		Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground}
 	switch f.kind {
 	case KindIssue:
 		d, err = rules.IssueReserve(rules.ReserveIssuanceInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
+			Counter:    cnt,
 			Reason:     f.reason,
 			Card:       f.card,
 			ChipSerial: f.chip,
@@ -361,7 +363,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 		})
 	case KindExtend:
 		d, err = rules.ExtendReserve(rules.ExtensionInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
+			Counter:    cnt,
 			Reason:     f.card.Reason,
 			Card:       f.card,
 			ChipSerial: f.chip,
@@ -370,7 +372,7 @@ func (m *Counter) decide(ctx context.Context, f *flowState) error {
 		})
 	case KindPickup:
 		d, err = rules.PickupCard(rules.PickupInput{
-			Counter:    rules.Counter{Now: now, Station: m.place(), Operator: op, Recipient: f.recipient, RecipientPresent: true, Document: f.doc, Attestors: f.attestors, AttestationGround: f.ground},
+			Counter:    cnt,
 			Order:      f.order,
 			Card:       f.card,
 			ChipSerial: f.chip,
