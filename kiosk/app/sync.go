@@ -251,6 +251,11 @@ func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reco
 			ClockSource: snap.Clock.Source,
 			Stock:       map[string]int{},
 		}
+		if until, _, ok, err := ctr.IssuingUntil(ctx); err != nil {
+			log.Warn("status: issuing limit", "err", err)
+		} else if ok {
+			out.IssuingUntil = until
+		}
 		// RC-7 alarms of the last 24 hours.
 		n, err := st.AlarmsSince(ctx, time.Now().Add(-24*time.Hour))
 		if err != nil {

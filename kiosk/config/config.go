@@ -100,7 +100,7 @@ func Defaults() Config {
 		SyncInterval:     time.Minute,
 		UIAuth:           UIAuthToken,
 		RequireClock:     true,
-		CRLGrace:         time.Hour,
+		CRLGrace:         48 * time.Hour, // README "Days offline": with a CRL valid for a day, three days without the registry
 	}
 }
 

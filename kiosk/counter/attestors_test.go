@@ -193,7 +193,7 @@ func TestTypedAttestorsPolicyFailsClosedAT1(t *testing.T) {
 		{"no policy from the registry", nil, 0, false},
 		{"policy forbids", &protocol.StationPolicy{TypedAttestors: false}, 0, false},
 		{"policy allows", &protocol.StationPolicy{TypedAttestors: true}, time.Hour, true},
-		{"policy allows but is stale", &protocol.StationPolicy{TypedAttestors: true}, 73 * time.Hour, false},
+		{"policy allows but is stale", &protocol.StationPolicy{TypedAttestors: true}, 97 * time.Hour, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCounter(t)

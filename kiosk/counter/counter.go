@@ -127,6 +127,9 @@ type Counter struct {
 	// homeErrors: why the last flow did not start.
 	homeErrors []Message
 	rev        uint64
+	// offlineShown is what the screens were last told of the offline
+	// state (offline.go).
+	offlineShown [4]int64
 
 	// devMu guards what the status snapshot reads without waiting for a
 	// request in progress: device states, the remote lock, the sync.
@@ -218,12 +221,15 @@ func (m *Counter) Run(ctx context.Context) error {
 func (m *Counter) watchIdle(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 			m.mu.Lock()
+			if n%60 == 0 {
+				m.checkOffline(ctx) // hours pass while the station is offline
+			}
 			idle := time.Duration(0)
 			if m.sess != nil {
 				idle = m.clock.Now().Sub(m.sess.lastSeen)
@@ -289,6 +295,9 @@ func (m *Counter) setDevice(name, state, detail string, at time.Time) {
 func (m *Counter) Changed(ctx context.Context) {
 	m.refreshTrust(ctx)
 	m.bus.Publish("station.changed", m.clock.Now(), nil)
+	m.mu.Lock()
+	m.checkOffline(ctx)
+	m.mu.Unlock()
 }
 
 // refreshTrust loads the registry's intermediates and CRLs into the

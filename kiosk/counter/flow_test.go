@@ -157,6 +157,13 @@ func newCounter(t testing.TB) *counter {
 	c.run()
 	t.Cleanup(func() { c.stop() })
 	c.waitView(func(View) bool { return len(c.reader.Readers()) == 2 })
+	// The drawer's initial state is recorded before a test compares the
+	// database before and after.
+	c.waitView(func(View) bool {
+		var n int
+		_ = st.Reader().QueryRow(`SELECT count(*) FROM audit_log WHERE kind LIKE 'drawer.%'`).Scan(&n)
+		return n > 0
+	})
 	return c
 }
 
@@ -575,18 +582,18 @@ func TestVoidRC8OnlyCutCardsThatMayBeVoided(t *testing.T) {
 }
 
 // TestIssuingRefusedOnStaleRegistryData: past the sync policy's maximum
-// age (blocked cards: 24 hours) an issuance does not start, and says which
-// data is how old.
+// age (blocked cards: 96 hours, README "Days offline") an issuance does not
+// start, and says which data is how old.
 func TestIssuingRefusedOnStaleRegistryData(t *testing.T) {
 	c := newCounter(t)
 	c.login()
-	c.clock.Advance(25 * time.Hour)
-	c.waitView(func(v View) bool { return v.State == "locked" }) // idle, a day later
+	c.clock.Advance(97 * time.Hour)
+	c.waitView(func(v View) bool { return v.State == "locked" }) // idle, four days later
 	c.remove(0)
 	c.login()
 	err := c.call("flow.start", map[string]Kind{"kind": KindIssue})
 	var r *Refusal
-	if !errors.As(err, &r) || !strings.Contains(r.Error(), "blocked cards are 25 hours old (at most 24)") {
+	if !errors.As(err, &r) || !strings.Contains(r.Error(), "blocked cards are 97 hours old (at most 96)") {
 		t.Fatalf("stale data: %v", err)
 	}
 	if err := c.call("flow.start", map[string]Kind{"kind": KindReturn}); err != nil {

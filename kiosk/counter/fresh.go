@@ -11,11 +11,8 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// issuingKinds are the registry data an issuance decides on: the
-// administrators (AD-1), blocked cards (BL-1), stops (CP-3), the validity
-// table (RC-1) and the person facts (RC-2..RC-4).
-var issuingKinds = []string{protocol.RefOperators, protocol.RefBlockedCards, protocol.RefStopWindows,
-	protocol.RefValidity, protocol.RefPersonFacts}
+// issuingKinds are the registry data an issuance decides on.
+var issuingKinds = refdata.IssuingKinds
 
 var kindNames = map[string][2]string{
 	protocol.RefOperators:    {"behöriga administratörer", "authorised administrators"},

@@ -31,7 +31,9 @@ type View struct {
 	// IdleLocksAt is when the idle session locks, set once the lock is
 	// near: the screen asks "Mer tid?".
 	IdleLocksAt *time.Time `json:"idle_locks_at,omitempty"`
-	Rev         uint64     `json:"rev"`
+	// Offline: the registry's data is getting old (OfflineView).
+	Offline *OfflineView `json:"offline,omitempty"`
+	Rev     uint64       `json:"rev"`
 }
 
 // OpView is the logged-in operator.
@@ -59,7 +61,7 @@ func (m *Counter) sessionState(ctx context.Context, client string) SessionState 
 // hold the session (or the login it did not start) sees only that the
 // station is in use elsewhere: no operator, no recipient, no flow.
 func (m *Counter) view(ctx context.Context, client string) View {
-	v := View{State: StateLocked, Notice: m.note, Rev: m.rev}
+	v := View{State: StateLocked, Notice: m.note, Rev: m.rev, Offline: m.offlineView(ctx)}
 	if (m.sess != nil && client != m.owner) || (m.sess == nil && m.login != nil && m.login.claimedBy != "" && m.login.claimedBy != client) {
 		e := errElsewhere.Messages[0]
 		return View{State: StateElsewhere, Notice: &e, Rev: m.rev}

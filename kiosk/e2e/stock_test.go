@@ -111,14 +111,17 @@ func TestStatusScreenPortrait(t *testing.T) {
 	b.Tap("#close")
 	b.WaitText("#screen-home h1", "Vad vill du göra?")
 
-	// A day without sync: the status says so, and issuing is refused
+	// Four days without sync: the lock screen says since when and that
+	// issuing has stopped, the status says so, and issuing is refused
 	// with the data's age.
-	r.clock.Advance(25 * time.Hour)
+	r.clock.Advance(97 * time.Hour)
 	b.WaitText("#notice", "utan aktivitet")
+	b.WaitText("#offline", "Ingen kontakt med registret sedan")
+	b.WaitText("#offline", "lämnar inte ut kort förrän")
 	remove(b, reader0)
 	login(b)
 	b.Tap(`#menu button[data-flow="issue"]`)
-	b.WaitText("#home-errors", "spärrade kort är 25 timmar gamla (högst 24)")
+	b.WaitText("#home-errors", "spärrade kort är 97 timmar gamla (högst 96)")
 	shot(b, "stale-registry-data")
 	b.Tap(`#menu button[data-flow="status"]`)
 	b.WaitText("#ss-registry", "inte nått på länge")

@@ -160,6 +160,20 @@ func (v *Verifier) Load(m Material) []error {
 	return mt.refused
 }
 
+// RevocationUntil is when the first loaded CRL stops being relied on
+// (its NextUpdate plus the grace): past it, cards of that issuer cannot
+// prove themselves until a newer CRL arrives. ok is false when no CRL is
+// loaded.
+func (v *Verifier) RevocationUntil() (until time.Time, ok bool) {
+	for _, ix := range v.mat.Load().crls {
+		t := ix.nextUpdate.Add(v.opt.CRLGrace)
+		if !ok || t.Before(until) {
+			until, ok = t, true
+		}
+	}
+	return until, ok
+}
+
 // Refused lists the certificates and CRLs the last Load left out.
 func (v *Verifier) Refused() []error { return v.mat.Load().refused }
 

@@ -239,6 +239,9 @@ type StationStatus struct {
 	Hardware       map[string]string `json:"hardware,omitempty"`
 	Locked         bool              `json:"locked,omitempty"`
 	ClockSource    string            `json:"clock_source,omitempty"`
+	// IssuingUntil is when the station stops issuing if it hears nothing
+	// more from the registry (README "Days offline").
+	IssuingUntil time.Time `json:"issuing_until,omitzero"`
 }
 
 // Control command kinds.

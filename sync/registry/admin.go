@@ -25,6 +25,9 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 		return time.Since(t).Round(time.Second).String() + " ago"
 	},
 	"ground": groundText,
+	// near: a station's issuing limit lies within a day (README "Days
+	// offline"); the console marks it.
+	"near": func(t time.Time) bool { return !t.IsZero() && time.Until(t) < 24*time.Hour },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kortstation registry</title>
 <link rel="stylesheet" href="/admin/console.css"></head>
@@ -34,8 +37,8 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 {{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 <h2>Stations</h2>
-<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Policy (AT-1)</th><th>Commands</th></tr>
-{{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td>{{ago .ControlSeen}}</td>
+<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Issues until (offline)</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Policy (AT-1)</th><th>Commands</th></tr>
+{{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td class="issuing-until">{{with .Status.IssuingUntil}}{{if near .}}<strong class="alarm">{{.Format "2006-01-02 15:04 MST"}}</strong>{{else}}{{.Format "2006-01-02 15:04 MST"}}{{end}}{{else}}—{{end}}</td><td>{{ago .ControlSeen}}</td>
 <td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
 <td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
 <td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>

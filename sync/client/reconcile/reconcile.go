@@ -264,6 +264,13 @@ func (c *Client) stationStatus(ctx context.Context) *protocol.StationStatus {
 		ps.LastSync = st.LastSuccess
 		ps.LastError = st.LastError
 		ps.OutboxDepth = st.OutboxDepth
+		if ps.IssuingUntil.IsZero() {
+			// The station did not say (it has no CRLs to add): the
+			// policy's limit over the data an issuance decides on.
+			if until, _, ok, err := c.cfg.Policy.Until(ctx, c.st, refdata.IssuingKinds...); err == nil && ok {
+				ps.IssuingUntil = until
+			}
+		}
 		ps.DataAgeSeconds = map[string]int64{}
 		for _, a := range st.Ages {
 			if !a.CompleteAt.IsZero() {

@@ -21,25 +21,80 @@ import (
 // stale.
 type Policy map[string]time.Duration
 
-// DefaultPolicy: security-relevant sets must be recent; stock and card
-// status may lag. Revocation lists are as urgent as blocked cards (each
-// CRL also carries its own NextUpdate, which kiosk/trust enforces);
-// intermediate CAs change rarely. The station's policy is a permission
+// OfflineAllowance is how long a station keeps issuing without reaching
+// the registry under the default policy: a long weekend (Friday evening
+// to Tuesday morning is about 87 hours) with a margin, because reserve
+// cards are needed most on the morning after one. README.md ("Days
+// offline") gives each kind's risk.
+const OfflineAllowance = 96 * time.Hour
+
+// DefaultPolicy: the sets an issuance decides on may be as old as
+// OfflineAllowance, so a station cut off over a long weekend still hands
+// out reserve cards on Monday; what that risks, per kind:
+//   - operators (AD-1): an administrator withdrawn centrally may still log
+//     in, but only with their own card and PIN, and every issuance is
+//     reviewed centrally (CP-1);
+//   - blocked cards (BL-1): a card blocked centrally in the last days may
+//     still be handed out or attest; the block reaches the station with
+//     the next sync and the card's certificates are blocked centrally;
+//   - stop windows (CP-3): published when they are entered, ahead of their
+//     start, so an offline station honours the ones it already holds;
+//   - person facts (RC-2..RC-4): a card or order made elsewhere in the
+//     last days is not known; RC-4 doubles are caught at the registry;
+//   - CRLs: the operator's and attestors' certificates are checked against
+//     the CRLs the station holds (each also bounded by its NextUpdate and
+//     the crl-grace setting, which kiosk/trust enforces).
+//
+// The validity table, intermediate CAs, stock and card status change
+// rarely and may be two weeks old. The station's policy is a permission
 // like the administrators' list; past its age the counter falls back to
 // the fail-closed default rather than refusing every issuance.
 func DefaultPolicy() Policy {
 	return Policy{
-		protocol.RefOperators:          72 * time.Hour,
-		protocol.RefBlockedCards:       24 * time.Hour,
-		protocol.RefStopWindows:        24 * time.Hour,
-		protocol.RefValidity:           7 * 24 * time.Hour,
-		protocol.RefTrustIntermediates: 7 * 24 * time.Hour,
-		protocol.RefCRLs:               24 * time.Hour,
-		protocol.RefStationPolicy:      72 * time.Hour,
-		protocol.RefPersonFacts:        72 * time.Hour,
-		protocol.RefShipments:          7 * 24 * time.Hour,
-		protocol.RefCardStatus:         7 * 24 * time.Hour,
+		protocol.RefOperators:          OfflineAllowance,
+		protocol.RefBlockedCards:       OfflineAllowance,
+		protocol.RefStopWindows:        OfflineAllowance,
+		protocol.RefValidity:           14 * 24 * time.Hour,
+		protocol.RefTrustIntermediates: 14 * 24 * time.Hour,
+		protocol.RefCRLs:               OfflineAllowance,
+		protocol.RefStationPolicy:      OfflineAllowance,
+		protocol.RefPersonFacts:        OfflineAllowance,
+		protocol.RefShipments:          14 * 24 * time.Hour,
+		protocol.RefCardStatus:         14 * 24 * time.Hour,
 	}
+}
+
+// IssuingKinds are the registry data an issuance decides on: the
+// administrators (AD-1), blocked cards (BL-1), stops (CP-3), the validity
+// table (RC-1) and the person facts (RC-2..RC-4).
+var IssuingKinds = []string{protocol.RefOperators, protocol.RefBlockedCards, protocol.RefStopWindows,
+	protocol.RefValidity, protocol.RefPersonFacts}
+
+// Until is when the first of kinds goes stale under the policy, and
+// which kind that is: the moment a station that hears nothing more from
+// the registry stops issuing. A kind never completely synced, or
+// mid-resync, is stale already: its zero time is returned. Kinds the
+// policy does not bound are left out; ok is false when none is bounded.
+func (p Policy) Until(ctx context.Context, st *store.Store, kinds ...string) (until time.Time, kind string, ok bool, err error) {
+	states, err := st.RefStates(ctx)
+	if err != nil {
+		return time.Time{}, "", false, fmt.Errorf("refdata: read sync states: %w", err)
+	}
+	for _, k := range kinds {
+		max, bounded := p[k]
+		if !bounded {
+			continue
+		}
+		r, synced := states[k]
+		var t time.Time
+		if synced && !r.CompleteAt.IsZero() && !r.Resyncing {
+			t = r.CompleteAt.Add(max)
+		}
+		if !ok || t.Before(until) {
+			until, kind, ok = t, k, true
+		}
+	}
+	return until, kind, ok, nil
 }
 
 // clockSkewTolerance is how far in the future a sync time may lie before

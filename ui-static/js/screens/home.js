@@ -4,6 +4,7 @@ import { t } from "../i18n.js";
 import { h, button } from "../dom.js";
 import { Kind } from "../steps.js";
 import { messages } from "./common.js";
+import { offlineBanner } from "./offline.js";
 
 const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status];
 
@@ -12,6 +13,7 @@ export function create(ctx) {
     render(view) {
       return h("section", { id: "screen-home", class: "screen" },
         h("h1", {}, t("home.title")),
+        offlineBanner(view),
         messages(view.errors, "home-errors"),
         h("div", { id: "menu", class: "menu" },
           menu.map((k) => button({ class: "tile", dataset: { flow: k }, onclick: () => ctx.req("flow.start", { kind: k }).catch(() => {}) }, t("flow." + k)))));
