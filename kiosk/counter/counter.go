@@ -217,19 +217,18 @@ func (m *Counter) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// watchIdle locks a session idle for longer than the idle timeout.
+// watchIdle locks a session idle for longer than the idle timeout, and
+// tells the screens when the offline state changes as time passes.
 func (m *Counter) watchIdle(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for n := 0; ; n++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 			m.mu.Lock()
-			if n%60 == 0 {
-				m.checkOffline(ctx) // hours pass while the station is offline
-			}
+			m.checkOffline(ctx) // hours pass while the station is offline
 			idle := time.Duration(0)
 			if m.sess != nil {
 				idle = m.clock.Now().Sub(m.sess.lastSeen)

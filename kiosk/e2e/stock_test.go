@@ -114,9 +114,12 @@ func TestStatusScreenPortrait(t *testing.T) {
 	// Four days without sync: the lock screen says since when and that
 	// issuing has stopped, the status says so, and issuing is refused
 	// with the data's age.
-	r.clock.Advance(97 * time.Hour)
+	r.clock.Advance(73 * time.Hour)
 	b.WaitText("#notice", "utan aktivitet")
 	b.WaitText("#offline", "Ingen kontakt med registret sedan")
+	b.WaitText("#offline", "Stationen slutar lämna ut kort")
+	shot(b, "offline-a-day-before-issuing-stops")
+	r.clock.Advance(24 * time.Hour)
 	b.WaitText("#offline", "lämnar inte ut kort förrän")
 	remove(b, reader0)
 	login(b)
