@@ -3,14 +3,33 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/rules"
 	"github.com/kortstation/kortstation/sync/client/refdata"
 	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
+
+// devConsolePage is the registry's console page (development mode).
+func devConsolePage(t *testing.T, reg *registrytest.Registry) string {
+	t.Helper()
+	c, err := reg.Server.NewConsole(context.Background(), registry.ConsoleConfig{Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8444/admin", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("console page: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
 
 // TestSevenDayOutage (issue 15, days offline): a station cut off from the
 // registry for a week, in fake time, with 10,000 records queued. Issuing
@@ -23,6 +42,9 @@ func TestSevenDayOutage(t *testing.T) {
 	reg := registrytest.Start(t)
 	p := registrytest.NewProxy(t, reg.Addr)
 	s := newStation(t, reg.Identity(t, "ST-WEEK"), p.URL(), nil)
+	// The station last synced 80 hours ago, so the console (on the real
+	// clock) sees it within a day of its limit.
+	s.clk.Set(time.Now().Add(-80 * time.Hour))
 	t0 := s.clk.Now()
 	policy := refdata.DefaultPolicy()
 
@@ -39,6 +61,9 @@ func TestSevenDayOutage(t *testing.T) {
 	}
 	if got := stationInfo(t, reg, "ST-WEEK").Status.IssuingUntil; !got.Equal(limit) {
 		t.Errorf("the registry was told the station issues until %s, want %s", got, limit)
+	}
+	if page := devConsolePage(t, reg); !strings.Contains(page, `<td class="issuing-until"><strong class="alarm">`) {
+		t.Errorf("the console does not mark the station within a day of its limit:\n%s", page)
 	}
 
 	p.Set(true, 0, 0, 0) // the registry cannot be reached
