@@ -1,0 +1,122 @@
+package dataunlock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+)
+
+// Volume is what Unlock needs of cryptsetup (Cryptsetup).
+type Volume interface {
+	IsLUKS2(ctx context.Context, dev string) (bool, error)
+	Format(ctx context.Context, dev, label string, key []byte) error
+	Open(ctx context.Context, dev, name string, key []byte) error
+}
+
+// Config is one encrypted partition.
+type Config struct {
+	// Device is the partition, e.g. /dev/mmcblk0p4.
+	Device string
+	// Name is its mapping: /dev/mapper/<Name>.
+	Name string
+	// Label names the volume: the LUKS label, and the volume in the
+	// passphrase's derivation. The file system inside is labelled the same.
+	Label  string
+	Source KeySource
+	Volume Volume
+	// Mkfs makes the file system in the newly opened volume at the first
+	// boot; default mkfs.ext4 labelled Label.
+	Mkfs func(ctx context.Context, dev, label string) error
+	Log  *slog.Logger
+}
+
+// Result says what Unlock did.
+type Result struct {
+	Provisioned bool   // the key source's secret was made now
+	Formatted   bool   // the partition was blank and is now a LUKS2 volume with a file system
+	Mapped      string // the opened volume, /dev/mapper/<Name>
+}
+
+// Unlock opens the data partition, making it at the first boot: a new
+// device gets its secret, a blank partition its LUKS2 header and file
+// system. It never formats a partition that holds anything, and never
+// makes a new secret for a partition that is already encrypted (the data
+// of a card moved to another device stays unreadable, as intended).
+func Unlock(ctx context.Context, cfg Config) (Result, error) {
+	var res Result
+	if cfg.Device == "" || cfg.Name == "" || cfg.Label == "" || cfg.Source == nil || cfg.Volume == nil {
+		return res, errors.New("dataunlock: device, name, label, key source and volume are needed")
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	encrypted, err := cfg.Volume.IsLUKS2(ctx, cfg.Device)
+	if err != nil {
+		return res, err
+	}
+	secret, err := cfg.Source.Secret(ctx)
+	if errors.Is(err, ErrNoSecret) {
+		if encrypted {
+			return res, fmt.Errorf("dataunlock: the data partition is encrypted but the key source %s holds no secret: it was encrypted on another device, and cannot be opened here", cfg.Source.Name())
+		}
+		log.Info("making the device's secret", "source", cfg.Source.Name())
+		if err := cfg.Source.Provision(ctx); err != nil {
+			return res, err
+		}
+		res.Provisioned = true
+		secret, err = cfg.Source.Secret(ctx)
+	}
+	if err != nil {
+		return res, err
+	}
+	pass, err := Passphrase(secret, cfg.Label)
+	clear(secret)
+	if err != nil {
+		return res, err
+	}
+	defer clear(pass)
+	res.Mapped = "/dev/mapper/" + cfg.Name
+	if encrypted {
+		if err := cfg.Volume.Open(ctx, cfg.Device, cfg.Name, pass); err != nil {
+			return res, err
+		}
+		log.Info("data partition opened", "device", cfg.Device, "mapped", res.Mapped)
+		return res, nil
+	}
+	empty, err := blank(cfg.Device)
+	if err != nil {
+		return res, err
+	}
+	if !empty {
+		return res, fmt.Errorf("%w: %s", ErrNotBlank, cfg.Device)
+	}
+	log.Info("first boot: encrypting the data partition", "device", cfg.Device)
+	if err := cfg.Volume.Format(ctx, cfg.Device, cfg.Label, pass); err != nil {
+		return res, err
+	}
+	if err := cfg.Volume.Open(ctx, cfg.Device, cfg.Name, pass); err != nil {
+		return res, err
+	}
+	mkfs := cfg.Mkfs
+	if mkfs == nil {
+		mkfs = mkfsExt4
+	}
+	if err := mkfs(ctx, res.Mapped, cfg.Label); err != nil {
+		return res, err
+	}
+	res.Formatted = true
+	log.Info("data partition encrypted and opened", "device", cfg.Device, "mapped", res.Mapped)
+	return res, nil
+}
+
+func mkfsExt4(ctx context.Context, dev, label string) error {
+	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-L", label, dev).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("dataunlock: mkfs.ext4 %s: %w: %s", dev, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
