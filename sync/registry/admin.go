@@ -38,42 +38,43 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 {{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td>{{ago .ControlSeen}}</td>
 <td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
 <td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
-<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>
-<td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
+<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}{{if $.CanManage}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form>{{end}}</td>
+<td>{{$id := .ID}}{{if $.CanManage}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}{{end}}</td></tr>{{end}}
 </table>
-<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>
+{{if .CanManage}}<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>{{end}}
 <h2>Issuances (CP-1)</h2>
 <table><tr><th>Issuance</th><th>Station</th><th>Kind</th><th>Card</th><th>Reason</th><th>Valid until</th><th>Recipient identified by</th><th>Decision</th></tr>
 {{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
-<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <input name="reason" placeholder="reason (to reject)"> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
+<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if and (eq .Decision "pending") $.CanCase}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <input name="reason" placeholder="reason (to reject)"> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
 </table>
 <h2>Blocked cards (BL-1)</h2>
 <table><tr><th>Serial</th><th>Reason</th><th>Blocked</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="card serial" required> <input name="reason" placeholder="reason" required> <button>Block card</button></form>
+{{if .CanCase}}<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="card serial" required> <input name="reason" placeholder="reason" required> <button>Block card</button></form>{{end}}
 <h2>Stop windows (CP-3)</h2>
-<table><tr><th>Kind</th><th>Starts</th><th>Ends</th><th>Note</th><th></th></tr>{{range .Stops}}<tr><td>{{.Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td><form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option>order_stop</option><option>total_stop</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="note"> <button>Add stop window</button></form>
+<table><tr><th>Kind</th><th>Starts</th><th>Ends</th><th>Note</th><th></th></tr>{{range .Stops}}<tr><td>{{.Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td>{{if $.CanManage}}<form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>Remove</button></form>{{end}}</td></tr>{{end}}</table>
+{{if .CanManage}}<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option>order_stop</option><option>total_stop</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="note"> <button>Add stop window</button></form>{{end}}
 <h2>Validity (RC-1)</h2>
 <table><tr><th>Reason</th><th>Max days</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>
+{{if .CanManage}}<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>{{end}}
 <h2>SITHS intermediate CAs</h2>
-<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td><form method="post" action="/admin/intermediate/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>
+<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td>{{if $.CanAudit}}<form method="post" action="/admin/intermediate/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form>{{end}}</td></tr>{{end}}</table>
+{{if .CanAudit}}<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>{{end}}
 <h2>SITHS revocation lists (CRLs)</h2>
 <table><tr><th>Issuer</th><th>Number</th><th>This update</th><th>Next update</th><th>Revoked</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
+{{if .CanAudit}}<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>{{end}}
 <h2>Station trust</h2>
 <table><tr><th>Station</th><th>Certificate</th><th>Audit head (checkpoint)</th><th>Audit alarms</th><th>Events held for review</th><th></th></tr>
 {{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong class="alarm">revoked</strong>{{else if .Enrolled}}current{{else}}none{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong class="alarm">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}none{{end}}</td><td>{{.HeldForReview}}</td>
-<td>{{if .Enrolled}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input name="reason" placeholder="reason" required> <button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
+<td>{{if and .Enrolled $.CanManage}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input name="reason" placeholder="reason" required> <button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
 </table>
 <h2>Audit chain alarms</h2>
 <table><tr><th>Station</th><th>Event</th><th>Alarm</th><th>Checkpoint</th><th>Earlier head</th><th>Received</th></tr>
 {{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong class="alarm">{{.Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
 </table>
 <h2>Held for central review (stored, not applied)</h2>
-<table><tr><th>Station</th><th>Event</th><th>Kind</th><th>Card</th><th>Why</th><th>Received</th></tr>
-{{range .Review}}<tr><td>{{.Station}}</td><td>{{.Seq}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+<table><tr><th>Station</th><th>Event</th><th>Kind</th><th>Card</th><th>Why</th><th>Received</th><th>Decision</th></tr>
+{{range .Review}}<tr class="review-item"><td>{{.Station}}</td><td>{{.Seq}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td>
+<td>{{if .Decision}}{{.Decision}} by {{.DecidedBy}}: {{.DecisionReason}}{{else if $.CanCase}}<form method="post" action="/admin/review"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input name="reason" placeholder="reason" required> <button name="decision" value="apply">Apply</button> <button name="decision" value="reject">Reject</button></form>{{else}}waiting for a case officer{{end}}</td></tr>{{end}}
 </table>
 </body></html>`))
 
@@ -93,6 +94,7 @@ type adminView struct {
 	Actor, CSRF                    string
 	Roles                          []string
 	Dev, CanAudit                  bool
+	CanCase, CanManage             bool
 }
 
 // consoleCSS is the console's stylesheet (the CSP allows no inline style).
@@ -159,6 +161,7 @@ func (c *Console) routes() http.Handler {
 		writeJSON(w, items)
 	})
 	get("/admin/audit", RoleSecurityOfficer, c.auditPage)
+	get("/admin/audit/export", RoleSecurityOfficer, c.auditExport)
 	get("/admin/api/audit", RoleSecurityOfficer, func(w http.ResponseWriter, r *http.Request) {
 		if !c.auditView(w, r, "audit.view", "admin audit trail", "") {
 			return
@@ -241,6 +244,7 @@ func (c *Console) routes() http.Handler {
 		{path: "/admin/revoke-station", kind: "station.revoke", role: RoleStationManager, subject: "station", reason: always, do: func(r *http.Request) (string, error) {
 			return "revoked", s.RevokeStation(r.Context(), r.FormValue("station"))
 		}},
+		c.reviewAction(),
 	} {
 		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) { c.act(w, r, a) })
 	}
@@ -446,6 +450,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v a
 	}
 	p := principalFrom(ctx)
 	v.Actor, v.Roles, v.Dev, v.CanAudit, v.CSRF = p.actor, p.roleNames(), p.dev, p.can(RoleSecurityOfficer), p.sess.csrf
+	v.CanCase, v.CanManage = p.can(RoleCaseOfficer), p.can(RoleStationManager)
 	v.Commands = []string{protocol.CmdSyncNow, protocol.CmdLock, protocol.CmdUnlock}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -460,7 +465,7 @@ const auditPageSize = 500
 var auditPage = template.Must(template.New("audit").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kortstation registry: audit trail</title>
 <link rel="stylesheet" href="/admin/console.css"></head>
-<body><h1>Console audit trail</h1><p><a href="/admin">Back to the console</a></p>
+<body><h1>Console audit trail</h1><p><a href="/admin">Back to the console</a> · Download the whole trail: <a href="/admin/audit/export?format=csv" download>CSV</a>, <a href="/admin/audit/export?format=json" download>JSON</a></p>
 {{if .Break}}<p class="alarm" role="alert"><strong>The audit trail is broken:</strong> {{.Break}}</p>{{else}}<p>Verified: {{.Count}} entries, head {{.Head}}.</p>{{end}}
 <table><tr><th>#</th><th>When (UTC)</th><th>Who</th><th>What</th><th>About</th><th>Details</th></tr>
 {{range .Entries}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.Actor}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td><td>{{.Detail}}</td></tr>{{end}}

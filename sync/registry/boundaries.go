@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS review_items (
     received_at TEXT NOT NULL,
     UNIQUE (station_id, seq)
 ) STRICT;
+-- A case officer's decision on a held event (console_review.go).
+CREATE TABLE IF NOT EXISTS review_decisions (
+    item_id    INTEGER PRIMARY KEY REFERENCES review_items (id),
+    decision   TEXT NOT NULL CHECK (decision IN ('applied', 'rejected')),
+    reason     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+) STRICT;
 
 -- Audit anchoring: every checkpoint a station pushed, its highest one,
 -- and the alarms raised when a checkpoint went backwards or forked.
@@ -497,12 +505,16 @@ type ReviewItem struct {
 	CardSerial string
 	Reason     string
 	ReceivedAt time.Time
+	// Decision is "" while the item waits for a case officer, else
+	// applied or rejected, by DecidedBy for DecisionReason.
+	Decision, DecidedBy, DecisionReason string
 }
 
 // ReviewItems lists the events held for central review, newest first.
 func (s *Server) ReviewItems(ctx context.Context) ([]ReviewItem, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, station_id, seq, event_id, kind, card_serial, reason, received_at
-		FROM review_items ORDER BY id DESC LIMIT 500`)
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT r.id, r.station_id, r.seq, r.event_id, r.kind, r.card_serial, r.reason, r.received_at,
+		coalesce(d.decision, ''), coalesce(d.actor, ''), coalesce(d.reason, '')
+		FROM review_items r LEFT JOIN review_decisions d ON d.item_id = r.id ORDER BY (d.item_id IS NOT NULL), r.id DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: review items: %w", err)
 	}
@@ -511,7 +523,7 @@ func (s *Server) ReviewItems(ctx context.Context) ([]ReviewItem, error) {
 	for rows.Next() {
 		var r ReviewItem
 		var at string
-		if err := rows.Scan(&r.ID, &r.Station, &r.Seq, &r.EventID, &r.Kind, &r.CardSerial, &r.Reason, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Station, &r.Seq, &r.EventID, &r.Kind, &r.CardSerial, &r.Reason, &at, &r.Decision, &r.DecidedBy, &r.DecisionReason); err != nil {
 			return nil, fmt.Errorf("registry: review items: %w", err)
 		}
 		r.ReceivedAt, _ = time.Parse(time.RFC3339Nano, at)
@@ -608,7 +620,7 @@ func (s *Server) fillBoundaries(ctx context.Context, stations []StationInfo) err
 			coalesce((SELECT hash FROM audit_heads WHERE station_id = ?1), ''),
 			(SELECT count(*) FROM audit_alarms WHERE station_id = ?1),
 			coalesce((SELECT kind || ' at checkpoint ' || seq || ' (head ' || head_seq || ')' FROM audit_alarms WHERE station_id = ?1 ORDER BY id DESC LIMIT 1), ''),
-			(SELECT count(*) FROM review_items WHERE station_id = ?1),
+			(SELECT count(*) FROM review_items r WHERE r.station_id = ?1 AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.item_id = r.id)),
 			EXISTS (SELECT 1 FROM revoked_certs WHERE station_id = ?1)`, si.ID).
 			Scan(&si.AuditSeq, &si.AuditHash, &si.AuditAlarms, &si.AuditAlarm, &si.HeldForReview, &si.Revoked)
 		if err != nil {
