@@ -356,7 +356,7 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		res, body := f.get(c, "/admin")
-		for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+		for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"} {
 			if got := res.Header.Get(h); got != want {
 				t.Errorf("%s: %q, want %q", h, got, want)
 			}
