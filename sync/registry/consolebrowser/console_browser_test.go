@@ -158,11 +158,11 @@ func TestConsoleInChromium(t *testing.T) {
 	// Forbidden actions tried by hand: what it posts, whose it is, and
 	// what would have changed.
 	type forbidden struct {
-		action  string
-		fields  map[string]string
-		role    string
-		kind    string
-		state   func() any // what the action would change
+		action string
+		fields map[string]string
+		role   string
+		kind   string
+		state  func() any // what the action would change
 	}
 	trust := func() any { in, crls, _ := srv.TrustMaterial(ctx); return len(in)*1000 + len(crls) }
 	tries := []forbidden{
@@ -290,7 +290,6 @@ func countRefusals(t *testing.T, f *fixture) int {
 	}
 	return n
 }
-
 
 // TestDevConsoleInChromium: make run's development console (plain HTTP on
 // loopback, no login) works in a real browser: the page says it is
