@@ -243,7 +243,7 @@ func TestConsole(t *testing.T) {
 			if res.StatusCode != http.StatusOK || !strings.Contains(body, id) || !strings.Contains(body, "ST-1") {
 				t.Errorf("%s: GET /admin %d", id, res.StatusCode)
 			}
-			if strings.Contains(body, "Development mode") {
+			if strings.Contains(body, "Utvecklingsläge") {
 				t.Errorf("%s: the TLS console says development mode", id)
 			}
 			if !f.auditHas("console.login", id, "") || !f.auditHas("console.view", id, "") {
@@ -395,7 +395,7 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		res, body := f.get(as(securityID), "/admin/audit")
-		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Verified:") || !strings.Contains(body, "card.block") {
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Verifierad:") || !strings.Contains(body, "card.block") {
 			t.Errorf("audit page for the security officer: %d", res.StatusCode)
 		}
 	})
@@ -538,6 +538,45 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("Swedish by default, English on the toggle; no raw errors on screen", func(t *testing.T) {
+		c := as(caseID)
+		_, body := f.get(c, "/admin")
+		if !strings.Contains(body, `<html lang="sv">`) || !strings.Contains(body, "Inloggad som") || !strings.Contains(body, "handläggare") || !strings.Contains(body, "Spärra kort") {
+			t.Error("the console is not Swedish by default")
+		}
+		// A failed action: plain Swedish on the page, the error in the audit trail.
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/admin/block", strings.NewReader(withCSRF(url.Values{"serial": {"RK-Y"}}, f.csrf(c)).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "Inget ändrades: kontrollera fälten.") || strings.Contains(string(page), "registry:") {
+			t.Errorf("failed block: %d, page without the plain message or with the raw error", res.StatusCode)
+		}
+		if !f.auditHas("card.block", caseID, "invalid") {
+			t.Error("the failed block is not audited")
+		}
+		res, _ = f.get(c, "/admin?lang=en")
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin" {
+			t.Fatalf("?lang=en: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, body = f.get(c, "/admin")
+		if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "Signed in as") || !strings.Contains(body, "case officer") && !strings.Contains(body, "case_officer") {
+			t.Error("no English after the toggle")
+		}
+		f.get(c, "/admin?lang=sv")
+		if _, body = f.get(c, "/admin"); !strings.Contains(body, "Inloggad som") {
+			t.Error("not Swedish again after the toggle back")
+		}
+		res, body = f.get(as(viewerID), "/admin/audit")
+		if res.StatusCode != http.StatusForbidden || strings.TrimSpace(body) != "Åtkomst nekad: din roll får inte göra detta." {
+			t.Errorf("a refusal on screen: %q", body)
+		}
+	})
+
 	t.Run("audit trail detects an edited and a deleted entry", func(t *testing.T) {
 		res, err := srv.VerifyAdminAudit(ctx)
 		if err != nil || res.Entries < 20 {
@@ -638,8 +677,8 @@ func TestDevConsole(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:8444/admin", nil)
 	res := do(req)
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Development mode")) {
-		t.Errorf("dev console page: %d, marked %v", res.StatusCode, bytes.Contains(body, []byte("Development mode")))
+	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Utvecklingsläge")) {
+		t.Errorf("dev console page: %d, marked %v", res.StatusCode, bytes.Contains(body, []byte("Utvecklingsläge")))
 	}
 	form := url.Values{"station": {"ST-1"}, "kind": {"lock"}}
 	req, _ = http.NewRequest(http.MethodPost, "http://127.0.0.1:8444/admin/command", strings.NewReader(form.Encode()))

@@ -177,7 +177,7 @@ func TestConsoleInChromium(t *testing.T) {
 			f.t = t
 			b := f.browser(admins[id])
 			html, text := b.Open(f.origin + "/admin")
-			if !strings.Contains(text, "Signed in as "+id) || !strings.Contains(text, "ST-1") || strings.Contains(text, "Development mode") {
+			if !strings.Contains(text, "Inloggad som "+id) || !strings.Contains(text, "ST-1") || strings.Contains(text, "Utvecklingsläge") {
 				t.Fatalf("%s: the console page was not shown:\n%.400s", id, text)
 			}
 			for action, who := range forms {
@@ -205,7 +205,7 @@ func TestConsoleInChromium(t *testing.T) {
 				}
 				before := try.state()
 				_, text := b.Post(try.action, fields)
-				if !strings.Contains(text, "refused: role") {
+				if !strings.Contains(text, "Åtkomst nekad: din roll får inte göra detta.") {
 					t.Errorf("%s: %s not refused: %.200s", id, try.action, text)
 				}
 				if try.state() != before {
@@ -217,7 +217,7 @@ func TestConsoleInChromium(t *testing.T) {
 				b.Open(f.origin + "/admin")
 			}
 			if id != securityID {
-				if _, text := b.Open(f.origin + "/admin/audit/export?format=csv"); !strings.Contains(text, "refused: role security_officer required") {
+				if _, text := b.Open(f.origin + "/admin/audit/export?format=csv"); !strings.Contains(text, "Åtkomst nekad: din roll får inte göra detta.") {
 					t.Errorf("%s: audit export not refused: %.200s", id, text)
 				}
 			}
@@ -239,8 +239,17 @@ func TestConsoleInChromium(t *testing.T) {
 					t.Error("the station manager's lock did not lock ST-1, or was not audited")
 				}
 			case securityID:
-				_, text := b.Navigating("open the audit trail", chromedp.Click(`a[href="/admin/audit"]`, chromedp.ByQuery))
-				if !strings.Contains(text, "Verified:") || !strings.Contains(text, "console.login") {
+				// The English toggle, and back.
+				_, text := b.Navigating("switch to English", chromedp.Click(`a[href="?lang=en"]`, chromedp.ByQuery))
+				if !strings.Contains(text, "Signed in as "+id) || !strings.Contains(text, "Stations") {
+					t.Errorf("English: %.200s", text)
+				}
+				_, text = b.Navigating("switch to Swedish", chromedp.Click(`a[href="?lang=sv"]`, chromedp.ByQuery))
+				if !strings.Contains(text, "Inloggad som "+id) {
+					t.Errorf("Swedish again: %.200s", text)
+				}
+				_, text = b.Navigating("open the audit trail", chromedp.Click(`a[href="/admin/audit"]`, chromedp.ByQuery))
+				if !strings.Contains(text, "Verifierad:") || !strings.Contains(text, "console.login") {
 					t.Errorf("the audit trail page: %.300s", text)
 				}
 			}
@@ -260,13 +269,17 @@ func TestConsoleInChromium(t *testing.T) {
 	} {
 		t.Run("refused: "+c.name, func(t *testing.T) {
 			f.t = t
-			before := countRefusals(t, f)
+			before := len(refusals(t, f))
 			_, text := f.browser(c.client).Open(f.origin + "/admin")
-			if !strings.Contains(text, "refused: "+c.why) && !strings.Contains(text, "refused: "+c.alt) || strings.Contains(text, "ST-1") || strings.Contains(text, "Signed in") {
-				t.Errorf("got %.300q, want refused: %s", text, c.why)
+			if !strings.HasPrefix(text, "Åtkomst nekad: ") || strings.Contains(text, "ST-1") || strings.Contains(text, "Inloggad") || strings.Contains(text, "trust.") {
+				t.Errorf("the screen says %.300q, want a plain refusal", text)
 			}
-			if countRefusals(t, f) <= before {
-				t.Error("the refused login was not audited")
+			whys := refusals(t, f)
+			if len(whys) <= before {
+				t.Fatal("the refused login was not audited")
+			}
+			if why := whys[0]; why != c.why && why != c.alt { // the audit keeps the reason
+				t.Errorf("audited why %q, want %q", why, c.why)
 			}
 		})
 	}
@@ -276,19 +289,22 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 }
 
-func countRefusals(t *testing.T, f *fixture) int {
+// refusals are the reasons of the audited refused logins, newest first.
+func refusals(t *testing.T, f *fixture) []string {
 	t.Helper()
 	recs, err := f.srv.AdminAudit(f.ctx, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var out []string
 	for _, r := range recs {
 		if r.Kind == "console.login_refused" && r.Actor == "unauthenticated" {
-			n++
+			var d struct{ Why string }
+			_ = json.Unmarshal([]byte(r.Detail), &d)
+			out = append(out, d.Why)
 		}
 	}
-	return n
+	return out
 }
 
 // TestDevConsoleInChromium: make run's development console (plain HTTP on
@@ -321,7 +337,7 @@ func TestDevConsoleInChromium(t *testing.T) {
 	f := &fixture{t: t, ctx: ctx, srv: srv, dir: dir, origin: "http://" + ln.Addr().String()}
 	b := f.browser(nil)
 	_, text := b.Open(f.origin + "/admin")
-	if !strings.Contains(text, "Development mode") || !strings.Contains(text, "ST-1") {
+	if !strings.Contains(text, "Utvecklingsläge") || !strings.Contains(text, "ST-1") {
 		t.Fatalf("the development console: %.300s", text)
 	}
 	_, text = b.Navigating("block a card", chromedp.Tasks{
