@@ -71,6 +71,9 @@ func New(t testing.TB, o Options) *Browser {
 			t.Fatalf("%s not found: run `make test` (scripts/install-deps.sh test installs it) or `apt-get install -y %s`", tool, pkg)
 		}
 	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("the console's browser tests bind-mount the certificate policy over %s in a private mount namespace (unshare -m), which needs root: run them as root, as `make test` does", chromiumEtc)
+	}
 	if fi, err := os.Stat(chromiumEtc); err != nil || !fi.IsDir() {
 		t.Fatalf("%s missing: the Chromium package creates it (apt-get install -y chromium)", chromiumEtc)
 	}
