@@ -72,8 +72,9 @@ func (s *Store) RemoteLocked(ctx context.Context) (bool, error) {
 
 // RecordAuditCheckpoint queues an audit.checkpoint event with the head of
 // the audit chain when it moved since the checkpoint recorded under
-// metaKey, and records the new checkpoint.
-func (t *Tx) RecordAuditCheckpoint(ctx context.Context, metaKey string) error {
+// metaKey, and records the new checkpoint. sign signs the checkpoint with
+// the station key before it is queued (protocol.SignCheckpoint).
+func (t *Tx) RecordAuditCheckpoint(ctx context.Context, metaKey string, sign func(*protocol.AuditCheckpointPayload) error) error {
 	head, err := auditHead(ctx, t.tx)
 	if err != nil {
 		return err
@@ -88,7 +89,11 @@ func (t *Tx) RecordAuditCheckpoint(ctx context.Context, metaKey string) error {
 	if last == fmt.Sprint(head.Seq) {
 		return nil
 	}
-	if _, err := t.Enqueue(ctx, protocol.AuditCheckpointPayload{Seq: head.Seq, Hash: head.Hash}); err != nil {
+	cp := protocol.AuditCheckpointPayload{Seq: head.Seq, Hash: head.Hash}
+	if err := sign(&cp); err != nil {
+		return fmt.Errorf("sign audit checkpoint: %w", err)
+	}
+	if _, err := t.Enqueue(ctx, cp); err != nil {
 		return err
 	}
 	return t.SetMeta(ctx, metaKey, fmt.Sprint(head.Seq))

@@ -256,10 +256,16 @@ type DrawerEventPayload struct {
 // EventKind is KindDrawerEvent.
 func (DrawerEventPayload) EventKind() string { return KindDrawerEvent }
 
-// AuditCheckpointPayload is the head of the station's audit chain.
+// AuditCheckpointPayload is the head of the station's audit chain, signed
+// with the station's key (checkpoint.go).
 type AuditCheckpointPayload struct {
 	Seq  int64  `json:"seq"`
 	Hash string `json:"hash"`
+	// Station and At are the station that signed and when (its clock).
+	Station string    `json:"station,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+	// Signature is the station key's signature of SignedBytes (base64).
+	Signature string `json:"signature,omitempty"`
 }
 
 // EventKind is KindAuditCheckpoint.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"maps"
 	"net/http"
@@ -17,68 +16,59 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return time.Since(t).Round(time.Second).String() + " ago"
-	},
-	"ground": groundText,
-	// near: a station's issuing limit lies within a day (README "Days
-	// offline"); the console marks it.
-	"near": func(t time.Time) bool { return !t.IsZero() && time.Until(t) < 24*time.Hour },
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Kortstation registry</title>
+var adminPage = localized("admin", `<!doctype html>
+<html lang="{{Lang}}"><head><meta charset="utf-8"><title>{{T "Kortstation registry"}}</title>
 <link rel="stylesheet" href="/admin/console.css"></head>
-<body>{{if .Dev}}<p class="dev" role="alert"><strong>Development mode</strong>: plain HTTP on loopback, no login. Every action is recorded as {{.Actor}}. Never use this mode for a real registry.</p>{{end}}
-<h1>Kortstation registry</h1>
-<p class="who">Signed in as <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">Audit trail</a>{{end}}</p>
-{{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
+<body>{{if .Dev}}<p class="dev" role="alert"><strong>{{T "Development mode"}}</strong>: {{T "plain HTTP on loopback, no login. Every action is recorded as"}} {{.Actor}}. {{T "Never use this mode for a real registry."}}</p>{{end}}
+<p class="lang">{{if eq Lang "sv"}}<a href="?lang=en" lang="en">English</a>{{else}}<a href="?lang=sv" lang="sv">Svenska</a>{{end}}</p>
+<h1>{{T "Kortstation registry"}}</h1>
+<p class="who">{{T "Signed in as"}} <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{T $r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">{{T "Audit trail"}}</a>{{end}}</p>
+{{if .Code}}<p>{{T "Enrolment code for"}} {{.CodeStation}}: <span class="code">{{.Code}}</span> ({{T "CA fingerprint"}} {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
-<h2>Stations</h2>
-<table><tr><th>Station</th><th>Version</th><th>Last sync</th><th>Last seen</th><th>Issues until (offline)</th><th>Control</th><th>Outbox</th><th>Data ages (s)</th><th>Drawer / alarms reported / RC-7 alarms received (24 h)</th><th>Stock</th><th>Hardware</th><th>Events</th><th>Locked</th><th>Policy (AT-1)</th><th>Commands</th></tr>
-{{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} (not enrolled){{end}}</td><td>{{.Status.Version}}</td><td>{{ago .Status.LastSync}}{{if .Status.LastError}}<br>error: {{.Status.LastError}}{{end}}</td><td>{{ago .LastSeen}}</td><td class="issuing-until">{{with .Status.IssuingUntil}}{{if near .}}<strong class="alarm">{{.Format "2006-01-02 15:04 MST"}}</strong>{{else}}{{.Format "2006-01-02 15:04 MST"}}{{end}}{{else}}—{{end}}</td><td>{{ago .ControlSeen}}</td>
+<h2>{{T "Stations"}}</h2>
+<table><tr><th>{{T "Station"}}</th><th>{{T "Version"}}</th><th>{{T "Last sync"}}</th><th>{{T "Last seen"}}</th><th>{{T "Issues cards until (offline)"}}</th><th>{{T "Control"}}</th><th>{{T "Outbox"}}</th><th>{{T "Data ages (s)"}}</th><th>{{T "Drawer / alarms reported / RC-7 alarms received (24 h)"}}</th><th>{{T "Stock"}}</th><th>{{T "Hardware"}}</th><th>{{T "Events"}}</th><th>{{T "Locked"}}</th><th>{{T "Policy (AT-1)"}}</th><th>{{T "Commands"}}</th></tr>
+{{range .Stations}}<tr><td>{{.ID}}{{if not .Enrolled}} ({{T "not enrolled"}}){{end}}</td><td>{{.Status.Version}}</td><td>{{Ago .Status.LastSync}}{{if .Status.LastError}}<br>{{T "error"}}: {{.Status.LastError}}{{end}}</td><td>{{Ago .LastSeen}}</td><td class="issuing-until">{{with .Status.IssuingUntil}}{{if near .}}<strong class="alarm">{{Stockholm .}}</strong>{{else}}{{Stockholm .}}{{end}}{{else}}—{{end}}</td><td>{{Ago .ControlSeen}}</td>
 <td>{{.Status.OutboxDepth}}</td><td>{{range $k, $v := .Status.DataAgeSeconds}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Status.Drawer}} / {{.Status.Alarms}} / {{.AlarmsLastDay}}</td>
-<td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{.Locked}}</td>
-<td>typed-in attestors: {{if .Policy.TypedAttestors}}<strong>allowed</strong> (marked unverified){{else}}not allowed{{end}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}Forbid{{else}}Allow{{end}} typed-in attestors</button></form></td>
-<td>{{$id := .ID}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{.}}</button></form> {{end}}</td></tr>{{end}}
+<td>{{range $k, $v := .Status.Stock}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{range $k, $v := .Status.Hardware}}{{$k}}: {{$v}}<br>{{end}}</td><td>{{.Events}} (seq {{.LastSeq}})</td><td>{{if .Locked}}{{T "yes"}}{{else}}{{T "no"}}{{end}}</td>
+<td>{{T "typed-in attestors"}}: {{if .Policy.TypedAttestors}}<strong>{{T "allowed"}}</strong> ({{T "marked unverified"}}){{else}}{{T "not allowed"}}{{end}}{{if $.CanManage}}<br><form method="post" action="/admin/station-policy"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="typed_attestors" value="{{not .Policy.TypedAttestors}}"><button>{{if .Policy.TypedAttestors}}{{T "Forbid typed-in attestors"}}{{else}}{{T "Allow typed-in attestors"}}{{end}}</button></form>{{end}}</td>
+<td>{{$id := .ID}}{{if $.CanManage}}{{range $.Commands}}<form method="post" action="/admin/command"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{$id}}"><button name="kind" value="{{.}}">{{T .}}</button></form> {{end}}{{end}}</td></tr>{{end}}
 </table>
-<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">New station or re-enrolment: <input name="station" placeholder="station ID" required> <button>Create enrolment code</button></form>
-<h2>Issuances (CP-1)</h2>
-<table><tr><th>Issuance</th><th>Station</th><th>Kind</th><th>Card</th><th>Reason</th><th>Valid until</th><th>Recipient identified by</th><th>Decision</th></tr>
-{{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
-<td class="identified">{{if or .Attestors .AttestationGround}}attestors (ID-6 ground: {{ground .AttestationGround}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}verified by SITHS card{{else}}<strong>typed in — NOT verified</strong>{{end}}</li>{{end}}</ul>{{else}}ID document{{end}}</td><td>{{if eq .Decision "pending"}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">Approve</button> <input name="reason" placeholder="reason (to reject)"> <button name="decision" value="reject">Reject</button></form>{{else}}{{.Decision}}{{end}}</td></tr>{{end}}
+{{if .CanManage}}<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">{{T "New station"}}: <input name="station" placeholder="{{T "station ID"}}" required> <button>{{T "Create enrolment code"}}</button></form>{{end}}
+<h2>{{T "Issuances (CP-1)"}}</h2>
+<table><tr><th>{{T "Issuance"}}</th><th>{{T "Station"}}</th><th>{{T "Kind"}}</th><th>{{T "Card"}}</th><th>{{T "Reason"}}</th><th>{{T "Valid until"}}</th><th>{{T "Recipient identified by"}}</th><th>{{T "Decision"}}</th></tr>
+{{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{T .Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
+<td class="identified">{{if or .Attestors .AttestationGround}}{{T "attestors"}} ({{T "ID-6 ground"}}: {{T (ground .AttestationGround)}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}{{T "verified by SITHS card"}}{{else}}<strong>{{T "typed in — NOT verified"}}</strong>{{end}}</li>{{end}}</ul>{{else}}{{T "ID document"}}{{end}}</td><td>{{if and (eq .Decision "pending") $.CanCase}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">{{T "Approve"}}</button> <input name="reason" placeholder="{{T "reason (to reject)"}}"> <button name="decision" value="reject">{{T "Reject"}}</button></form>{{else}}{{T .Decision}}{{end}}</td></tr>{{end}}
 </table>
-<h2>Blocked cards (BL-1)</h2>
-<table><tr><th>Serial</th><th>Reason</th><th>Blocked</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="card serial" required> <input name="reason" placeholder="reason" required> <button>Block card</button></form>
-<h2>Stop windows (CP-3)</h2>
-<table><tr><th>Kind</th><th>Starts</th><th>Ends</th><th>Note</th><th></th></tr>{{range .Stops}}<tr><td>{{.Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td><form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option>order_stop</option><option>total_stop</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="note"> <button>Add stop window</button></form>
-<h2>Validity (RC-1)</h2>
-<table><tr><th>Reason</th><th>Max days</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="reason" required> <input name="max_days" type="number" min="1" max="366" required> <button>Set</button></form>
-<h2>SITHS intermediate CAs</h2>
-<table><tr><th>Subject</th><th>Not after</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td><form method="post" action="/admin/intermediate/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>Remove</button></form></td></tr>{{end}}</table>
-<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add intermediate</button></form>
-<h2>SITHS revocation lists (CRLs)</h2>
-<table><tr><th>Issuer</th><th>Number</th><th>This update</th><th>Next update</th><th>Revoked</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
-<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> (DER or PEM) <button>Add CRL</button></form>
-<h2>Station trust</h2>
-<table><tr><th>Station</th><th>Certificate</th><th>Audit head (checkpoint)</th><th>Audit alarms</th><th>Events held for review</th><th></th></tr>
-{{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong class="alarm">revoked</strong>{{else if .Enrolled}}current{{else}}none{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong class="alarm">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}none{{end}}</td><td>{{.HeldForReview}}</td>
-<td>{{if .Enrolled}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input name="reason" placeholder="reason" required> <button>Revoke certificate</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>Re-enrol (revokes the current certificate)</button></form>{{end}}</td></tr>{{end}}
+<h2>{{T "Blocked cards (BL-1)"}}</h2>
+<table><tr><th>{{T "Serial"}}</th><th>{{T "Reason"}}</th><th>{{T "Blocked"}}</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
+{{if .CanCase}}<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="{{T "card serial"}}" required> <input name="reason" placeholder="{{T "reason"}}" required> <button>{{T "Block card"}}</button></form>{{end}}
+<h2>{{T "Stop windows (CP-3)"}}</h2>
+<table><tr><th>{{T "Kind"}}</th><th>{{T "Starts"}}</th><th>{{T "Ends"}}</th><th>{{T "Note"}}</th><th></th></tr>{{range .Stops}}<tr><td>{{T .Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td>{{if $.CanManage}}<form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>{{T "Remove"}}</button></form>{{end}}</td></tr>{{end}}</table>
+{{if .CanManage}}<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option value="order_stop">{{T "order_stop"}}</option><option value="total_stop">{{T "total_stop"}}</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="{{T "note"}}"> <button>{{T "Add stop window"}}</button></form>{{end}}
+<h2>{{T "Validity (RC-1)"}}</h2>
+<table><tr><th>{{T "Reason"}}</th><th>{{T "Max days"}}</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
+{{if .CanManage}}<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="{{T "reason"}}" required> <input name="max_days" type="number" min="1" max="366" required> <button>{{T "Set"}}</button></form>{{end}}
+<h2>{{T "SITHS intermediate CAs"}}</h2>
+<table><tr><th>{{T "Subject"}}</th><th>{{T "Not after"}}</th><th>SHA-256</th><th></th></tr>{{range .Intermediates}}<tr><td>{{.Subject}}</td><td>{{.NotAfter.Format "2006-01-02"}}</td><td>{{.Fingerprint}}</td><td>{{if $.CanAudit}}<form method="post" action="/admin/intermediate/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button>{{T "Remove"}}</button></form>{{end}}</td></tr>{{end}}</table>
+{{if .CanAudit}}<form method="post" action="/admin/intermediate" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> ({{T "DER or PEM"}}) <button>{{T "Add intermediate"}}</button></form>{{end}}
+<h2>{{T "SITHS revocation lists (CRLs)"}}</h2>
+<table><tr><th>{{T "Issuer"}}</th><th>{{T "Number"}}</th><th>{{T "This update"}}</th><th>{{T "Next update"}}</th><th>{{T "Revoked"}}</th><th>SHA-256</th></tr>{{range .CRLs}}<tr><td>{{.Issuer}}</td><td>{{.Number}}</td><td>{{.ThisUpdate.Format "2006-01-02 15:04"}}</td><td>{{.NextUpdate.Format "2006-01-02 15:04"}}</td><td>{{.Entries}}</td><td>{{.Fingerprint}}</td></tr>{{end}}</table>
+{{if .CanAudit}}<form method="post" action="/admin/crl" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="file" name="file" required> ({{T "DER or PEM"}}) <button>{{T "Add CRL"}}</button></form>{{end}}
+<h2>{{T "Station trust"}}</h2>
+<table><tr><th>{{T "Station"}}</th><th>{{T "Certificate"}}</th><th>{{T "Audit head (checkpoint)"}}</th><th>{{T "Audit alarms"}}</th><th>{{T "Events held for review"}}</th><th></th></tr>
+{{range .Stations}}<tr><td>{{.ID}}</td><td>{{if .Revoked}}<strong class="alarm">{{T "revoked"}}</strong>{{else if .Enrolled}}{{T "current"}}{{else}}{{T "none"}}{{end}}</td><td>{{.AuditSeq}} {{.AuditHash}}</td><td>{{if .AuditAlarms}}<strong class="alarm">{{.AuditAlarms}}: {{.AuditAlarm}}</strong>{{else}}{{T "none"}}{{end}}</td><td>{{.HeldForReview}}</td>
+<td>{{if and .Enrolled $.CanManage}}<form method="post" action="/admin/revoke-station"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input name="reason" placeholder="{{T "reason"}}" required> <button>{{T "Revoke certificate"}}</button></form> <form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="station" value="{{.ID}}"><input type="hidden" name="replace" value="1"><button>{{T "Re-enrol (revokes the current certificate)"}}</button></form>{{end}}</td></tr>{{end}}
 </table>
-<h2>Audit chain alarms</h2>
-<table><tr><th>Station</th><th>Event</th><th>Alarm</th><th>Checkpoint</th><th>Earlier head</th><th>Received</th></tr>
-{{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong class="alarm">{{.Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+<h2>{{T "Audit chain alarms"}}</h2>
+<table><tr><th>{{T "Station"}}</th><th>{{T "Event"}}</th><th>{{T "Alarm"}}</th><th>{{T "Checkpoint"}}</th><th>{{T "Earlier head"}}</th><th>{{T "Received"}}</th></tr>
+{{range .AuditAlarms}}<tr><td>{{.Station}}</td><td>{{.EventSeq}}</td><td><strong class="alarm">{{T .Kind}}</strong></td><td>{{.Seq}} {{.Hash}}</td><td>{{.HeadSeq}} {{.HeadHash}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
 </table>
-<h2>Held for central review (stored, not applied)</h2>
-<table><tr><th>Station</th><th>Event</th><th>Kind</th><th>Card</th><th>Why</th><th>Received</th></tr>
-{{range .Review}}<tr><td>{{.Station}}</td><td>{{.Seq}}</td><td>{{.Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}
+<h2>{{T "Held for central review (stored, not applied)"}}</h2>
+<table><tr><th>{{T "Station"}}</th><th>{{T "Event"}}</th><th>{{T "Kind"}}</th><th>{{T "Card"}}</th><th>{{T "Why"}}</th><th>{{T "Received"}}</th><th>{{T "Decision"}}</th></tr>
+{{range .Review}}<tr class="review-item"><td>{{.Station}}</td><td>{{.Seq}}</td><td>{{T .Kind}}</td><td>{{.CardSerial}}</td><td>{{T .Reason}}</td><td>{{.ReceivedAt.Format "2006-01-02 15:04"}}</td>
+<td>{{if .Decision}}{{T .Decision}} {{T "by"}} {{.DecidedBy}}: {{.DecisionReason}}{{else if $.CanCase}}<form method="post" action="/admin/review"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input name="reason" placeholder="{{T "reason"}}" required> <button name="decision" value="apply">{{T "Apply"}}</button> <button name="decision" value="reject">{{T "Reject"}}</button></form>{{else}}{{T "waiting for a case officer"}}{{end}}</td></tr>{{end}}
 </table>
-</body></html>`))
+</body></html>`)
 
 type adminView struct {
 	Stations                       []StationInfo
@@ -96,6 +86,7 @@ type adminView struct {
 	Actor, CSRF                    string
 	Roles                          []string
 	Dev, CanAudit                  bool
+	CanCase, CanManage             bool
 }
 
 // consoleCSS is the console's stylesheet (the CSP allows no inline style).
@@ -162,6 +153,7 @@ func (c *Console) routes() http.Handler {
 		writeJSON(w, items)
 	})
 	get("/admin/audit", RoleSecurityOfficer, c.auditPage)
+	get("/admin/audit/export", RoleSecurityOfficer, c.auditExport)
 	get("/admin/api/audit", RoleSecurityOfficer, func(w http.ResponseWriter, r *http.Request) {
 		if !c.auditView(w, r, "audit.view", "admin audit trail", "") {
 			return
@@ -244,6 +236,7 @@ func (c *Console) routes() http.Handler {
 		{path: "/admin/revoke-station", kind: "station.revoke", role: RoleStationManager, subject: "station", reason: always, do: func(r *http.Request) (string, error) {
 			return "revoked", s.RevokeStation(r.Context(), r.FormValue("station"))
 		}},
+		c.reviewAction(),
 	} {
 		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) { c.act(w, r, a) })
 	}
@@ -292,6 +285,9 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, a action) {
 	case err != nil:
 		status = http.StatusInternalServerError
 	}
+	if err != nil {
+		detail["error"] = err.Error()
+	}
 	if !pending.written || err != nil {
 		detail["outcome"] = map[int]string{http.StatusOK: "ok (no change)", http.StatusBadRequest: "invalid", http.StatusNotFound: "not found", http.StatusInternalServerError: "failed"}[status]
 		if aerr := c.s.AppendAdminAudit(ctx, audit.Entry{Kind: a.kind, Actor: p.actor, Subject: subject, Detail: detail}); aerr != nil {
@@ -318,7 +314,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, a action) {
 	}
 	switch {
 	case err != nil:
-		c.render(w, r, status, adminView{Error: err.Error()})
+		c.render(w, r, status, adminView{Error: errorText(p.lang, err)})
 	case a.path == "/admin/enrol-code":
 		c.render(w, r, http.StatusOK, adminView{Code: out, CodeStation: r.FormValue("station"), Fingerprint: c.s.ca.Fingerprint()})
 	default:
@@ -449,10 +445,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v a
 	}
 	p := principalFrom(ctx)
 	v.Actor, v.Roles, v.Dev, v.CanAudit, v.CSRF = p.actor, p.roleNames(), p.dev, p.can(RoleSecurityOfficer), p.sess.csrf
+	v.CanCase, v.CanManage = p.can(RoleCaseOfficer), p.can(RoleStationManager)
 	v.Commands = []string{protocol.CmdSyncNow, protocol.CmdLock, protocol.CmdUnlock}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := adminPage.Execute(w, v); err != nil {
+	if err := adminPage[p.lang].Execute(w, v); err != nil {
 		s.log.Error("render admin page", "err", err)
 	}
 }
@@ -460,14 +457,15 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v a
 // auditPageSize is how many entries the audit page shows.
 const auditPageSize = 500
 
-var auditPage = template.Must(template.New("audit").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Kortstation registry: audit trail</title>
+var auditPage = localized("audit", `<!doctype html>
+<html lang="{{Lang}}"><head><meta charset="utf-8"><title>{{T "Kortstation registry"}}: {{T "audit trail"}}</title>
 <link rel="stylesheet" href="/admin/console.css"></head>
-<body><h1>Console audit trail</h1><p><a href="/admin">Back to the console</a></p>
-{{if .Break}}<p class="alarm" role="alert"><strong>The audit trail is broken:</strong> {{.Break}}</p>{{else}}<p>Verified: {{.Count}} entries, head {{.Head}}.</p>{{end}}
-<table><tr><th>#</th><th>When (UTC)</th><th>Who</th><th>What</th><th>About</th><th>Details</th></tr>
+<body><p class="lang">{{if eq Lang "sv"}}<a href="?lang=en" lang="en">English</a>{{else}}<a href="?lang=sv" lang="sv">Svenska</a>{{end}}</p>
+<h1>{{T "Console audit trail"}}</h1><p><a href="/admin">{{T "Back to the console"}}</a> · {{T "Download the whole trail"}}: <a href="/admin/audit/export?format=csv" download>CSV</a>, <a href="/admin/audit/export?format=json" download>JSON</a></p>
+{{if .Break}}<p class="alarm" role="alert"><strong>{{T "The audit trail is broken"}}:</strong> {{.Break}}</p>{{else}}<p class="verified">{{T "Verified"}}: {{.Count}} {{T "entries"}}, {{T "head"}} {{.Head}}.</p>{{end}}
+<table><tr><th>#</th><th>{{T "When (UTC)"}}</th><th>{{T "Who"}}</th><th>{{T "What"}}</th><th>{{T "About"}}</th><th>{{T "Details"}}</th></tr>
 {{range .Entries}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.Actor}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td><td>{{.Detail}}</td></tr>{{end}}
-</table></body></html>`))
+</table></body></html>`)
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -490,7 +488,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		v.Break = verr.Error()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := auditPage.Execute(w, v); err != nil {
+	if err := auditPage[principalFrom(ctx).lang].Execute(w, v); err != nil {
 		c.s.log.Error("render audit page", "err", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -53,6 +55,14 @@ CREATE TABLE IF NOT EXISTS review_items (
     received_at TEXT NOT NULL,
     UNIQUE (station_id, seq)
 ) STRICT;
+-- A case officer's decision on a held event (console_review.go).
+CREATE TABLE IF NOT EXISTS review_decisions (
+    item_id    INTEGER PRIMARY KEY REFERENCES review_items (id),
+    decision   TEXT NOT NULL CHECK (decision IN ('applied', 'rejected')),
+    reason     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+) STRICT;
 
 -- Audit anchoring: every checkpoint a station pushed, its highest one,
 -- and the alarms raised when a checkpoint went backwards or forked.
@@ -70,6 +80,23 @@ CREATE TABLE IF NOT EXISTS audit_heads (
     hash       TEXT NOT NULL,
     event_seq  INTEGER NOT NULL,
     updated_at TEXT NOT NULL
+) STRICT;
+-- Checkpoints not anchored: unsigned, or not signed by the station's key.
+CREATE TABLE IF NOT EXISTS audit_refused_checkpoints (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id  TEXT NOT NULL,
+    event_seq   INTEGER NOT NULL,
+    why         TEXT NOT NULL CHECK (why IN ('unsigned', 'bad_signature')),
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+-- The certificates the registry issued to stations (DER), to verify
+-- what a station signed outside the TLS connection it came on.
+CREATE TABLE IF NOT EXISTS station_certs (
+    serial     TEXT PRIMARY KEY,
+    station_id TEXT NOT NULL,
+    der        BLOB NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS audit_alarms (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -497,12 +524,16 @@ type ReviewItem struct {
 	CardSerial string
 	Reason     string
 	ReceivedAt time.Time
+	// Decision is "" while the item waits for a case officer, else
+	// applied or rejected, by DecidedBy for DecisionReason.
+	Decision, DecidedBy, DecisionReason string
 }
 
 // ReviewItems lists the events held for central review, newest first.
 func (s *Server) ReviewItems(ctx context.Context) ([]ReviewItem, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, station_id, seq, event_id, kind, card_serial, reason, received_at
-		FROM review_items ORDER BY id DESC LIMIT 500`)
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT r.id, r.station_id, r.seq, r.event_id, r.kind, r.card_serial, r.reason, r.received_at,
+		coalesce(d.decision, ''), coalesce(d.actor, ''), coalesce(d.reason, '')
+		FROM review_items r LEFT JOIN review_decisions d ON d.item_id = r.id ORDER BY (d.item_id IS NOT NULL), r.id DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: review items: %w", err)
 	}
@@ -511,7 +542,7 @@ func (s *Server) ReviewItems(ctx context.Context) ([]ReviewItem, error) {
 	for rows.Next() {
 		var r ReviewItem
 		var at string
-		if err := rows.Scan(&r.ID, &r.Station, &r.Seq, &r.EventID, &r.Kind, &r.CardSerial, &r.Reason, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Station, &r.Seq, &r.EventID, &r.Kind, &r.CardSerial, &r.Reason, &at, &r.Decision, &r.DecidedBy, &r.DecisionReason); err != nil {
 			return nil, fmt.Errorf("registry: review items: %w", err)
 		}
 		r.ReceivedAt, _ = time.Parse(time.RFC3339Nano, at)
@@ -527,9 +558,27 @@ var hashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // anchorAudit keeps a pushed audit checkpoint and compares it with the
 // station's highest one: a lower seq, or the same seq with another hash,
 // means the station's chain was rewritten (a fork) and raises an alarm.
+// Only a checkpoint signed by the station's key is anchored; one unsigned
+// or signed otherwise is stored, not anchored, and raises an alarm.
 func (s *Server) anchorAudit(ctx context.Context, tx *sql.Tx, station string, evSeq int64, p protocol.AuditCheckpointPayload, now string) error {
 	if p.Seq <= 0 || !hashRe.MatchString(p.Hash) {
 		s.log.Warn("audit checkpoint without a sequence number or hash; stored only", "station", station, "seq", evSeq)
+		return nil
+	}
+	cert, err := stationCert(ctx, tx, station)
+	if err != nil {
+		return err
+	}
+	if err := protocol.VerifyCheckpoint(p, station, cert); err != nil {
+		why := "bad_signature"
+		if errors.Is(err, protocol.ErrCheckpointUnsigned) {
+			why = "unsigned"
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_refused_checkpoints (station_id, event_seq, why, seq, hash, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			station, evSeq, why, p.Seq, p.Hash, now); err != nil {
+			return fmt.Errorf("refuse audit checkpoint: %w", err)
+		}
+		s.log.Error("audit chain alarm: a checkpoint not signed by the station's key; not anchored", "station", station, "seq", evSeq, "alarm", why, "err", err)
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO audit_checkpoints (station_id, event_seq, seq, hash, received_at) VALUES (?, ?, ?, ?, ?)`,
@@ -538,7 +587,7 @@ func (s *Server) anchorAudit(ctx context.Context, tx *sql.Tx, station string, ev
 	}
 	var headSeq int64
 	var headHash string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE station_id = ?`, station).Scan(&headSeq, &headHash)
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE station_id = ?`, station).Scan(&headSeq, &headHash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && p.Seq > headSeq):
 		_, err = tx.ExecContext(ctx, `INSERT INTO audit_heads (station_id, seq, hash, event_seq, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -570,7 +619,7 @@ func (s *Server) anchorAudit(ctx context.Context, tx *sql.Tx, station string, ev
 type AuditAlarm struct {
 	Station    string
 	EventSeq   int64
-	Kind       string // backwards or fork
+	Kind       string // backwards, fork, unsigned or bad_signature
 	Seq        int64
 	Hash       string
 	HeadSeq    int64
@@ -578,9 +627,14 @@ type AuditAlarm struct {
 	ReceivedAt time.Time
 }
 
-// AuditAlarms lists the audit chain alarms, newest first.
+// AuditAlarms lists the audit chain alarms, newest first: checkpoints that
+// went backwards or forked, and checkpoints refused as unsigned or signed
+// by another key (kinds unsigned, bad_signature; no head).
 func (s *Server) AuditAlarms(ctx context.Context) ([]AuditAlarm, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at FROM audit_alarms ORDER BY id DESC LIMIT 500`)
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at FROM (
+		SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at, 0 AS src, id FROM audit_alarms
+		UNION ALL SELECT station_id, event_seq, why, seq, hash, 0, '', received_at, 1, id FROM audit_refused_checkpoints)
+		ORDER BY received_at DESC, src DESC, id DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: audit alarms: %w", err)
 	}
@@ -606,9 +660,12 @@ func (s *Server) fillBoundaries(ctx context.Context, stations []StationInfo) err
 		err := s.db.reader.QueryRowContext(ctx, `SELECT
 			coalesce((SELECT seq FROM audit_heads WHERE station_id = ?1), 0),
 			coalesce((SELECT hash FROM audit_heads WHERE station_id = ?1), ''),
-			(SELECT count(*) FROM audit_alarms WHERE station_id = ?1),
-			coalesce((SELECT kind || ' at checkpoint ' || seq || ' (head ' || head_seq || ')' FROM audit_alarms WHERE station_id = ?1 ORDER BY id DESC LIMIT 1), ''),
-			(SELECT count(*) FROM review_items WHERE station_id = ?1),
+			(SELECT count(*) FROM audit_alarms WHERE station_id = ?1) + (SELECT count(*) FROM audit_refused_checkpoints WHERE station_id = ?1),
+			coalesce((SELECT d FROM (
+				SELECT kind || ' at checkpoint ' || seq || ' (head ' || head_seq || ')' AS d, received_at AS at, 0 AS src, id FROM audit_alarms WHERE station_id = ?1
+				UNION ALL SELECT why || ' checkpoint ' || seq || ' (not anchored)', received_at, 1, id FROM audit_refused_checkpoints WHERE station_id = ?1)
+				ORDER BY at DESC, src DESC, id DESC LIMIT 1), ''),
+			(SELECT count(*) FROM review_items r WHERE r.station_id = ?1 AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.item_id = r.id)),
 			EXISTS (SELECT 1 FROM revoked_certs WHERE station_id = ?1)`, si.ID).
 			Scan(&si.AuditSeq, &si.AuditHash, &si.AuditAlarms, &si.AuditAlarm, &si.HeldForReview, &si.Revoked)
 		if err != nil {
@@ -779,4 +836,43 @@ func replaceOnEnrol(ctx context.Context, tx *sql.Tx, station, codeHash, now stri
 		return "", fmt.Errorf("%w: %w", ErrBadCode, ErrAlreadyEnrolled)
 	}
 	return revokeInTx(ctx, tx, station, "replaced by re-enrolment", now)
+}
+
+// ---- Station certificates ----
+
+type stationCertKey struct{}
+
+// recordStationCert keeps the certificate the registry issued to station.
+func recordStationCert(ctx context.Context, tx *sql.Tx, station, serial string, certPEM []byte) error {
+	c, err := pki.ParseCertPEM(certPEM)
+	if err != nil {
+		return fmt.Errorf("registry: record station certificate: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO station_certs (serial, station_id, der) VALUES (?, ?, ?)`, serial, station, c.Raw); err != nil {
+		return fmt.Errorf("registry: record station certificate: %w", err)
+	}
+	return nil
+}
+
+// stationCert is the certificate to verify what station signed: the one
+// it authenticated with on the request's TLS connection (its current one,
+// checked by authenticated), else its current certificate on record; nil
+// when there is neither.
+func stationCert(ctx context.Context, tx *sql.Tx, station string) (*x509.Certificate, error) {
+	if c, ok := ctx.Value(stationCertKey{}).(*x509.Certificate); ok && c != nil && c.Subject.CommonName == station {
+		return c, nil
+	}
+	var der []byte
+	err := tx.QueryRowContext(ctx, `SELECT c.der FROM stations s JOIN station_certs c ON c.serial = s.cert_serial AND c.station_id = s.id WHERE s.id = ?`, station).Scan(&der)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: station certificate: %w", err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("registry: station certificate: %w", err)
+	}
+	return c, nil
 }

@@ -2,7 +2,10 @@ package registry_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +104,57 @@ func TestReserveCardsLeaveFactsWhenNoLongerOut(t *testing.T) {
 	}
 	if got := reserve("RK-X"); len(got) == 1 && got[0].ValidUntil != clock().Add(46*time.Hour).Format(time.RFC3339) {
 		t.Errorf("extended RK-X valid until %s, want %s", got[0].ValidUntil, clock().Add(46*time.Hour).Format(time.RFC3339))
+	}
+}
+
+// TestAuditCheckpointVerifiedAgainstCertificateOnRecord: a checkpoint
+// stored without its TLS connection (Store called directly) is verified
+// against the station's current certificate on record; after the
+// certificate is revoked there is none, and nothing more is anchored.
+func TestAuditCheckpointVerifiedAgainstCertificateOnRecord(t *testing.T) {
+	ctx := context.Background()
+	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	now := time.Now()
+	certPEM, keyPEM, err := srv.IssueStationCert(ctx, "ST", now.Add(-time.Hour), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := int64(0)
+	push := func(cp protocol.AuditCheckpointPayload) {
+		t.Helper()
+		if err := protocol.SignCheckpoint(&cp, "ST", now, kp.PrivateKey.(crypto.Signer)); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(cp)
+		seq++
+		if _, err := srv.Store(ctx, "ST", []protocol.Event{{Seq: seq, ID: uuid.NewString(), Kind: cp.EventKind(), Payload: b, CreatedAt: now}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := func() registry.StationInfo {
+		st, err := srv.Stations(ctx)
+		if err != nil || len(st) != 1 {
+			t.Fatalf("stations: %v %v", st, err)
+		}
+		return st[0]
+	}
+	push(protocol.AuditCheckpointPayload{Seq: 3, Hash: strings.Repeat("a", 64)})
+	if st := head(); st.AuditSeq != 3 || st.AuditAlarms != 0 {
+		t.Fatalf("signed checkpoint: head %d, %d alarms; want 3, none", st.AuditSeq, st.AuditAlarms)
+	}
+	if err := srv.RevokeStation(ctx, "ST"); err != nil {
+		t.Fatal(err)
+	}
+	push(protocol.AuditCheckpointPayload{Seq: 4, Hash: strings.Repeat("b", 64)})
+	if st := head(); st.AuditSeq != 3 || st.AuditAlarms != 1 || !strings.HasPrefix(st.AuditAlarm, "bad_signature") {
+		t.Errorf("checkpoint signed by a revoked key: head %d, alarm %q; want 3 and bad_signature", st.AuditSeq, st.AuditAlarm)
 	}
 }

@@ -274,6 +274,7 @@ type principal struct {
 	roles []Role
 	dev   bool
 	sess  *session
+	lang  string // the console's language for this request
 }
 
 func (p *principal) can(r Role) bool {
@@ -359,7 +360,10 @@ func securityHeaders(h http.Header, tlsOn bool) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the console's own form posts, which crossSite
+	// refuses (found by the Chromium tests). Nothing personal is in a URL.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
@@ -392,7 +396,7 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, actor, kind, su
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
-	fmt.Fprintf(w, "refused: %s\n", why)
+	fmt.Fprintln(w, refusalText(langOf(r), kind, why))
 }
 
 // unauthenticated is the actor of a refusal before anyone was identified.
@@ -414,9 +418,13 @@ func (c *Console) Handler() http.Handler {
 			return
 		}
 		if !p.can(RoleViewer) {
-			c.refuse(w, r, p.actor, "console.login_refused", "", "no role at the console for this HSA-ID", nil)
+			c.refuse(w, r, p.actor, "console.login_refused", "", whyNoRole, nil)
 			return
 		}
+		if switchLang(w, r, !c.cfg.Dev) {
+			return
+		}
+		p.lang = langOf(r)
 		now := c.s.now()
 		if ck, err := r.Cookie(c.cookieName()); err == nil {
 			p.sess = c.sessions.get(ck.Value, p.actor, now)
@@ -470,7 +478,7 @@ func (c *Console) identify(r *http.Request) (*principal, string) {
 		return &principal{actor: DevActor, dev: true}, ""
 	}
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return nil, "a SITHS client certificate is required"
+		return nil, whyNoCert
 	}
 	if err := c.fresh(r.Context()); err != nil {
 		c.s.log.Error("console trust material", "err", err)

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -17,12 +18,16 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/trust/trusttest"
+	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
@@ -238,11 +243,22 @@ func TestConsole(t *testing.T) {
 			if res.StatusCode != http.StatusOK || !strings.Contains(body, id) || !strings.Contains(body, "ST-1") {
 				t.Errorf("%s: GET /admin %d", id, res.StatusCode)
 			}
-			if strings.Contains(body, "Development mode") {
+			if strings.Contains(body, "Utvecklingsläge") {
 				t.Errorf("%s: the TLS console says development mode", id)
 			}
 			if !f.auditHas("console.login", id, "") || !f.auditHas("console.view", id, "") {
 				t.Errorf("%s: login or view not audited", id)
+			}
+			// Each role is offered its own actions only.
+			offered := map[string]string{"/admin/block": caseID, "/admin/command": managerID, "/admin/enrol-code": managerID,
+				"/admin/validity": managerID, "/admin/intermediate": securityID, "/admin/crl": securityID}
+			for path, who := range offered {
+				if has := strings.Contains(body, `action="`+path+`"`); has != (who == id) {
+					t.Errorf("%s: form %s offered %v", id, path, has)
+				}
+			}
+			if id == viewerID && strings.Contains(body, "<form") {
+				t.Error("the viewer is offered a form")
 			}
 		}
 	})
@@ -340,7 +356,7 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		res, body := f.get(c, "/admin")
-		for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+		for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"} {
 			if got := res.Header.Get(h); got != want {
 				t.Errorf("%s: %q, want %q", h, got, want)
 			}
@@ -379,8 +395,185 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		res, body := f.get(as(securityID), "/admin/audit")
-		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Verified:") || !strings.Contains(body, "card.block") {
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Verifierad:") || !strings.Contains(body, "card.block") {
 			t.Errorf("audit page for the security officer: %d", res.StatusCode)
+		}
+	})
+
+	t.Run("central review: a case officer applies or rejects, with a reason", func(t *testing.T) {
+		const op = "SE2321000131-P000000012345"
+		if err := srv.SetOperator(ctx, op, "Anna Administratör", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Ship(ctx, "ST-2", "S-2", "reserve", "RK-B2", "RK-B3"); err != nil {
+			t.Fatal(err)
+		}
+		// ST-1 asks to block two cards of ST-2: held for review, not applied.
+		for i, serial := range []string{"RK-B2", "RK-B3"} {
+			b, _ := json.Marshal(protocol.BlockRequestPayload{CardSerial: serial, Reason: "lost", Operator: op})
+			acks, err := srv.Store(ctx, "ST-1", []protocol.Event{{Seq: int64(100 + i), ID: uuid.NewString(), Kind: protocol.KindBlockRequest, Payload: b, CreatedAt: time.Now()}})
+			if err != nil || len(acks) != 1 || acks[0].Result != protocol.AckStored {
+				t.Fatalf("store: %v %v", acks, err)
+			}
+		}
+		before := f.blocked()
+		items, err := srv.ReviewItems(ctx)
+		if err != nil || len(items) != 2 || items[0].Reason != registry.ReviewCardOfAnotherStation {
+			t.Fatalf("review items: %+v, %v", items, err)
+		}
+		ids := map[string]string{}
+		for _, it := range items {
+			ids[it.CardSerial] = strconv.FormatInt(it.ID, 10)
+		}
+		_, page := f.get(as(caseID), "/admin")
+		if !strings.Contains(page, `action="/admin/review"`) {
+			t.Error("the case officer's page offers no review decision")
+		}
+		for _, id := range []string{viewerID, managerID, securityID} {
+			_, page := f.get(as(id), "/admin")
+			if strings.Contains(page, `action="/admin/review"`) {
+				t.Errorf("%s's page offers a review decision", id)
+			}
+			c := as(id)
+			if got := f.post(c, "/admin/review", withCSRF(url.Values{"id": {ids["RK-B2"]}, "decision": {"apply"}, "reason": {"x"}}, f.csrf(c)), nil); got != http.StatusForbidden {
+				t.Errorf("review decision by %s: %d, want 403", id, got)
+			}
+			if !f.auditHas("review.decide", id, "refused") {
+				t.Errorf("review decision by %s: refusal not audited", id)
+			}
+		}
+		c := as(caseID)
+		tok := f.csrf(c)
+		if got := f.post(c, "/admin/review", withCSRF(url.Values{"id": {ids["RK-B2"]}, "decision": {"apply"}}, tok), nil); got != http.StatusBadRequest {
+			t.Errorf("apply without a reason: %d, want 400", got)
+		}
+		if f.blocked() != before {
+			t.Fatal("a refused review decision blocked a card")
+		}
+		if got := f.post(c, "/admin/review", withCSRF(url.Values{"id": {ids["RK-B2"]}, "decision": {"apply"}, "reason": {"confirmed by phone with ST-2"}}, tok), nil); got != http.StatusOK {
+			t.Errorf("apply: %d", got)
+		}
+		if f.blocked() != before+1 {
+			t.Error("the applied block request blocked nothing")
+		}
+		if got := f.post(c, "/admin/review", withCSRF(url.Values{"id": {ids["RK-B3"]}, "decision": {"reject"}, "reason": {"not ST-1's card"}}, tok), nil); got != http.StatusOK {
+			t.Errorf("reject: %d", got)
+		}
+		if got := f.post(c, "/admin/review", withCSRF(url.Values{"id": {ids["RK-B3"]}, "decision": {"apply"}, "reason": {"changed my mind"}}, tok), nil); got != http.StatusBadRequest {
+			t.Errorf("a second decision: %d, want 400", got)
+		}
+		if f.blocked() != before+1 {
+			t.Error("the rejected block request blocked a card")
+		}
+		items, _ = srv.ReviewItems(ctx)
+		got := map[string]string{}
+		for _, it := range items {
+			got[it.CardSerial] = it.Decision + "/" + it.DecidedBy
+		}
+		if got["RK-B2"] != "applied/"+caseID || got["RK-B3"] != "rejected/"+caseID {
+			t.Errorf("decisions: %v", got)
+		}
+		if !f.auditHas("review.decide", caseID, "ok") || !f.auditHas("review.decide", caseID, "invalid") {
+			t.Error("review decisions not audited")
+		}
+	})
+
+	t.Run("audit trail exported by the security officer only", func(t *testing.T) {
+		for _, id := range []string{viewerID, caseID, managerID} {
+			_, page := f.get(as(id), "/admin")
+			if strings.Contains(page, "/admin/audit") {
+				t.Errorf("%s's page links the audit trail", id)
+			}
+			for _, format := range []string{"csv", "json"} {
+				res, body := f.get(as(id), "/admin/audit/export?format="+format)
+				if res.StatusCode != http.StatusForbidden || strings.Contains(body, "console.login") {
+					t.Errorf("export by %s: %d, want 403 and no trail", id, res.StatusCode)
+				}
+			}
+			if !f.auditHas("console.view_refused", id, "refused") {
+				t.Errorf("refused export by %s not audited", id)
+			}
+		}
+		sec := as(securityID)
+		_, page := f.get(sec, "/admin/audit")
+		if !strings.Contains(page, "/admin/audit/export?format=csv") || !strings.Contains(page, "/admin/audit/export?format=json") {
+			t.Error("the audit page offers no download")
+		}
+		res, body := f.get(sec, "/admin/audit/export?format=csv")
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") || res.Header.Get("X-Audit-Verified") != "true" {
+			t.Fatalf("CSV export: %d %v", res.StatusCode, res.Header)
+		}
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][0] != "seq" {
+			t.Fatalf("CSV: %v, %d rows", err, len(rows))
+		}
+		// The export verifies on its own: the chain is in it.
+		v := audit.NewVerifier()
+		kinds := map[string]bool{}
+		for _, r := range rows[1:] {
+			seq, _ := strconv.ParseInt(r[0], 10, 64)
+			at, _ := time.Parse(time.RFC3339Nano, r[1])
+			rec := audit.Record{Seq: seq, At: at, ClockSource: r[2], Kind: r[3], Actor: r[4], Subject: r[5], Detail: r[6], PrevHash: r[7], Hash: r[8]}
+			if err := v.Next(rec, r[1]); err != nil {
+				t.Fatalf("exported entry %d does not verify: %v", seq, err)
+			}
+			kinds[rec.Kind] = true
+		}
+		for _, k := range []string{"console.login", "console.login_refused", "console.csrf_refused", "card.block", "review.decide", "audit.export"} {
+			if !kinds[k] {
+				t.Errorf("the export has no %s entry", k)
+			}
+		}
+		res, body = f.get(sec, "/admin/audit/export?format=json")
+		var doc struct {
+			Entries []struct{ Seq int64 }
+			Trail   struct{ Verified bool }
+		}
+		if err := json.Unmarshal([]byte(body), &doc); err != nil || res.StatusCode != http.StatusOK || !doc.Trail.Verified || len(doc.Entries) < len(rows)-1 {
+			t.Errorf("JSON export: %d, %v, %d entries", res.StatusCode, err, len(doc.Entries))
+		}
+		if !f.auditHas("audit.export", securityID, "") {
+			t.Error("the export is not audited")
+		}
+	})
+
+	t.Run("Swedish by default, English on the toggle; no raw errors on screen", func(t *testing.T) {
+		c := as(caseID)
+		_, body := f.get(c, "/admin")
+		if !strings.Contains(body, `<html lang="sv">`) || !strings.Contains(body, "Inloggad som") || !strings.Contains(body, "handläggare") || !strings.Contains(body, "Spärra kort") {
+			t.Error("the console is not Swedish by default")
+		}
+		// A failed action: plain Swedish on the page, the error in the audit trail.
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/admin/block", strings.NewReader(withCSRF(url.Values{"serial": {"RK-Y"}}, f.csrf(c)).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "Inget ändrades: kontrollera fälten.") || strings.Contains(string(page), "registry:") {
+			t.Errorf("failed block: %d, page without the plain message or with the raw error", res.StatusCode)
+		}
+		if !f.auditHas("card.block", caseID, "invalid") {
+			t.Error("the failed block is not audited")
+		}
+		res, _ = f.get(c, "/admin?lang=en")
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin" {
+			t.Fatalf("?lang=en: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, body = f.get(c, "/admin")
+		if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "Signed in as") || !strings.Contains(body, "case officer") && !strings.Contains(body, "case_officer") {
+			t.Error("no English after the toggle")
+		}
+		f.get(c, "/admin?lang=sv")
+		if _, body = f.get(c, "/admin"); !strings.Contains(body, "Inloggad som") {
+			t.Error("not Swedish again after the toggle back")
+		}
+		res, body = f.get(as(viewerID), "/admin/audit")
+		if res.StatusCode != http.StatusForbidden || strings.TrimSpace(body) != "Åtkomst nekad: din roll får inte göra detta." {
+			t.Errorf("a refusal on screen: %q", body)
 		}
 	})
 
@@ -484,8 +677,8 @@ func TestDevConsole(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:8444/admin", nil)
 	res := do(req)
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Development mode")) {
-		t.Errorf("dev console page: %d, marked %v", res.StatusCode, bytes.Contains(body, []byte("Development mode")))
+	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Utvecklingsläge")) {
+		t.Errorf("dev console page: %d, marked %v", res.StatusCode, bytes.Contains(body, []byte("Utvecklingsläge")))
 	}
 	form := url.Values{"station": {"ST-1"}, "kind": {"lock"}}
 	req, _ = http.NewRequest(http.MethodPost, "http://127.0.0.1:8444/admin/command", strings.NewReader(form.Encode()))

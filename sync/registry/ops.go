@@ -127,6 +127,9 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 		if _, err := tx.ExecContext(ctx, `UPDATE stations SET cert_serial = ?, enrolled_at = ? WHERE id = ?`, serial, now.UTC().Format(time.RFC3339), station); err != nil {
 			return err
 		}
+		if err := recordStationCert(ctx, tx, station, serial, certPEM); err != nil {
+			return err
+		}
 		resp = protocol.EnrolResponse{StationID: station, CertPEM: string(certPEM), CAPEM: string(s.ca.CertPEM)}
 		return nil
 	})
@@ -183,8 +186,10 @@ func (s *Server) IssueStationCert(ctx context.Context, station string, notBefore
 		return nil, nil, err
 	}
 	err = s.db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE stations SET cert_serial = ?, enrolled_at = ? WHERE id = ?`, serial, s.now().UTC().Format(time.RFC3339), station)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE stations SET cert_serial = ?, enrolled_at = ? WHERE id = ?`, serial, s.now().UTC().Format(time.RFC3339), station); err != nil {
+			return err
+		}
+		return recordStationCert(ctx, tx, station, serial, certPEM)
 	})
 	return certPEM, key, err
 }

@@ -139,6 +139,12 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 	} else if reason != "" {
 		return s.holdForReview(ctx, tx, station, ev, serial, reason, now)
 	}
+	return s.apply(ctx, tx, station, ev, payload, now)
+}
+
+// apply applies a decoded event the station may send (or one a case
+// officer applied from central review) to the registry's views.
+func (s *Server) apply(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, payload protocol.Payload, now string) error {
 	switch p := payload.(type) {
 	case protocol.IssuancePayload:
 		return s.projectIssuance(ctx, tx, station, ev, p, now)

@@ -280,6 +280,7 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, protocol.MaxBody)
 		ctx := context.WithValue(context.WithValue(r.Context(), stationKey{}, id), serialKey{}, serial)
+		ctx = context.WithValue(ctx, stationCertKey{}, leaf)
 		h(w, r.WithContext(ctx))
 	})
 }

@@ -254,8 +254,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "approved", "RK-LOST", "year-end", "sync_now", "Person HSA-id 3 CA v1",
-		"typed-in attestors: <strong>allowed</strong>", "Forbid typed-in attestors"} {
+	for _, want := range []string{"ST-CLI", "1.2.3", "iss-cli", "godkänd", "RK-LOST", "year-end", "sync_now", "Person HSA-id 3 CA v1",
+		"inskrivna intygsgivare: <strong>tillåtna</strong>", "Förbjud inskrivna intygsgivare"} { // Swedish by default
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("admin page lacks %q", want)
 		}

@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -380,7 +382,7 @@ func TestAuditCheckpointForkRaisesAlarm(t *testing.T) {
 		{"rising again", protocol.AuditCheckpointPayload{Seq: head + 20, Hash: h("d")}, 2, ""},
 	}
 	for _, s := range steps {
-		a.enqueue(s.cp)
+		a.enqueue(a.signed(s.cp))
 		if _, err := a.cli.Push(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -398,6 +400,96 @@ func TestAuditCheckpointForkRaisesAlarm(t *testing.T) {
 	alarms, err := reg.Server.AuditAlarms(ctx)
 	if err != nil || len(alarms) != 2 || alarms[0].Kind != "backwards" || alarms[1].Kind != "fork" {
 		t.Errorf("audit alarms = %+v, %v; want backwards and fork", alarms, err)
+	}
+}
+
+// signed is cp signed with the station's own key, as CheckpointAudit
+// signs it.
+func (s *station) signed(cp protocol.AuditCheckpointPayload) protocol.AuditCheckpointPayload {
+	s.t.Helper()
+	if err := protocol.SignCheckpoint(&cp, s.id.StationID, s.clk.Now(), s.key()); err != nil {
+		s.t.Fatal(err)
+	}
+	return cp
+}
+
+func (s *station) key() crypto.Signer {
+	s.t.Helper()
+	kp, err := tls.LoadX509KeyPair(s.id.CertFile, s.id.KeyFile)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return kp.PrivateKey.(crypto.Signer)
+}
+
+// TestAuditCheckpointSignedByStationKey: the registry anchors only
+// checkpoints signed by the pushing station's own key. One unsigned,
+// signed by another station's key, signed for another station, or whose
+// hash or seq was changed after signing is stored (the outbox drains) but
+// not anchored, and raises an alarm; the honest checkpoint after it is
+// anchored.
+func TestAuditCheckpointSignedByStationKey(t *testing.T) {
+	ctx := context.Background()
+	reg, a, b := twoStations(t)
+	err := a.st.Update(ctx, a.clk, func(tx *store.Tx) error {
+		_, err := tx.Audit(ctx, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-A1"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOnce(t, a) // CheckpointAudit signs with A's key: anchored
+	st := stationInfo(t, reg, "ST-A")
+	if st.AuditSeq == 0 || st.AuditAlarms != 0 {
+		t.Fatalf("after an honest sync: audit head %d, %d alarms; want a head and no alarm", st.AuditSeq, st.AuditAlarms)
+	}
+	head, headHash := st.AuditSeq, st.AuditHash
+	h := func(c string) string { return strings.Repeat(c, 64) }
+	byB := protocol.AuditCheckpointPayload{Seq: head + 5, Hash: h("b")}
+	if err := protocol.SignCheckpoint(&byB, "ST-A", a.clk.Now(), b.key()); err != nil {
+		t.Fatal(err)
+	}
+	tamperedHash := a.signed(protocol.AuditCheckpointPayload{Seq: head + 5, Hash: h("c")})
+	tamperedHash.Hash = h("d")
+	tamperedSeq := a.signed(protocol.AuditCheckpointPayload{Seq: head + 5, Hash: h("e")})
+	tamperedSeq.Seq = head + 6
+	forB := b.signed(protocol.AuditCheckpointPayload{Seq: head + 5, Hash: h("f")}) // B's own, replayed by A
+	for i, c := range []struct {
+		name string
+		cp   protocol.AuditCheckpointPayload
+		why  string
+	}{
+		{"unsigned", protocol.AuditCheckpointPayload{Seq: head + 5, Hash: h("a")}, "unsigned"},
+		{"signed by another station's key", byB, "bad_signature"},
+		{"hash changed after signing", tamperedHash, "bad_signature"},
+		{"seq changed after signing", tamperedSeq, "bad_signature"},
+		{"another station's checkpoint", forB, "bad_signature"},
+	} {
+		a.enqueue(c.cp)
+		if _, err := a.cli.Push(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := a.st.OutboxDepth(ctx); err != nil || n != 0 {
+			t.Errorf("%s: outbox %d, %v; want it drained (stored, not anchored)", c.name, n, err)
+		}
+		st := stationInfo(t, reg, "ST-A")
+		if st.AuditSeq != head || st.AuditHash != headHash {
+			t.Errorf("%s: anchored (head %d %s)", c.name, st.AuditSeq, st.AuditHash)
+		}
+		if st.AuditAlarms != int64(i+1) || !strings.HasPrefix(st.AuditAlarm, c.why) {
+			t.Errorf("%s: %d alarms, latest %q; want %d, %s", c.name, st.AuditAlarms, st.AuditAlarm, i+1, c.why)
+		}
+	}
+	alarms, err := reg.Server.AuditAlarms(ctx)
+	if err != nil || len(alarms) != 5 || alarms[0].Kind != "bad_signature" || alarms[4].Kind != "unsigned" {
+		t.Errorf("audit alarms = %+v, %v", alarms, err)
+	}
+	a.enqueue(a.signed(protocol.AuditCheckpointPayload{Seq: head + 7, Hash: h("9")}))
+	if _, err := a.cli.Push(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := stationInfo(t, reg, "ST-A"); st.AuditSeq != head+7 {
+		t.Errorf("an honest checkpoint after the refused ones: head %d, want %d", st.AuditSeq, head+7)
 	}
 }
 

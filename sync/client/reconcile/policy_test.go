@@ -140,16 +140,16 @@ func TestApprovalViewShowsAttestorsAndHowVerifiedCP1(t *testing.T) {
 	for _, c := range []struct {
 		name, row, want string
 	}{
-		{"card attestor", attested, `<li class="attestor">` + cardAttestor + `: verified by SITHS card</li>`},
-		{"typed attestor", attested, `<li class="attestor">` + typedAttestor + `: <strong>typed in — NOT verified</strong></li>`},
-		{"ID-6 ground", attested, "ID-6 ground: no valid ID document"},
-		{"ID document", byDoc, `<td class="identified">ID document</td>`},
+		{"card attestor", attested, `<li class="attestor">` + cardAttestor + `: verifierad med SITHS-kort</li>`},
+		{"typed attestor", attested, `<li class="attestor">` + typedAttestor + `: <strong>inskriven – INTE verifierad</strong></li>`},
+		{"ID-6 ground", attested, "grund enligt ID-6: ingen giltig id-handling"},
+		{"ID document", byDoc, `<td class="identified">id-handling</td>`},
 	} {
 		if !strings.Contains(c.row, c.want) {
 			t.Errorf("%s: row does not contain %q:\n%s", c.name, c.want, c.row)
 		}
 	}
-	if strings.Contains(attested, cardAttestor+": <strong>typed") || strings.Contains(attested, typedAttestor+": verified") {
+	if strings.Contains(attested, cardAttestor+": <strong>inskriven") || strings.Contains(attested, typedAttestor+": verifierad") {
 		t.Errorf("an attestor is marked the other way:\n%s", attested)
 	}
 	if strings.Contains(byDoc, "attestor") {

@@ -12,6 +12,7 @@ package reconcile
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ type Client struct {
 	clk    clock.Clock
 	log    *slog.Logger
 	status StatusFunc
+	key    crypto.Signer // the station key: signs audit checkpoints
 	hc     *http.Client
 	once   sync.Mutex // one attempt at a time in this process
 }
@@ -96,8 +98,15 @@ func New(cfg Config, st *store.Store, clk clock.Clock, log *slog.Logger, status 
 			return nil, fmt.Errorf("reconcile: %w", err)
 		}
 	}
+	var key crypto.Signer
+	if len(tc.Certificates) > 0 {
+		key, _ = tc.Certificates[0].PrivateKey.(crypto.Signer)
+	}
+	if key == nil {
+		return nil, errors.New("reconcile: the TLS configuration has no station certificate and key (they sign the audit checkpoints)")
+	}
 	return &Client{
-		cfg: cfg, st: st, clk: clk, status: status,
+		cfg: cfg, st: st, clk: clk, status: status, key: key,
 		log: log.With("component", "reconcile"),
 		hc:  NewHTTPClient(tc, cfg.RequestTimeout, cfg.DialContext),
 	}, nil
@@ -186,9 +195,14 @@ func (c *Client) once1(ctx context.Context) error {
 }
 
 // CheckpointAudit enqueues an audit.checkpoint event with the head of the
-// audit chain when it moved since the last checkpoint.
+// audit chain when it moved since the last checkpoint, signed with the
+// station key (the registry anchors only checkpoints that verify against
+// the station's certificate).
 func (c *Client) CheckpointAudit(ctx context.Context) error {
-	err := c.st.Update(ctx, c.clk, func(t *store.Tx) error { return t.RecordAuditCheckpoint(ctx, metaAuditCheckpoint) })
+	sign := func(cp *protocol.AuditCheckpointPayload) error {
+		return protocol.SignCheckpoint(cp, c.cfg.Identity.StationID, c.clk.Now(), c.key)
+	}
+	err := c.st.Update(ctx, c.clk, func(t *store.Tx) error { return t.RecordAuditCheckpoint(ctx, metaAuditCheckpoint, sign) })
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
