@@ -60,3 +60,6 @@ clean:
 
 # The appliance: make cross, make deb, make rootfs-check, make image.
 include images/appliance.mk
+
+# The registry for central IT: make deb-registryd.
+include sync/registryd/package.mk

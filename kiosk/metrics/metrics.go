@@ -33,6 +33,7 @@ type metric struct {
 	name, help string
 	kind       Kind
 	collect    func() []Sample
+	hist       *Histogram
 }
 
 // Registry holds metrics; it is safe for concurrent use.
@@ -87,6 +88,10 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, escapeHelp(m.help), m.name, m.kind)
+		if m.hist != nil {
+			m.hist.write(&b, m.name)
+			continue
+		}
 		for _, s := range m.collect() {
 			b.WriteString(m.name)
 			if len(s.Labels) > 0 {

@@ -40,3 +40,31 @@ func TestRegisterRejectsBadAndDuplicateNames(t *testing.T) {
 		}()
 	}
 }
+
+func TestHistogramExposition(t *testing.T) {
+	r := NewRegistry()
+	h := r.RegisterHistogram("registry_request_seconds", "Request latency.", "endpoint", []float64{0.01, 0.1})
+	h.Observe("push", 0.005)
+	h.Observe("push", 0.01) // on a bound: counted in it (le)
+	h.Observe("push", 0.5)
+	h.Observe("pull", 0.05)
+	var b strings.Builder
+	if _, err := r.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP registry_request_seconds Request latency.\n" +
+		"# TYPE registry_request_seconds histogram\n" +
+		`registry_request_seconds_bucket{endpoint="pull",le="0.01"} 0` + "\n" +
+		`registry_request_seconds_bucket{endpoint="pull",le="0.1"} 1` + "\n" +
+		`registry_request_seconds_bucket{endpoint="pull",le="+Inf"} 1` + "\n" +
+		`registry_request_seconds_sum{endpoint="pull"} 0.05` + "\n" +
+		`registry_request_seconds_count{endpoint="pull"} 1` + "\n" +
+		`registry_request_seconds_bucket{endpoint="push",le="0.01"} 2` + "\n" +
+		`registry_request_seconds_bucket{endpoint="push",le="0.1"} 2` + "\n" +
+		`registry_request_seconds_bucket{endpoint="push",le="+Inf"} 3` + "\n" +
+		`registry_request_seconds_sum{endpoint="push"} 0.515` + "\n" +
+		`registry_request_seconds_count{endpoint="push"} 3` + "\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

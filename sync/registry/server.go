@@ -67,6 +67,8 @@ type Server struct {
 
 	revMu   sync.RWMutex
 	revoked map[string]bool // revoked station certificate serials (hex), refused in the TLS handshake
+
+	obs *observer // request metrics (metrics.go)
 }
 
 // Open opens (creating on first start) the registry in cfg.DataDir: the
@@ -119,6 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		live:   map[string]time.Time{},
 		recent: map[string]seenStatus{},
 	}
+	s.obs = newObserver(s)
 	if err := s.loadRevoked(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -196,14 +199,15 @@ func (s *Server) TLSConfig() *tls.Config {
 // StationHandler serves the station API (push, pull, control, enrol).
 func (s *Server) StationHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+protocol.PathEnrol, s.handleEnrol)
-	mux.Handle("POST "+protocol.PathPush, s.authenticated(s.handlePush))
-	mux.Handle("POST "+protocol.PathPull, s.authenticated(s.handlePull))
-	mux.Handle("POST "+protocol.PathControl, s.authenticated(s.handleControl))
+	mux.Handle("POST "+protocol.PathEnrol, s.obs.instrument("enrol", http.HandlerFunc(s.handleEnrol)))
+	mux.Handle("POST "+protocol.PathPush, s.obs.instrument("push", s.authenticated(s.handlePush)))
+	mux.Handle("POST "+protocol.PathPull, s.obs.instrument("pull", s.authenticated(s.handlePull)))
+	mux.Handle("POST "+protocol.PathControl, s.obs.instrument("control", s.authenticated(s.handleControl)))
 	mux.HandleFunc("GET "+protocol.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET "+PathReady, s.handleReady)
 	return mux
 }
 

@@ -28,10 +28,11 @@ import (
 )
 
 const usage = `usage:
-  registryd serve [-data DIR] [-listen ADDR] [-hosts a,b] [-seed STATION]
+  registryd serve [-data DIR] [-listen ADDR] [-hosts a,b] [-seed STATION] [-metrics ADDR|-]
                   [-admin ADDR|-] -console-anchors FILE -console-roles FILE [-console-cert FILE -console-key FILE] [-console-crl-grace D]
                   (the console is HTTPS with SITHS client certificates; -admin - runs without it)
   registryd seed  [-data DIR] STATION
+  registryd backup [-data DIR] -out DIR                      (a consistent copy while the registry serves; restore: -data DIR)
   registryd audit verify [-data DIR]                        (checks the console's hash-chained audit trail)
   registryd trust add-intermediate|add-crl [-data DIR] FILE (on the registry host: the first SITHS material, or a CRL
                                                              when a stale one keeps everyone out of the console)
@@ -72,6 +73,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "trust":
 		return trustCmd(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -98,6 +101,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	unsynced := fs.Bool("console-allow-unsynced-clock", false, "check admins' certificates by a clock not known to be NTP-synchronised (containers, tests)")
 	hosts := fs.String("hosts", "localhost,127.0.0.1", "names and IPs in the server certificate; the console answers only to these")
 	seedStation := fs.String("seed", "", "seed demonstration data for this station on first start")
+	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "address of /metrics, /readyz and /livez (plain HTTP for Prometheus and load balancers; station IDs, no personal data); - for none")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -156,7 +160,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	errc := make(chan error, 2)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	consoleURL := "none"
 	if console != nil {
@@ -171,8 +177,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		errc <- nil
 	}
-	log.Info("registry serving", "stations", ln.Addr().String(), "console", consoleURL, "ca_fingerprint", srv.CA().Fingerprint())
-	return errors.Join(<-errc, <-errc)
+	metricsURL := "none"
+	if *metricsAddr != "-" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			cancel() // stop the servers started, and wait for them
+			return errors.Join(fmt.Errorf("listen metrics: %w", err), <-errc, <-errc)
+		}
+		metricsURL = "http://" + mln.Addr().String() + "/metrics"
+		go func() { errc <- srv.ServeMetrics(ctx, mln) }()
+	} else {
+		errc <- nil
+	}
+	log.Info("registry serving", "stations", ln.Addr().String(), "console", consoleURL, "metrics", metricsURL, "ca_fingerprint", srv.CA().Fingerprint())
+	return errors.Join(<-errc, <-errc, <-errc)
 }
 
 // isLoopback reports whether addr (host:port) names a loopback address.
@@ -251,6 +269,31 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("console audit trail: %w", err)
 	}
 	fmt.Fprintf(stdout, "console audit trail verified: %d entries, head %s\n", res.Entries, res.Head)
+	return nil
+}
+
+// backupCmd copies the data directory while the registry serves
+// (docs/registry-operations.md).
+func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "/var/lib/registryd", "data directory")
+	out := fs.String("out", "", "the backup's directory (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: backup needs -out DIR", ErrUsage)
+	}
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.Backup(ctx, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s\n", *out)
 	return nil
 }
 

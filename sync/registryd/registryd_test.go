@@ -90,7 +90,7 @@ func newAdminPKI(t *testing.T, dir string) *adminPKI {
 func TestServeEnrolAdmin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dir, keys := t.TempDir(), t.TempDir()
-	addr, adminAddr := freeAddr(t), freeAddr(t)
+	addr, adminAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	p := newAdminPKI(t, keys)
 	roles := filepath.Join(keys, "roles")
 	if err := os.WriteFile(roles, []byte("# test admins\n"+adminHSAID+" case_officer,station_manager,security_officer\n"), 0o600); err != nil {
@@ -103,7 +103,7 @@ func TestServeEnrolAdmin(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- registryd.Run(ctx, []string{"serve", "-data", dir, "-listen", addr, "-admin", adminAddr, "-seed", "ST-CLI",
-			"-console-anchors", p.anchors, "-console-roles", roles, "-console-allow-unsynced-clock"}, io.Discard, io.Discard)
+			"-console-anchors", p.anchors, "-console-roles", roles, "-console-allow-unsynced-clock", "-metrics", metricsAddr}, io.Discard, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -122,6 +122,18 @@ func TestServeEnrolAdmin(t *testing.T) {
 			t.Fatal("registryd serve did not come up")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Operations: readiness and metrics on their own plain-HTTP listener.
+	for path, want := range map[string]string{"/readyz": "ready", "/metrics": "registry_up 1"} {
+		res, err := http.Get("http://" + metricsAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, want %q in:\n%s", path, res.StatusCode, want, b)
+		}
 	}
 	conn := []string{"admin", "-url", adminURL, "-cert", p.cert, "-key", p.key, "-ca", filepath.Join(dir, "ca", "ca.pem")}
 	admin := func(args ...string) []string { return append(append([]string{}, conn...), args...) }
