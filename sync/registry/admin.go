@@ -30,7 +30,7 @@ var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
 <link rel="stylesheet" href="/admin/console.css"></head>
 <body>{{if .Dev}}<p class="dev" role="alert"><strong>Development mode</strong>: plain HTTP on loopback, no login. Every action is recorded as {{.Actor}}. Never use this mode for a real registry.</p>{{end}}
 <h1>Kortstation registry</h1>
-<p class="who">Signed in as <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">Audit trail</a>{{end}}</p>
+<p class="who">Signed in as <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">Audit trail</a>{{end}} <a href="/admin/deadlines">Avvikelser och frister</a></p>
 {{if .Code}}<p>Enrolment code for {{.CodeStation}}: <span class="code">{{.Code}}</span> (CA fingerprint {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 <h2>Stations</h2>
@@ -244,6 +244,7 @@ func (c *Console) routes() http.Handler {
 	} {
 		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) { c.act(w, r, a) })
 	}
+	c.deadlineRoutes(mux, get) // issue 14: deviations and deadlines (deadlines_page.go)
 	return mux
 }
 

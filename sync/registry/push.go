@@ -139,6 +139,9 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 	} else if reason != "" {
 		return s.holdForReview(ctx, tx, station, ev, serial, reason, now)
 	}
+	if err := s.trackDeadlines(ctx, tx, station, ev, payload); err != nil { // RE-2, RC-6, BL-2, RE-5 (deadlines.go)
+		return err
+	}
 	switch p := payload.(type) {
 	case protocol.IssuancePayload:
 		return s.projectIssuance(ctx, tx, station, ev, p, now)
