@@ -3,7 +3,9 @@ package registry_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/trust/trusttest"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registry/mail"
@@ -597,3 +600,78 @@ func TestRC6UnreturnedReserveCardsAreDeviations(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDeviationFollowUpNeedsCaseOfficer: every role sees the deadlines
+// page (the view audited); only a case officer marks an RC-6 deviation
+// followed up; a viewer's attempt is refused, audited and changes nothing.
+func TestDeviationFollowUpNeedsCaseOfficer(t *testing.T) {
+	t0 := calendar.NewDate(2026, 11, 2).At(10, 0)
+	df := newDeadlineFixture(t, t0)
+	df.push(protocol.IssuancePayload{IssuanceID: "iss-1", CardSerial: "RK-1", CardType: "reserve", PersonalNumber: registry.TestPersonalNumber("19850505", 321),
+		Reason: "forgotten", ValidFrom: t0, ValidUntil: calendar.NewDate(2026, 11, 12).Start(), Operator: jobOp}, t0)
+	df.fc.Advance(11 * 24 * time.Hour)
+	if r, err := df.srv.RunDeadlines(df.ctx); err != nil || r.Deviations != 1 {
+		t.Fatalf("RC-6: %+v, %v", r, err)
+	}
+	devs, _ := df.srv.Deviations(df.ctx)
+	id := itoa(devs[0].ID)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
+	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
+	if _, err := df.srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := df.srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, df.fc.Now().Add(-time.Hour), df.fc.Now().Add(23*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	console, err := df.srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}, AllowUnsyncedClock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- console.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	f := &consoleFixture{t: t, ctx: ctx, srv: df.srv, dir: df.dir, base: "https://" + ln.Addr().String(), pool: df.srv.CA().Pool()}
+	as := func(hsa string) *http.Client {
+		c, k := inter.Issue(trusttest.Leaf{HSAID: hsa, NotBefore: df.fc.Now().Add(-time.Hour), NotAfter: df.fc.Now().AddDate(1, 0, 0)})
+		return f.client(c, k)
+	}
+	viewer, officer := as(viewerID), as(caseID)
+	for who, c := range map[string]*http.Client{viewerID: viewer, caseID: officer} {
+		if res, body := f.get(c, "/admin/deadlines"); res.StatusCode != http.StatusOK || !strings.Contains(body, "RK-1") {
+			t.Errorf("deadlines page for %s: %d", who, res.StatusCode)
+		}
+	}
+	form := url.Values{"id": {id}, "reason": {"Kortet hämtas av chefen."}}
+	if got := f.post(viewer, "/admin/deviation/follow-up", withCSRF(form, f.csrf(viewer)), nil); got != http.StatusForbidden {
+		t.Errorf("follow-up by a viewer: %d, want 403", got)
+	}
+	if devs, _ := df.srv.Deviations(df.ctx); !devs[0].FollowedUpAt.IsZero() {
+		t.Fatal("a viewer's refused follow-up changed the deviation")
+	}
+	if !f.auditHas("deviation.follow_up", viewerID, "refused") {
+		t.Error("the viewer's refused follow-up is not audited")
+	}
+	if got := f.post(officer, "/admin/deviation/follow-up", withCSRF(form, f.csrf(officer)), nil); got != http.StatusOK {
+		t.Errorf("follow-up by a case officer: %d, want 200", got)
+	}
+	if devs, _ := df.srv.Deviations(df.ctx); devs[0].FollowedUpBy != caseID || devs[0].Note != "Kortet hämtas av chefen." {
+		t.Errorf("RC-6 follow-up: %+v", devs[0])
+	}
+	if !f.auditHas("deviation.follow_up", caseID, "ok") || !f.auditHas("console.view", viewerID, "") {
+		t.Error("the follow-up or the page view is not audited")
+	}
+	if got := f.post(officer, "/admin/deviation/follow-up", withCSRF(form, f.csrf(officer)), nil); got != http.StatusNotFound {
+		t.Errorf("second follow-up of the same deviation: %d, want 404", got)
+	}
+}
