@@ -158,7 +158,9 @@ func (s *Server) trackDeadlines(ctx context.Context, tx *sql.Tx, station string,
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, issuance_id = excluded.issuance_id,
 			  card_type = excluded.card_type, personal_number = excluded.personal_number, issued_at = excluded.issued_at,
-			  valid_until = excluded.valid_until, receipt_at = '', returned_at = ''`,
+			  valid_until = excluded.valid_until,
+			  receipt_at = CASE WHEN issuance_id = excluded.issuance_id THEN receipt_at ELSE '' END,
+			  returned_at = CASE WHEN issuance_id = excluded.issuance_id THEN returned_at ELSE '' END`,
 			p.CardSerial, station, p.IssuanceID, typ, p.PersonalNumber, ts(at), tsOrEmpty(p.ValidUntil))
 		if err != nil {
 			return fmt.Errorf("registry: card loan: %w", err)
@@ -314,6 +316,18 @@ func (s *Server) blockOverdueReceipts(ctx context.Context) (int, error) {
 	n := 0
 	for _, d := range todo {
 		err := s.db.write(ctx, func(tx *sql.Tx) error {
+			// The receipt or the card may have come in since the read:
+			// look again, in the transaction that blocks.
+			var receipt, returned string
+			err := tx.QueryRowContext(ctx, `SELECT receipt_at, returned_at FROM card_loans WHERE serial = ? AND issuance_id = ?`, d.serial, d.issuance).Scan(&receipt, &returned)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // issued anew since
+			} else if err != nil {
+				return fmt.Errorf("registry: RE-2 block: %w", err)
+			}
+			if t := parseTS(receipt); returned != "" || (!t.IsZero() && t.Before(d.deadline)) {
+				return nil
+			}
 			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deadline_blocks (card_serial, issuance_id, station_id, deadline, blocked_at) VALUES (?, ?, ?, ?, ?)`,
 				d.serial, d.issuance, d.station, ts(d.deadline), ts(now))
 			if err != nil {
@@ -321,15 +335,6 @@ func (s *Server) blockOverdueReceipts(ctx context.Context) (int, error) {
 			}
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil // another run did it
-			}
-			// The receipt may have come in since the read: look again.
-			var receipt string
-			if err := tx.QueryRowContext(ctx, `SELECT receipt_at FROM card_loans WHERE serial = ?`, d.serial).Scan(&receipt); err != nil {
-				return fmt.Errorf("registry: RE-2 block: %w", err)
-			}
-			if t := parseTS(receipt); !t.IsZero() && t.Before(d.deadline) {
-				_, err := tx.ExecContext(ctx, `DELETE FROM deadline_blocks WHERE card_serial = ? AND issuance_id = ?`, d.serial, d.issuance)
-				return err
 			}
 			if err := blockCard(ctx, tx, d.station, d.serial, string(rules.BlockReceiptOverdue), now.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err

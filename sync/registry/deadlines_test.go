@@ -675,3 +675,57 @@ func TestDeviationFollowUpNeedsCaseOfficer(t *testing.T) {
 		t.Errorf("second follow-up of the same deviation: %d, want 404", got)
 	}
 }
+
+// TestDeadlineJobsOnceWhenRunTogether: runs of the deadline jobs at the
+// same time (two registries' schedules, a manual run beside the
+// scheduled one) make each effect once: one RE-2 block, one RC-6
+// deviation, one RE-5 reminder.
+func TestDeadlineJobsOnceWhenRunTogether(t *testing.T) {
+	t0 := calendar.NewDate(2026, 11, 2).At(10, 0)
+	f := newDeadlineFixture(t, t0)
+	pnr := registry.TestPersonalNumber("19850505", 321)
+	if err := f.srv.SetContact(f.ctx, pnr, "holder@region.example", "sv"); err != nil {
+		t.Fatal(err)
+	}
+	f.push(protocol.IssuancePayload{IssuanceID: "iss-1", CardSerial: "RK-1", CardType: "reserve", PersonalNumber: pnr, Reason: "waiting_for_new_card",
+		ValidFrom: t0, ValidUntil: calendar.NewDate(2026, 11, 16).Start(), Operator: jobOp}, t0)
+	p2 := registry.TestPersonalNumber("19700101", 123)
+	if err := f.srv.SetContact(f.ctx, p2, "other@region.example", "sv"); err != nil {
+		t.Fatal(err)
+	}
+	f.push(protocol.IssuancePayload{IssuanceID: "iss-3", CardSerial: "RK-2", CardType: "reserve", PersonalNumber: p2, Reason: "waiting_for_new_card",
+		ValidFrom: t0, ValidUntil: calendar.NewDate(2026, 11, 16).Start(), Operator: jobOp}, t0)
+	f.push(protocol.ReceiptPayload{ReceiptID: "r-3", IssuanceID: "iss-3", CardSerial: "RK-2"}, t0)
+	for _, id := range []string{"iss-1", "iss-3"} {
+		if err := f.srv.Decide(f.ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Day 10: RK-1's receipt is overdue (RE-2) and its holder's regular
+	// card, handed out on day 7, makes it a deviation (RC-6); RK-2 (its
+	// receipt in) is due its 7-day reminder (RE-5). A blocked card gets
+	// no reminder.
+	f.fc.Advance(7 * 24 * time.Hour)
+	f.push(protocol.IssuancePayload{IssuanceID: "iss-2", CardSerial: "REG-1", CardType: "sis", PersonalNumber: pnr, Operator: jobOp}, f.fc.Now())
+	f.fc.Advance(3 * 24 * time.Hour)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { _, err := f.srv.RunDeadlines(f.ctx); errs <- err }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks, _ := f.srv.DeadlineBlocks(f.ctx)
+	devs, _ := f.srv.Deviations(f.ctx)
+	mails := 0
+	for _, o := range f.outbox() {
+		if o.Event == "expiry" {
+			mails++
+		}
+	}
+	if len(blocks) != 1 || len(devs) != 1 || mails != 1 {
+		t.Errorf("after 4 runs at once: %d RE-2 blocks, %d RC-6 deviations, %d RE-5 reminders; want 1 each", len(blocks), len(devs), mails)
+	}
+}
