@@ -193,17 +193,30 @@ func tsOrEmpty(t time.Time) string {
 
 // recordReturn closes the card's loan, records that its certificates are
 // blocked now that it is back (BL-2: before anything is removed from the
-// card) and marks an open RC-6 deviation as returned late.
+// card; rules.BlockOnReturn says when) and marks an open RC-6 deviation as
+// returned late. It runs before the return's projection, so the card's
+// state is the one it came back in.
 func (s *Server) recordReturn(ctx context.Context, tx *sql.Tx, station, serial string, at, now time.Time) error {
 	if serial == "" {
 		return nil
 	}
-	var issuance string
-	err := tx.QueryRowContext(ctx, `UPDATE card_loans SET returned_at = ? WHERE serial = ? AND returned_at = '' RETURNING issuance_id`, ts(at), serial).Scan(&issuance)
+	var issuance, until string
+	err := tx.QueryRowContext(ctx, `UPDATE card_loans SET returned_at = ? WHERE serial = ? AND returned_at = '' RETURNING issuance_id, valid_until`, ts(at), serial).Scan(&issuance, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		issuance = "" // a card the registry saw no issuance of: its certificates are blocked all the same
 	} else if err != nil {
 		return fmt.Errorf("registry: card returned: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE deviations SET returned_at = ? WHERE card_serial = ? AND returned_at = ''`, ts(at), serial); err != nil {
+		return fmt.Errorf("registry: deviation returned: %w", err)
+	}
+	var state string
+	var blocked bool
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT state FROM card_status WHERE serial = ?1), ''), EXISTS (SELECT 1 FROM blocked_cards WHERE serial = ?1)`, serial).Scan(&state, &blocked); err != nil {
+		return fmt.Errorf("registry: card returned: %w", err)
+	}
+	if !rules.BlockOnReturn(rules.Card{Number: serial, State: cardState(state, ""), ValidUntil: parseTS(until)}, at, blocked) {
+		return nil
 	}
 	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO certificate_blocks (card_serial, issuance_id, station_id, returned_at, blocked_at) VALUES (?, ?, ?, ?, ?)`,
 		serial, issuance, station, ts(at), ts(now))
@@ -211,13 +224,8 @@ func (s *Server) recordReturn(ctx context.Context, tx *sql.Tx, station, serial s
 		return fmt.Errorf("registry: BL-2 certificate block: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		if err := appendAdminAudit(ctx, tx, s.clk, audit.Entry{Kind: "bl2.certificates_blocked", Actor: jobActor, Subject: serial,
-			Detail: map[string]any{"rule": "BL-2", "station": station, "issuance": issuance}}); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE deviations SET returned_at = ? WHERE card_serial = ? AND returned_at = ''`, ts(at), serial); err != nil {
-		return fmt.Errorf("registry: deviation returned: %w", err)
+		return appendAdminAudit(ctx, tx, s.clk, audit.Entry{Kind: "bl2.certificates_blocked", Actor: jobActor, Subject: serial,
+			Detail: map[string]any{"rule": "BL-2", "station": station, "issuance": issuance}})
 	}
 	return nil
 }

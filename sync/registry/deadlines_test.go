@@ -728,4 +728,13 @@ func TestDeadlineJobsOnceWhenRunTogether(t *testing.T) {
 	if len(blocks) != 1 || len(devs) != 1 || mails != 1 {
 		t.Errorf("after 4 runs at once: %d RE-2 blocks, %d RC-6 deviations, %d RE-5 reminders; want 1 each", len(blocks), len(devs), mails)
 	}
+
+	// Both come back: the approved card's certificates are blocked now
+	// (BL-2); the RE-2-blocked card's were blocked already.
+	f.push(protocol.ReturnPayload{IssuanceID: "ret-1", CardSerial: "RK-1", RefersTo: "iss-1", Operator: jobOp}, f.fc.Now())
+	f.push(protocol.ReturnPayload{IssuanceID: "ret-2", CardSerial: "RK-2", RefersTo: "iss-3", Operator: jobOp}, f.fc.Now())
+	cb, err := f.srv.CertificateBlocks(f.ctx)
+	if err != nil || len(cb) != 1 || cb[0].CardSerial != "RK-2" {
+		t.Errorf("BL-2 on return: %+v, %v; want RK-2 only (RK-1 was blocked already)", cb, err)
+	}
 }
