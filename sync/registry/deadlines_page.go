@@ -10,12 +10,14 @@ package registry
 // own action machinery (role, CSRF, audit in the change's transaction).
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/kiosk/rules/violation"
 )
 
@@ -34,9 +36,22 @@ func (c *Console) deadlineRoutes(mux *http.ServeMux, get func(string, Role, http
 			}
 			return "followed up", c.s.FollowUpDeviation(r.Context(), id, principalFrom(r.Context()).actor, r.FormValue("reason"))
 		}}
-	mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) {
-		c.act(backTo{ResponseWriter: w, path: deadlinesPath}, r, a)
-	})
+	// An attestor's or staff member's e-mail for notifications, by HSA-ID
+	// only: a personal number never goes into the audit trail (recipients
+	// known only by it come from `registryd contacts`).
+	contact := action{path: "/admin/contact", kind: "contact.set", role: RoleCaseOfficer, subject: "hsa_id",
+		do: func(r *http.Request) (string, error) {
+			h, err := ident.ParseHSAID(r.FormValue("hsa_id"))
+			if err != nil {
+				return "", fmt.Errorf("%w: not an HSA-ID", ErrInvalid)
+			}
+			return "set", c.s.SetContact(r.Context(), h.String(), r.FormValue("email"), r.FormValue("lang"))
+		}}
+	for _, a := range []action{a, contact} {
+		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) {
+			c.act(backTo{ResponseWriter: w, path: deadlinesPath}, r, a)
+		})
+	}
 }
 
 // backTo sends a browser that finished an action on this page back to it
@@ -68,6 +83,8 @@ var deadlineTexts = map[string]map[string]string{
 		"ev.issued": "utlämnat", "ev.approved": "klart att aktivera", "ev.expiry": "påminnelse om giltighetstid",
 		"ro.recipient": "mottagare", "ro.attestor": "intygsgivare",
 		"job.deadlines": "frister (RE-2, RC-6, RE-5)", "job.mail": "e-postutskick (RE-5)",
+		"contact": "E-postadress för avisering", "contactHelp": "Intygsgivare och personal med HSA-id. Mottagare som bara har personnummer läses in med registryd contacts.",
+		"hsaid": "HSA-id", "email": "e-postadress", "setContact": "Spara adress", "langSv": "svenska", "langEn": "engelska",
 	},
 	"en": {
 		"title": "Deviations and deadlines", "back": "Back to the console", "other": "Svenska", "otherLang": "sv",
@@ -82,6 +99,8 @@ var deadlineTexts = map[string]map[string]string{
 		"ev.issued": "issued", "ev.approved": "ready to activate", "ev.expiry": "expiry reminder",
 		"ro.recipient": "recipient", "ro.attestor": "attestor",
 		"job.deadlines": "deadlines (RE-2, RC-6, RE-5)", "job.mail": "e-mail delivery (RE-5)",
+		"contact": "E-mail address for notifications", "contactHelp": "Attestors and staff with an HSA-ID. Recipients known only by personal number are loaded with registryd contacts.",
+		"hsaid": "HSA-ID", "email": "e-mail address", "setContact": "Save address", "langSv": "Swedish", "langEn": "English",
 	},
 }
 
@@ -114,6 +133,8 @@ var deadlinesTmpl = template.Must(template.New("deadlines").Funcs(template.FuncM
 <h2 id="re5">{{index $t "re5"}}</h2>
 {{if .Mail}}<table><tr><th>{{index $t "created"}}</th><th>{{index $t "event"}}</th><th>{{index $t "role"}}</th><th>{{index $t "card"}}</th><th>{{index $t "to"}}</th><th>{{index $t "lang"}}</th><th>{{index $t "subject"}}</th><th>{{index $t "state"}}</th><th>{{index $t "attempts"}}</th><th>{{index $t "next"}}</th><th>{{index $t "sentAt"}}</th><th>{{index $t "lastError"}}</th></tr>
 {{range .Mail}}<tr class="mail"><td>{{when .CreatedAt}}</td><td>{{index $t (printf "ev.%s" .Event)}}</td><td>{{index $t (printf "ro.%s" .Role)}}</td><td>{{.CardSerial}}</td><td>{{.To}}</td><td>{{.Lang}}</td><td>{{.Subject}}</td><td>{{index $t (printf "st.%s" .State)}}</td><td>{{.Attempts}}</td><td>{{if eq .State "queued"}}{{when .NextAt}}{{end}}</td><td>{{when .SentAt}}</td><td>{{.LastError}}</td></tr>{{end}}</table>{{else}}<p>{{index $t "none"}}</p>{{end}}
+<h3>{{index $t "contact"}}</h3><p>{{index $t "contactHelp"}}</p>
+<form method="post" action="/admin/contact"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="hsa_id" placeholder="{{index $t "hsaid"}}" aria-label="{{index $t "hsaid"}}" required> <input name="email" type="email" placeholder="{{index $t "email"}}" aria-label="{{index $t "email"}}" required> <select name="lang" aria-label="{{index $t "lang"}}"><option value="sv">{{index $t "langSv"}}</option><option value="en">{{index $t "langEn"}}</option></select> <button>{{index $t "setContact"}}</button></form>
 </body></html>`))
 
 // outboxPageSize is how many e-mails the page lists.

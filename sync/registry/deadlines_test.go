@@ -579,6 +579,28 @@ func TestRC6UnreturnedReserveCardsAreDeviations(t *testing.T) {
 		t.Errorf("audit trail lacks the follow-up or the job's deviations: %v", audited)
 	}
 
+	// A case officer sets an attestor's address on the page; a personal
+	// number is not taken there.
+	postTo := func(path string, form url.Values) int {
+		form.Set("csrf", tok)
+		res, err := cl.PostForm(base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := postTo("/admin/contact", url.Values{"hsa_id": {attestor1}, "email": {"intyg@region.example"}, "lang": {"sv"}}); code != http.StatusSeeOther {
+		t.Errorf("set contact: %d, want 303", code)
+	}
+	if code := postTo("/admin/contact", url.Values{"hsa_id": {p1}, "email": {"x@region.example"}, "lang": {"sv"}}); code != http.StatusBadRequest {
+		t.Errorf("set contact by personal number: %d, want 400", code)
+	}
+	f.push(protocol.NotificationPayload{Event: "issued", Role: "attestor", HSAID: attestor1, IssuanceID: "iss-1", CardSerial: "RK-1", Key: "notify.issued"}, f.fc.Now())
+	if o := f.outbox(); len(o) == 0 || o[0].To != "intyg@region.example" || o[0].State != registry.MailQueued {
+		t.Errorf("RE-5 to the attestor whose address the console set: %+v", o)
+	}
+
 	// The first card comes back late: its certificates are blocked
 	// (BL-2) and the deviation says when it came.
 	f.fc.Advance(24 * time.Hour)
