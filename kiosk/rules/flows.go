@@ -335,6 +335,14 @@ type ReturnDecision struct {
 	Deviation *Deviation `json:"deviation,omitempty"`
 }
 
+// BlockOnReturn reports whether a card coming back must have its
+// certificates blocked (BL-2): they are live or may become so (handed out,
+// approved, activated) and not blocked already.
+func BlockOnReturn(c Card, now time.Time, blocked bool) bool {
+	state := c.EffectiveState(now)
+	return (state == StateHandedOut || state == StateApproved || state == StateActivated) && !blocked
+}
+
 // ReturnCard decides a return (RC-6): the operator authorised (AD-1), the
 // chip matching the card (RC-9), and a state a card can be returned from.
 // Returns are allowed during stops.
@@ -343,7 +351,7 @@ func ReturnCard(in ReturnInput) (ReturnDecision, error) {
 	c := in.Card
 	state := c.EffectiveState(in.Now)
 	d := ReturnDecision{CardNumber: c.Number, NewState: StateReturned,
-		BlockCertificates: (state == StateHandedOut || state == StateApproved || state == StateActivated) && !in.Registry.Blocked(c),
+		BlockCertificates: BlockOnReturn(c, in.Now, in.Registry.Blocked(c)),
 		CutAndReturn:      c.Type == CardReserve || c.Type == CardShortTerm}
 	vs.Add(CheckOperator(in.Operator, in.Registry.AuthorisedAdmins))
 	vs.Add(CheckChip(c.Number, in.ChipSerial))

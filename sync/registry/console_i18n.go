@@ -161,6 +161,7 @@ var consoleSv = map[string]string{
 	"Last sync":                    "Senaste synk",
 	"Last seen":                    "Senast sedd",
 	"Issues cards until (offline)": "Lämnar ut kort till (offline)",
+	"Deviations and deadlines":     "Avvikelser och frister",
 	"Control":                      "Styrkanal",
 	"Outbox":                       "Utkorg",
 	"Data ages (s)":                "Dataålder (s)",

@@ -195,6 +195,9 @@ CREATE TABLE admin_audit_head (
     seq  INTEGER NOT NULL,
     hash TEXT NOT NULL
 ) STRICT;`,
+	// 3: deadlines that act and notifications that arrive (issue 14,
+	// deadlines.go, notify.go).
+	deadlinesMigration,
 }
 
 // migrate applies every migration above the database's user_version.

@@ -384,6 +384,9 @@ func (s *Server) Decide(ctx context.Context, issuanceID string, approve bool) er
 		if !approve && kind == protocol.KindIssuance {
 			return releaseReserveCard(ctx, tx, serial) // a rejected card is not out (RC-4)
 		}
+		if approve && kind == protocol.KindIssuance {
+			return s.enqueueApproved(ctx, tx, issuanceID, serial, s.now()) // RE-5: ready to activate (notify.go)
+		}
 		return nil
 	})
 }

@@ -24,9 +24,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registry/mail"
 )
 
 // Config configures a Server. The zero value (plus DataDir) works.
@@ -44,6 +47,15 @@ type Config struct {
 	MaxWait time.Duration
 	// PageLimit caps items per delta page; default 1000.
 	PageLimit int
+	// Clock drives the scheduled jobs (jobs.go) and, when Now is nil, is
+	// the registry's clock; default the real clock (tests: a fake).
+	Clock clockwork.Clock
+	// Mail is the SMTP relay of the notifications (RE-5, notify.go); no
+	// relay: each message is logged only.
+	Mail mail.Config
+	// JobEvery is how often the deadline jobs run (default 15 min),
+	// MailEvery how often the outbox is sent (default 30 s).
+	JobEvery, MailEvery time.Duration
 }
 
 // Server is the registry.
@@ -65,6 +77,8 @@ type Server struct {
 	live   map[string]time.Time  // station → when its control poll last arrived
 	recent map[string]seenStatus // station → its latest status, persisted at most every statusPersistEvery
 
+	mailer mail.Sender // nil: notifications are logged only
+
 	revMu   sync.RWMutex
 	revoked map[string]bool // revoked station certificate serials (hex), refused in the TLS handshake
 
@@ -81,6 +95,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	var clk clock.Clock = clock.System{}
+	if cfg.Now == nil && cfg.Clock != nil {
+		cfg.Now = cfg.Clock.Now
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	} else {
@@ -91,6 +108,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.PageLimit <= 0 {
 		cfg.PageLimit = 1000
+	}
+	sender, err := mail.New(cfg.Mail)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
 	}
 	if len(cfg.Hosts) == 0 {
 		cfg.Hosts = []string{"localhost", "127.0.0.1", "::1"}
@@ -122,6 +143,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		recent: map[string]seenStatus{},
 	}
 	s.obs = newObserver(s)
+	if sender != nil {
+		s.mailer = sender
+	}
 	if err := s.loadRevoked(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -212,9 +236,15 @@ func (s *Server) StationHandler() http.Handler {
 }
 
 // Serve serves the station API with TLS on ln until ctx ends, and expires
-// reserve cards every hour meanwhile.
+// reserve cards every hour and runs the scheduled jobs (jobs.go)
+// meanwhile.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.maintain(ctx, time.Hour)
+	jobs, err := s.StartJobs(ctx)
+	if err != nil {
+		return err
+	}
+	defer jobs.Stop()
 	return serveHTTP(ctx, tls.NewListener(ln, s.TLSConfig()), s.StationHandler(), s.log)
 }
 

@@ -31,6 +31,9 @@ const usage = `usage:
   registryd serve [-data DIR] [-listen ADDR] [-hosts a,b] [-seed STATION] [-metrics ADDR|-]
                   [-admin ADDR|-] -console-anchors FILE -console-roles FILE [-console-cert FILE -console-key FILE] [-console-crl-grace D]
                   (the console is HTTPS with SITHS client certificates; -admin - runs without it)
+                  [-smtp-relay HOST:PORT -smtp-from ADDR [-smtp-starttls required|opportunistic|none]
+                   [-smtp-user U -smtp-password-file FILE] [-smtp-ca FILE]]   (RE-5 e-mail; without a relay: log only)
+  registryd contacts [-data DIR] FILE                       (e-mail addresses for notifications: lines "HSA-ID-OR-PERSONAL-NUMBER EMAIL [sv|en]")
   registryd seed  [-data DIR] STATION
   registryd backup [-data DIR] -out DIR                      (a consistent copy while the registry serves; restore: -data DIR)
   registryd audit verify [-data DIR]                        (checks the console's hash-chained audit trail)
@@ -75,6 +78,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return trustCmd(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, stderr)
+	case "contacts":
+		return contactsCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -102,8 +107,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	hosts := fs.String("hosts", "localhost,127.0.0.1", "names and IPs in the server certificate; the console answers only to these")
 	seedStation := fs.String("seed", "", "seed demonstration data for this station on first start")
 	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "address of /metrics, /readyz and /livez (plain HTTP for Prometheus and load balancers; station IDs, no personal data); - for none")
+	var mcfg mailFlags
+	mcfg.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	mailCfg, err := mcfg.config()
+	if err != nil {
+		return err
 	}
 	var ccfg registry.ConsoleConfig
 	if *adminAddr != "-" {
@@ -140,7 +151,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Hosts: strings.Split(*hosts, ","), Logger: log})
+	log.Info("notifications (RE-5)", "config", mailCfg.String())
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Hosts: strings.Split(*hosts, ","), Logger: log, Mail: mailCfg})
 	if err != nil {
 		return err
 	}

@@ -59,8 +59,19 @@ func Start(t testing.TB) *Registry {
 // New opens a registry in dir without serving it.
 func New(t testing.TB, dir string) *Registry {
 	t.Helper()
+	return NewWith(t, dir, nil)
+}
+
+// NewWith is New with the configuration adjusted by mod (a fake clock,
+// a mail relay), when not nil.
+func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
+	t.Helper()
 	log := Logger(t)
-	srv, err := registry.Open(context.Background(), registry.Config{DataDir: dir, Logger: log, MaxWait: 5 * time.Second})
+	cfg := registry.Config{DataDir: dir, Logger: log, MaxWait: 5 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := registry.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}

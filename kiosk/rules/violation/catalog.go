@@ -78,6 +78,7 @@ const (
 	KeyReceiptNotOverdue       Key = "receipt.not_overdue"       // deadline
 	KeyNotifyIssued            Key = "notify.issued"             // card_number
 	KeyNotifyApproved          Key = "notify.approved"           // card_number
+	KeyNotifyExpiry            Key = "notify.expiry"             // card_number, days, valid_until
 
 	// Central processing (CP-*).
 	KeyCentralRejects       Key = "central.rejects"        // rules
@@ -245,6 +246,8 @@ var catalog = map[Key]text{
 		"Reserve card {card_number} has been issued. You will be told when it can be activated."},
 	KeyNotifyApproved: {"Reservkortet {card_number} är nu klart att aktiveras på https://minasidor.siths.se.",
 		"Reserve card {card_number} is now ready to be activated at https://minasidor.siths.se."},
+	KeyNotifyExpiry: {"Reservkort {card_number} slutar gälla om {days} dagar ({valid_until}). Lämna tillbaka det till kortstationen senast då, eller så snart ditt ordinarie kort finns.",
+		"Reserve card {card_number} expires in {days} days ({valid_until}). Return it to the card station by then, or as soon as your regular card is at hand."},
 
 	KeyCentralRejects: {"Den centrala tjänsten avslår beställningen ({rules}).",
 		"The central service rejects the order ({rules})."},
