@@ -130,6 +130,7 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 		var r *Refusal
 		if errors.As(refusalOf(ferr), &r) {
 			f.errors = r.Messages
+			m.auditRefusal(ctx, "card.read", r.Messages)
 		} else {
 			m.log.Error("card read in flow", "flow", f.kind, "err", ferr)
 			f.errors = []Message{msg("internal", "Något gick fel i stationen. Försök igen.", "Something went wrong in the station. Try again.")}

@@ -151,6 +151,7 @@ export function summary(found, { pick = null } = {}) {
 // return, block).
 export function createFind(ctx, kb, { names = true, cardLabel = false } = {}) {
   let sent = "";
+  let lastFound = "";
   const search = () => {
     const q = kb.value("find");
     sent = q;
@@ -172,14 +173,20 @@ export function createFind(ctx, kb, { names = true, cardLabel = false } = {}) {
     },
     // render is the look-up step: the field, what was found, and the name
     // when the station does not know it.
-    render(d) {
+    render(d, flow) {
       const f = d.found;
-      const needName = names && f && !f.name && (f.personal_number || f.hsa_id);
-      // The field to type in is active from the start: no tap to open it.
-      if (!kb.active || (needName && kb.active === "find")) kb.active = needName ? "name" : "find";
+      // A refused look-up (BL-1, RC-3 …) asks for nothing more.
+      const refused = !!(flow && flow.errors && flow.errors.length);
+      const needName = names && f && !f.name && (f.personal_number || f.hsa_id) && !refused;
+      // The field to type in is active from the start, no tap to open it:
+      // the look-up, then the name once a person is found without one.
+      const key = f ? `${f.by}:${f.personal_number || f.hsa_id || ""}` : "";
+      if (needName && key !== lastFound) kb.active = "name";
+      lastFound = key;
+      if (!kb.active) kb.active = needName ? "name" : "find";
       const body = h("div", { class: "form" },
         d.reason ? h("p", {}, `${t("reason." + d.reason)} – ${d.days} ${t("days")}`) : null,
-        this.field(),
+        this.field({ withButton: !!needName }),
         summary(f),
         needName ? h("p", { id: "name-hint", class: "hint" }, t("found.name.unknown")) : null,
         needName ? kb.field("name", "f.name", "text") : null);

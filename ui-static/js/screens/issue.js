@@ -23,7 +23,7 @@ export function create(ctx) {
         button({ class: "tile", dataset: { reason: r.reason }, onclick: () => ctx.step(Action.Reason, { reason: r.reason }).catch(() => {}) },
           `${t("reason." + r.reason)} – ${r.days} ${t("days")}`))),
     }),
-    [Step.Recipient]: (d) => find.render(d),
+    [Step.Recipient]: (d, f) => find.render(d, f),
     [Step.Identity]: (d) => identity.render(d),
     [Step.Card]: (d) => cardStep(ctx, d),
     [Step.Insert]: (d) => insertStep(d),

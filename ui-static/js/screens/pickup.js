@@ -24,7 +24,7 @@ export function create(ctx) {
   const manager = createManager(ctx, kb);
   const find = createFind(ctx, kb);
   return createFlow(ctx, {
-    [Step.Recipient]: (d) => find.render(d),
+    [Step.Recipient]: (d, f) => find.render(d, f),
     [Step.Identity]: (d) => identity.render(d),
     [Step.Manager]: (d) => manager.render(d),
     [Step.Card]: (d) => cardStep(ctx, d),

@@ -32,7 +32,7 @@ export function createSign(ctx) {
             `${t("sign." + s.role)}${s.name ? ": " + s.name : ""} – ${s.signed ? t("sign.signed") : t("sign.missing")}`)))),
           current ? h("p", { id: "sign-who", class: "big" }, `${t("sign.who")} ${t("sign." + current.role)}${current.name ? " – " + current.name : ""}`) : null,
           current && current.signed ? h("p", { id: "sign-redo", class: "hint" }, t("sign.redo")) : null,
-          current ? pad.element((data) => ctx.step(Action.Sign, { key: signer, ...data }).then(() => { pad.strokes = []; signer = null; redo = null; }).catch(() => {})) : null),
+          current ? pad.element((data) => ctx.step(Action.Sign, { key: signer, ...data }).then(() => { pad.strokes = []; signer = null; redo = null; ctx.render(); }).catch(() => {})) : null),
         action: all ? primary("complete", t("complete"), () => ctx.step(Action.Complete).catch(() => {})) : null,
       };
     },
