@@ -265,7 +265,9 @@ func TestCancelWithACardOutOfTheDrawerSaysWhatHappensToIt(t *testing.T) {
 	}
 
 	c.drawer.Close()
-	c.waitView(func(View) bool { return c.m.snapshot(context.Background(), "test").Hardware["drawer"].State == "closed" })
+	c.waitView(func(View) bool {
+		return c.m.snapshot(context.Background(), "test").Hardware["drawer"].State == "closed"
+	})
 	c.issueUpToCard(devseed.Lost)
 	if err := c.call("flow.cancel", map[string]string{"card": CardVoid}); err != nil {
 		t.Fatal(err)
