@@ -65,7 +65,7 @@ func (m *Counter) find(ctx context.Context, f *flowState, query string) error {
 	switch {
 	case strings.IndexFunc(q, unicode.IsLetter) >= 0:
 		return m.findByOrder(ctx, f, q)
-	case len(rules.NormaliseSerial(q)) >= 16:
+	case isCardNumber(q):
 		return m.findCard(ctx, f, rules.NormaliseSerial(q))
 	}
 	pnr, err := ident.ParsePersonalNumberAt(q, m.clock.Now())
@@ -73,6 +73,13 @@ func (m *Counter) find(ctx context.Context, f *flowState, query string) error {
 		return err
 	}
 	return m.findPerson(ctx, f, pnr, "personal_number", "")
+}
+
+// isCardNumber: digits (spaces and hyphens aside), more than a personal
+// number has.
+func isCardNumber(q string) bool {
+	n := rules.NormaliseSerial(q)
+	return len(n) >= 16 && strings.Trim(n, "0123456789") == ""
 }
 
 // findByOrder looks up an order number: staff without a Swedish number

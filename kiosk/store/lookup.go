@@ -86,9 +86,9 @@ func (s *Store) PersonByCard(ctx context.Context, serial string) (ident.Personal
 		return ident.PersonalNumber{}, err
 	}
 	// The facts are JSON documents; the serial is looked for as a quoted
-	// string, then confirmed by parsing (a serial is digits, so LIKE's
-	// wildcards cannot occur in it).
-	rows, err := s.reader.QueryContext(ctx, `SELECT personal_number, facts FROM ref_person_facts WHERE facts LIKE ?`, `%"`+n+`"%`)
+	// string (LIKE's wildcards escaped), then confirmed by parsing.
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(n)
+	rows, err := s.reader.QueryContext(ctx, `SELECT personal_number, facts FROM ref_person_facts WHERE facts LIKE ? ESCAPE '\'`, `%"`+esc+`"%`)
 	if err != nil {
 		return ident.PersonalNumber{}, fmt.Errorf("find card in person facts: %w", err)
 	}
