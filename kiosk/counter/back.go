@@ -81,7 +81,7 @@ func previousStep(f *flowState) Step {
 		}
 	case KindPickup:
 		switch f.step {
-		case StepIdentity:
+		case StepIdentity, StepVoid:
 			return StepRecipient
 		case StepManager:
 			return StepIdentity

@@ -133,6 +133,8 @@ func TestTapsReserveIssuanceWithDocumentForAKnownPerson(t *testing.T) {
 			keys(b, tenDigits(pnrLost))
 			b.WaitText("#flow-step", "Identifiering")
 			b.WaitText("#screen", knownName)
+			// What the station holds about the person, before anything is typed.
+			b.WaitText("#found-brief summary", "Kort: 1 · beställningar: 1 · reservkort: inga")
 			b.Tap("#f-samedoc")
 			b.WaitText("#f-samedoc", "KK123456")
 			shot(b, "known-person-same-document")

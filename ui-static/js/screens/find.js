@@ -44,6 +44,7 @@ addTexts({
     "doc.same.hint": "Jämför numret och datumet med handlingen som visas.",
     "block.confirm": "Spärra kortet",
     "block.holder": "Kortinnehavare",
+    "found.brief": "Kort: {cards} · beställningar: {orders} · reservkort: {reserve}",
     "att.next.nodoc": "Mottagaren saknar giltig id-handling – nästa",
   },
   en: {
@@ -79,6 +80,7 @@ addTexts({
     "doc.same.hint": "Compare the number and the date with the document shown.",
     "block.confirm": "Block the card",
     "block.holder": "Card holder",
+    "found.brief": "Cards: {cards} · orders: {orders} · reserve card: {reserve}",
     "att.next.nodoc": "The recipient has no valid ID document – next",
   },
 });
@@ -143,6 +145,18 @@ export function summary(found, { pick = null } = {}) {
         orders.length ? h("ul", { id: "found-orders", class: "list" }, orders.map((o) => h("li", { dataset: { order: o.id } },
           [label("found.order.", o.kind), o.id, label("found.order.", o.status), o.deadline ? `${t("found.deadline")} ${o.deadline}` : ""].filter(Boolean).join(" · "))))
           : h("p", { id: "found-orders" }, t("found.none")))));
+}
+
+// brief is the look-up's result in one line that opens to the whole
+// summary: for the steps after the look-up (a known person goes straight
+// to the identification).
+export function brief(found) {
+  if (!found) return null;
+  const cards = found.cards || [];
+  const reserve = cards.filter((c) => c.type === "reserve" && !["returned", "voided", "expired", "blocked"].includes(c.state));
+  const line = t("found.brief").replace("{cards}", String(cards.length)).replace("{orders}", String((found.orders || []).length))
+    .replace("{reserve}", reserve.length ? reserve.map((c) => `${c.number} (${label("found.state.", c.state)})`).join(", ") : t("found.none"));
+  return h("details", { id: "found-brief", class: "found" }, h("summary", {}, line), summary(found));
 }
 
 // createFind is the look-up field and its result, for one flow screen.

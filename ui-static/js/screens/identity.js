@@ -8,6 +8,7 @@ import { recipientLine, factsLine } from "./common.js";
 import { checkDate, checkHSA } from "./checks.js";
 import { primary } from "./frame.js";
 import { keypad } from "../keyboard.js";
+import { brief } from "./find.js";
 
 // DocTypes are the ID documents every flow accepts.
 export const DocTypes = ["swedish_passport", "swedish_driving_licence", "sis_id_card", "national_id_card", "tax_agency_id_card"];
@@ -121,7 +122,7 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
         attestors ? tab("id-att", "att", "id.att") : null);
       const form = mode === "doc" ? documentForm(d) : attestorForm(d);
       if (mode === "att" && d.attestor_login) return form;
-      return { body: h("div", {}, recipientLine(d), factsLine(d), tabs, form.body), action: form.action, keyboard: form.keyboard !== false };
+      return { body: h("div", {}, recipientLine(d), brief(d.found), factsLine(d), tabs, form.body), action: form.action, keyboard: form.keyboard !== false };
     },
   };
 }
