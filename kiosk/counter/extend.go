@@ -37,14 +37,32 @@ func (m *Counter) extendCardRead(ctx context.Context, f *flowState, chip string)
 	if err != nil {
 		return err
 	}
+	if err := m.extensionChecks(ctx, f, c, reg); err != nil {
+		return err
+	}
+	f.step = StepIdentity
+	return nil
+}
+
+// extensionChecks are the checks an extension can fail before anyone
+// types anything: the card on the registry's list of blocked cards (BL-1)
+// and RC-5 (the rules see the card as it is).
+func (m *Counter) extensionChecks(_ context.Context, f *flowState, c rules.Card, reg rules.Registry) error {
 	if v := rules.CheckNotBlocked(reg, c.Number); v != nil {
 		return v
 	}
-	_, err = rules.ExtendReserve(rules.ExtensionInput{
+	rec := rules.Recipient{Person: c.Holder}
+	if f.found != nil {
+		rec.Name = f.found.name
+	}
+	if !f.recipient.IsZero() {
+		rec = f.recipient
+	}
+	_, err := rules.ExtendReserve(rules.ExtensionInput{
 		Counter:    rules.Counter{Now: m.clock.Now(), Station: m.place(), Operator: m.sess.operator(), Recipient: rec, RecipientPresent: true},
 		Reason:     c.Reason,
 		Card:       c,
-		ChipSerial: chip,
+		ChipSerial: c.Number,
 		Registry:   reg,
 	})
 	var rc5 rules.Violations
@@ -56,6 +74,5 @@ func (m *Counter) extendCardRead(ctx context.Context, f *flowState, chip string)
 	if len(rc5) > 0 {
 		return rc5
 	}
-	f.step = StepIdentity
 	return nil
 }

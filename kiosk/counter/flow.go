@@ -23,6 +23,8 @@ type flowState struct {
 	cardIn       bool // a card is in the card reader
 
 	recipient rules.Recipient // who the flow is about
+	found     *found          // the person looked up first (lookup.go)
+	back      backState       // what a step back left to say (back.go)
 	card      rules.Card      // the card handed out, extended, returned or blocked
 	chip      string          // the chip's serial as read (RC-9)
 
@@ -76,6 +78,16 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		m.flow = nil
 		return nil
 	}
+	if step == ActFind && findStep(f) {
+		q, err := findInput(data)
+		if err != nil {
+			return err
+		}
+		return m.find(ctx, f, q)
+	}
+	if handled, err := m.undoStep(ctx, f, step, data); handled {
+		return err
+	}
 	switch f.kind {
 	case KindIssue, KindExtend, KindPickup:
 		return m.issueStep(ctx, f, step, data)
@@ -103,6 +115,8 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 	switch {
 	case f.kind == KindStockReceive || f.kind == KindStockCount:
 		ferr = m.stockCardRead(ctx, f, card.Serial)
+	case findStep(f) && (f.kind == KindIssue || f.kind == KindPickup || f.kind == KindBlock):
+		ferr = m.find(ctx, f, card.Serial)
 	case (f.kind == KindIssue || f.kind == KindExtend) && f.step == StepIdentity:
 		ferr = m.attestorCardRead(ctx, f, reader, card)
 	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepInsert:
@@ -111,13 +125,12 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 		ferr = m.extendCardRead(ctx, f, card.Serial)
 	case f.kind == KindReturn && f.step == StepInsert:
 		ferr = m.returnCardRead(ctx, f, card.Serial)
-	case f.kind == KindBlock:
-		f.card.Number = card.Serial
 	}
 	if ferr != nil {
 		var r *Refusal
 		if errors.As(refusalOf(ferr), &r) {
 			f.errors = r.Messages
+			m.auditRefusal(ctx, "card.read", r.Messages)
 		} else {
 			m.log.Error("card read in flow", "flow", f.kind, "err", ferr)
 			f.errors = []Message{msg("internal", "Något gick fel i stationen. Försök igen.", "Something went wrong in the station. Try again.")}

@@ -56,7 +56,7 @@ func (m *Counter) routeTable() map[string]route {
 		// The flows.
 		"flow.start":  {owner, m.startRequest},
 		"flow.step":   {owner, m.stepRequest},
-		"flow.cancel": {owner, func(context.Context, string, json.RawMessage) (any, error) { m.flow = nil; return nil, nil }},
+		"flow.cancel": {owner, m.cancelRequest},
 
 		// The dev panel: simulated hardware.
 		"dev.cards":                {simulation, m.devCards},

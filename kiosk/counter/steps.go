@@ -60,7 +60,10 @@ const (
 	ActAdd         Action = "add"
 	ActCommit      Action = "commit"
 	ActMark        Action = "mark"
-	ActClose       Action = "close" // leave a flow (any step)
+	ActClose       Action = "close"  // leave a flow (any step)
+	ActFind        Action = "find"   // look the person up first: personal, card or order number (lookup.go)
+	ActBack        Action = "back"   // one step back, keeping what was entered (back.go)
+	ActRemove      Action = "remove" // stock receive: take a wrong scan off the list
 )
 
 // State is the counter's state as a screen sees it.

@@ -103,6 +103,7 @@ func minuteText(t time.Time) string {
 func (m *Counter) flowView(ctx context.Context) *FlowView {
 	f := m.flow
 	d := map[string]any{"drawer_opened": f.drawerOpened, "card_in": f.cardIn}
+	backView(f, d)
 	if f.reason != "" {
 		d["reason"] = f.reason
 		d["days"] = f.days

@@ -78,7 +78,7 @@ func TestExtensionReturnAndBlock(t *testing.T) {
 	insert(b, reader1, reserveB)
 	waitRule(b, "#flow-errors", "RC-5")
 	shot(b, "RC-5-after-7-months")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 	remove(b, reader1)
 
 	// RC-6: the card comes back; it is cut and sent back (RC-8).
@@ -102,7 +102,9 @@ func TestExtensionReturnAndBlock(t *testing.T) {
 
 	// BL-1: a block request with its reason.
 	b.Tap(`#menu button[data-flow="block"]`)
-	typeText(b, "serial", reserveA)
+	findQuery(b, reserveA)
+	b.WaitText("#block-holder", "Frida Glömsk")
+	b.WaitText("#block-card", reserveA)
 	b.Tap("#next")
 	waitRule(b, "#flow-errors", "BL-1")
 	shot(b, "BL-1-no-reason")

@@ -33,12 +33,10 @@ func TestDevStationWithEmbeddedRegistry(t *testing.T) {
 
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="forgotten"]`)
-	typeText(b, "pnr", devseed.Forgot)
-	typeText(b, "name", "Gun Glömsk")
-	b.Tap("#next")
+	findRecipient(b, devseed.Forgot, "Gun Glömsk")
 	b.WaitText("#flow-step", "Identifiering")
 	shot(b, "issuing")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 
 	// The status screen has the sync engine's word on the registry.
 	b.Tap(`#menu button[data-flow="status"]`)

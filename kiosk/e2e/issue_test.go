@@ -28,7 +28,8 @@ func TestReserveCardIssuance(t *testing.T) {
 	b.Tap(`#reasons button[data-reason="lost"]`)
 
 	b.WaitText("#flow-step", "Mottagare")
-	typeText(b, "pnr", pnrLost)
+	findQuery(b, pnrLost)
+	b.WaitText("#found-cards", "9752269000000000102")
 	typeText(b, "name", "Eva Ek")
 	shot(b, "recipient")
 	b.Tap("#next")

@@ -42,14 +42,14 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 
 	// ID-5: a wrong Luhn digit is refused; nothing is saved.
 	last := pnrAttested[len(pnrAttested)-1]
-	typeText(b, "pnr", wrongLuhn(pnrAttested))
-	b.WaitText("#v-pnr", "Kontrollsiffran stämmer inte") // stopped where it is typed
-	typeText(b, "name", "Olle Ring")
-	b.Tap("#next") // and the server refuses it too
+	typeText(b, "find", wrongLuhn(pnrAttested))
+	b.WaitText("#v-find", "Kontrollsiffran stämmer inte") // stopped where it is typed
+	b.Tap("#find")                                        // and the server refuses it too
 	waitRule(b, "#flow-errors", "ID-5")
 	shot(b, "ID-5-luhn")
-	clearField(b, "pnr", 1)
-	typeText(b, "pnr", string(last))
+	clearField(b, "find", 1)
+	typeText(b, "find", string(last)) // a whole personal number is looked up at once
+	typeText(b, "name", "Olle Ring")
 	b.Tap("#next")
 	b.WaitText("#flow-step", "Identifiering")
 
@@ -147,11 +147,9 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	login(b)
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="forgotten"]`)
-	typeText(b, "pnr", pnrForgot)
-	typeText(b, "name", "Stina Stopp")
-	b.Tap("#next")
+	findQuery(b, pnrForgot)
 	waitRule(b, "#flow-errors", "CP-3")
 	shot(b, "CP-3-total-stop")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 	b.WaitText("#screen-home h1", "Vad vill du göra?")
 }

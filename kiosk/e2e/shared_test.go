@@ -24,7 +24,7 @@ func TestSecondScreenSeesTheStationInUseAndReloadResumes(t *testing.T) {
 	a.Tap(`#menu button[data-flow="issue"]`)
 	a.Tap(`#reasons button[data-reason="broken"]`)
 	a.WaitText("#flow-step", "Mottagare")
-	typeText(a, "pnr", pnrLost)
+	typeText(a, "find", pnrLost)
 	b.WaitText("#screen-lock", "används på en annan skärm")
 	if got := b.Text("#screen") + b.Text("#operator"); strings.Contains(got, "Trasigt") || strings.Contains(got, "Test Operatör") {
 		t.Errorf("the second screen shows the session: %q", got)
@@ -41,9 +41,8 @@ func TestSecondScreenSeesTheStationInUseAndReloadResumes(t *testing.T) {
 	// rules package's own English text.
 	a.Tap("#lang")
 	a.WaitText("#flow-step", "Recipient")
-	typeText(a, "pnr", wrongLuhn(pnrLost))
-	typeText(a, "name", "Eva Ek")
-	a.Tap("#next")
+	typeText(a, "find", wrongLuhn(pnrLost))
+	a.Tap("#find")
 	waitRule(a, "#flow-errors", "ID-5")
 	if got := b.Text("#screen"); strings.Contains(got, "Eva") || strings.Contains(got, "19800101") || strings.Contains(got, "ID-5") {
 		t.Errorf("the second screen shows the recipient or the refusal: %q", got)

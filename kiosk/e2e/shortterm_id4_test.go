@@ -40,9 +40,7 @@ func TestShortTermPickupID4PassportAndManager(t *testing.T) {
 	login(b)
 
 	b.Tap(`#menu button[data-flow="pickup"]`)
-	typeText(b, "order", shortTermOrd)
-	typeText(b, "name", "Ana Lima")
-	b.Tap("#next")
+	findRecipient(b, shortTermOrd, "Ana Lima")
 	b.WaitText("#flow-step", "Identifiering")
 	b.Tap(`button[data-doctype="foreign_passport"]`)
 	typeText(b, "docnum", "FP1")

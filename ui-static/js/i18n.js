@@ -444,6 +444,11 @@ let lang = localStorage.getItem("lang") === "en" ? "en" : "sv";
 
 export function currentLang() { return lang; }
 
+// addTexts adds the texts a screen module alone uses ({sv: {...}, en: {...}}).
+export function addTexts(more) {
+  for (const l of Object.keys(more)) Object.assign(texts[l], more[l]);
+}
+
 export function t(key) {
   return (texts[lang] && texts[lang][key]) || texts.sv[key] || key;
 }

@@ -66,4 +66,7 @@ export const Action = Object.freeze({
   Commit: "commit",
   Mark: "mark",
   Close: "close",
+  Find: "find", // look the person up first: personal, card or order number
+  Back: "back", // one step back, keeping what was entered
+  Remove: "remove", // stock receive: take a wrong scan off the list
 });

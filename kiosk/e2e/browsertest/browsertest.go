@@ -40,6 +40,7 @@ type Browser struct {
 	step    int
 	artDir  string
 	profile string
+	taps    tapCount // taps.go
 }
 
 // New starts Chromium at size. It fails the test (never skips) when
@@ -185,6 +186,7 @@ func (b *Browser) Text(sel string) string {
 // Tap dispatches a touch tap on the centre of the element matching sel.
 func (b *Browser) Tap(sel string) {
 	b.t.Helper()
+	b.taps.add(sel)
 	b.Run("tap "+sel, chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
 }
 

@@ -6,6 +6,7 @@ import { t } from "../i18n.js";
 import { h, button } from "../dom.js";
 import { Step, Action } from "../steps.js";
 import { messages } from "./common.js";
+import { createCancel, backButton, putBackNote } from "./back.js";
 
 // createFlow makes a flow screen from its steps: steps[Step.X] is
 // (data, flow) => {body, action, keyboard}, where action is the step's
@@ -14,6 +15,7 @@ import { messages } from "./common.js";
 // has "Close" (not only when done), for a flow with nothing to cancel.
 export function createFlow(ctx, steps, { kb = null, close = false } = {}) {
   let shown = null; // the step last rendered: a new step starts with no field active
+  const cancel = createCancel(ctx, kb);
   return {
     render(view) {
       const f = view.flow;
@@ -29,9 +31,11 @@ export function createFlow(ctx, steps, { kb = null, close = false } = {}) {
             h("span", { id: "flow-step", class: "step" }, t("step." + f.step))),
           h("div", { class: "actions" },
             closing ? button({ id: "close", class: "primary", onclick: () => ctx.step(Action.Close).catch(() => {}) }, t("close"))
-              : button({ id: "flow-cancel", onclick: () => ctx.req("flow.cancel").catch(() => {}) }, t("cancel")),
+              : cancel.button(f),
+            closing ? null : backButton(ctx, f),
             s.action || null)),
-        h("div", { class: "flowbody" }, messages(f.errors, "flow-errors"), s.body),
+        h("div", { class: "flowbody" }, messages(f.errors, "flow-errors"), putBackNote(f), s.body),
+        cancel.dialog(f),
         s.keyboard && kb ? kb.element() : null);
     },
   };

@@ -5,28 +5,13 @@ import { t } from "../i18n.js";
 import { h, button } from "../dom.js";
 import { Action } from "../steps.js";
 import { recipientLine, factsLine } from "./common.js";
-import { checkPnr, checkDate, checkHSA } from "./checks.js";
+import { checkDate, checkHSA } from "./checks.js";
 import { primary } from "./frame.js";
 import { keypad } from "../keyboard.js";
+import { brief } from "./find.js";
 
 // DocTypes are the ID documents every flow accepts.
 export const DocTypes = ["swedish_passport", "swedish_driving_licence", "sis_id_card", "national_id_card", "tax_agency_id_card"];
-
-// recipientStep types the recipient's personal number and name; with
-// order (pickup, ID-4) also an order number, for staff without a Swedish
-// number.
-export function recipientStep(ctx, kb, d, { order = false } = {}) {
-  return {
-    body: h("div", { class: "form" },
-      d.reason ? h("p", {}, `${t("reason." + d.reason)} – ${d.days} ${t("days")}`) : null,
-      kb.field("pnr", "f.pnr", "numeric", { hint: t("f.pnr.hint"), check: checkPnr }),
-      order ? kb.field("order", "f.order", "upper", { hint: t("f.order.hint") }) : null,
-      kb.field("name", "f.name", "text")),
-    action: primary("next", t("next"), () => ctx.step(Action.Recipient, { personal_number: kb.value("pnr"), name: kb.value("name"),
-      ...(order ? { order_id: kb.value("order") } : {}) }).catch(() => {})),
-    keyboard: true,
-  };
-}
 
 // createIdentity is the identification step's form and what it holds
 // between renders: document or attestors, the document's type and
@@ -48,11 +33,24 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
 
   const tab = (id, m, label) => button({ id, "aria-pressed": String(mode === m), onclick: () => { mode = m; kb.active = null; ctx.render(); } }, t(label));
 
+  // sameDocument offers the ID document the station checked for this
+  // person last time (find.js): one tap fills it in, the operator compares
+  // it with the document shown.
+  function sameDocument(d) {
+    const doc = d.found && d.found.document;
+    if (!doc || !DocTypes.concat(extraDocTypes(d)).includes(doc.type)) return null;
+    return h("div", { class: "samedoc" },
+      button({ id: "f-samedoc", onclick: () => { docType = doc.type; kb.set("docnum", doc.number); kb.set("docexp", doc.expiry); kb.active = null; ctx.render(); } },
+        `${t("doc.same")}: ${t("doc." + doc.type)} ${doc.number}, ${doc.expiry}`),
+      h("p", { class: "hint" }, t("doc.same.hint")));
+  }
+
   function documentForm(d) {
     return {
       body: h("div", { class: "form" },
         h("div", { class: "buttons choices" }, DocTypes.concat(extraDocTypes(d)).map((k) =>
           button({ dataset: { doctype: k }, "aria-pressed": String(docType === k), onclick: () => { docType = k; ctx.render(); } }, t("doc." + k)))),
+        sameDocument(d),
         kb.field("docnum", "f.docnum", "upper"),
         kb.field("docexp", "f.docexp", "numeric", { check: checkDate }),
         button({ id: "f-intact", "aria-pressed": String(intact), onclick: () => { intact = !intact; ctx.render(); } }, (intact ? "☑ " : "☐ ") + t("f.intact"))),
@@ -103,7 +101,10 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
         button({ id: "f-ground", "aria-pressed": String(noDocument), onclick: () => { noDocument = !noDocument; ctx.render(); } },
           (noDocument ? "☑ " : "☐ ") + t("f.ground.nodoc")),
         listed, pinPad, ...typed),
-      action: primary("next", t("next"), () => {
+      // With the attestors verified, the primary action records the
+      // ground itself (ID-6) when the box is not ticked: its label says so.
+      action: primary("next", !noDocument && cards.length >= 2 && !d.typed_attestors ? t("att.next.nodoc") : t("next"), () => {
+        if (cards.length >= 2 && !d.typed_attestors) noDocument = true;
         const list = d.typed_attestors ? [1, 2].slice(cards.length).filter((n) => kb.value(`a${n}hsa`) || kb.value(`a${n}name`))
           .map((n) => ({ hsa_id: kb.value(`a${n}hsa`), name: kb.value(`a${n}name`), role: roles[n] })) : [];
         ctx.step(Action.Attestors, { roles: cards.map((_, i) => cardRoles[i] || "manager"), attestors: list, ground: noDocument ? "no_valid_document" : "" }).catch(() => {});
@@ -121,7 +122,7 @@ export function createIdentity(ctx, kb, { attestors = true, extraDocTypes = () =
         attestors ? tab("id-att", "att", "id.att") : null);
       const form = mode === "doc" ? documentForm(d) : attestorForm(d);
       if (mode === "att" && d.attestor_login) return form;
-      return { body: h("div", {}, recipientLine(d), factsLine(d), tabs, form.body), action: form.action, keyboard: form.keyboard !== false };
+      return { body: h("div", {}, recipientLine(d), brief(d.found), factsLine(d), tabs, form.body), action: form.action, keyboard: form.keyboard !== false };
     },
   };
 }

@@ -10,7 +10,8 @@ import { Step, Action } from "../steps.js";
 import { recipientLine } from "./common.js";
 import { checkDate, checkHSA } from "./checks.js";
 import { createFlow, primary } from "./frame.js";
-import { DocTypes, recipientStep, createIdentity } from "./identity.js";
+import { DocTypes, createIdentity } from "./identity.js";
+import { createFind } from "./find.js";
 import { cardStep, insertStep } from "./card.js";
 import { previewStep, issuedStep } from "./receipt.js";
 import { createSign } from "./sign.js";
@@ -21,8 +22,9 @@ export function create(ctx) {
   const identity = createIdentity(ctx, kb, { attestors: false, extraDocTypes: (d) => (d.recipient && d.recipient.hsa_id ? ["foreign_passport"] : []) });
   const sign = createSign(ctx);
   const manager = createManager(ctx, kb);
+  const find = createFind(ctx, kb);
   return createFlow(ctx, {
-    [Step.Recipient]: (d) => recipientStep(ctx, kb, d, { order: true }),
+    [Step.Recipient]: (d, f) => find.render(d, f),
     [Step.Identity]: (d) => identity.render(d),
     [Step.Manager]: (d) => manager.render(d),
     [Step.Card]: (d) => cardStep(ctx, d),

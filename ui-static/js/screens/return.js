@@ -6,10 +6,16 @@ import { Step, Action } from "../steps.js";
 import { recipientLine, resultStep } from "./common.js";
 import { createFlow, primary } from "./frame.js";
 import { insertStep } from "./card.js";
+import { Keyboard } from "../keyboard.js";
+import { createFind, summary } from "./find.js";
 
 export function create(ctx) {
+  const kb = new Keyboard();
+  const find = createFind(ctx, kb, { names: false, cardLabel: true });
   return createFlow(ctx, {
-    [Step.Insert]: (d) => insertStep(d, { own: true }),
+    // The card read in the reader, or looked up first by its number or
+    // the holder's personal number (the card is still read: RC-9).
+    [Step.Insert]: (d) => ({ body: h("div", { class: "form" }, insertStep(d, { own: true }).body, find.field({ withButton: true }), summary(d.found)), keyboard: true }),
     [Step.Preview]: (d) => {
       const r = d.return || {};
       return {
@@ -29,5 +35,5 @@ export function create(ctx) {
       if (r.deviation) lines.push(t("deviation"));
       return resultStep(lines);
     },
-  });
+  }, { kb });
 }
