@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/audit"
@@ -32,6 +33,10 @@ var (
 	// deadline has passed (CP-4).
 	OrderedCard = "9752269900000000201"
 	ExpiredCard = "9752269900000000202"
+	// ExtendCard is a reserve card this station handed out to Extender
+	// three days ago (forgotten card, 10 days), activated since: it can be
+	// extended once (RC-5). sync/registry.SeedExtendCard is the same card.
+	ExtendCard = "9752269900000000301"
 )
 
 // BlankCards are the serials the dev panel needs as blank test cards
@@ -42,7 +47,7 @@ func BlankCards() []vcard.Profile {
 	for _, p := range vcard.DevProfiles() {
 		have[p.Serial] = true
 	}
-	for _, s := range append(append(append([]string{}, ReserveInStock...), ReserveShipped...), OrderedCard, ExpiredCard) {
+	for _, s := range append(append(append([]string{}, ReserveInStock...), ReserveShipped...), OrderedCard, ExpiredCard, ExtendCard) {
 		if !have[s] {
 			out = append(out, vcard.Profile{Serial: s, PIN: "0000"})
 		}
@@ -73,6 +78,11 @@ var (
 	Ordered = PersonalNumber("19900707", 789)
 	// Late: did not pick up ExpiredCard in time.
 	Late = PersonalNumber("19850505", 111)
+	// Extender: holds an active regular card, forgot it, and has the
+	// reserve card ExtendCard from this station (RC-5).
+	Extender = PersonalNumber("19700202", 333)
+	// ExtenderName is Extender's name as the station recorded it.
+	ExtenderName = "Eva Förlängd"
 )
 
 func digitsOnly(s string) string {
@@ -97,6 +107,7 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 	}
 	now := c.Now()
 	today := calendar.DateOf(now)
+	extendFrom := today.AddDays(-3)
 	var operators []protocol.Operator
 	for _, p := range vcard.DevProfiles() {
 		if p.HSAID == "" {
@@ -119,6 +130,9 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 		{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
 		{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
 			"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
+		{Extender, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000103", "state": "active"}},
+			"reserve_cards": []any{map[string]any{"serial": ExtendCard, "reason": "forgotten", "station": "local-station", "state": "activated",
+				"valid_until": extendFrom.AddDays(10).Start().UTC().Format(time.RFC3339)}}}},
 		{Late, map[string]any{"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis",
 			"ordered": today.AddDays(-90).String(), "card_serial": ExpiredCard, "pickup_deadline": today.AddDays(-2).String()}}}},
 	}
@@ -141,6 +155,21 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 	stock = append(stock,
 		store.DevStockCard{Serial: OrderedCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(30).String()},
 		store.DevStockCard{Serial: ExpiredCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(-2).String()})
+	pnr, err := ident.ParsePersonalNumber(Extender)
+	if err != nil {
+		return false, fmt.Errorf("devseed: %w", err)
+	}
+	issuer := ""
+	for _, o := range operators {
+		if o.Authorised && issuer == "" {
+			issuer = o.HSAID
+		}
+	}
+	if issuer == "" {
+		return false, fmt.Errorf("devseed: no dev operator")
+	}
+	issued := store.DevIssuedReserve{Serial: ExtendCard, Recipient: rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: ExtenderName},
+		Reason: rules.ReasonForgotten, ValidFrom: extendFrom.At(10, 0), ValidUntil: extendFrom.AddDays(10).Start(), Operator: issuer}
 	err = st.Update(ctx, c, func(t *store.Tx) error {
 		if err := t.ReplaceOperators(ctx, operators, now); err != nil {
 			return fmt.Errorf("devseed: %w", err)
@@ -155,6 +184,9 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 			return fmt.Errorf("devseed: %w", err)
 		}
 		if err := t.SeedStockCards(ctx, stock, now); err != nil {
+			return fmt.Errorf("devseed: %w", err)
+		}
+		if err := t.SeedIssuedReserve(ctx, issued); err != nil {
 			return fmt.Errorf("devseed: %w", err)
 		}
 		_, err := t.Audit(ctx, audit.Entry{Kind: "devseed", Actor: "station", Subject: "reference data",

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -50,6 +51,11 @@ func TestPersonalNumber(birth string, serial int) string {
 const (
 	SeedOrderedCard = "9752269900000000201" // ready for pickup by 19900707-789
 	SeedExpiredCard = "9752269900000000202" // pickup deadline passed (CP-4), holder 19121212-121
+	// SeedExtendCard is a reserve card the station handed out three days
+	// ago (forgotten card, 10 days) to 19700202-333 and the card has been
+	// activated since: it can be extended once on `make run` (RC-5).
+	// kiosk/devseed records the same card on the development station.
+	SeedExtendCard = "9752269900000000301"
 )
 
 // Seed fills an empty registry with realistic reference data for a
@@ -100,6 +106,17 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 			Orders: []protocol.OrderFact{{ID: "ORD-PICK", Type: "regular", CardType: "sis", Ordered: day(-21),
 				CardSerial: SeedOrderedCard, PickupDeadline: day(14)}}}},
 	}
+	if station != "" {
+		// The reserve card out from the station, activated (RC-5).
+		persons = append(persons, struct {
+			pnr   string
+			facts protocol.PersonFactsDoc
+		}{TestPersonalNumber("19700202", 333), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: "9752269000000000103", State: "active"}},
+			ReserveCards: []protocol.ReserveCardFact{{Serial: SeedExtendCard, Reason: "forgotten", Station: station, State: protocol.CardActivated,
+				ValidUntil: time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, today.Location()).AddDate(0, 0, 7).UTC().Format(time.RFC3339)}},
+		}})
+	}
 	for _, p := range persons {
 		// The station serves their orders, so it receives their facts.
 		for i := range p.facts.Orders {
@@ -110,6 +127,12 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 		}
 	}
 	if station != "" {
+		now := s.now().UTC().Format(time.RFC3339Nano)
+		if err := s.db.write(ctx, func(tx *sql.Tx) error {
+			return setCardStatus(ctx, tx, station, SeedExtendCard, protocol.CardActivated, ptrTrue(), now)
+		}); err != nil {
+			return err
+		}
 		var serials []string
 		for i := 1; i <= 10; i++ {
 			serials = append(serials, fmt.Sprintf("RK-%s-%04d", time.Now().Format("2006"), i))
@@ -120,3 +143,5 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 	}
 	return nil
 }
+
+func ptrTrue() *bool { t := true; return &t }
