@@ -29,6 +29,7 @@ type flowState struct {
 	issuance                       // issue, extend, pickup
 	ret      *rules.ReturnDecision // return
 	tally                          // stock_receive, stock_count
+	day      *dayList              // daylist (daylist.go, correction.go)
 
 	result map[string]any // what the done screen shows
 }
@@ -62,6 +63,9 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		f.step = StepChoose
 	case KindStatus:
 		f.step = StepShow
+	case KindDayList:
+		f.step = StepList
+		f.day = &dayList{days: defaultDays}
 	default:
 		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
 	}
@@ -85,6 +89,8 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		return m.blockStep(ctx, f, step, data)
 	case KindStockReceive, KindStockCount, KindStockVoid:
 		return m.stockStep(ctx, f, step, data)
+	case KindDayList:
+		return m.dayListStep(ctx, f, step, data)
 	}
 	return errWrongStep
 }

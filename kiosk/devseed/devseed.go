@@ -155,21 +155,6 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 	stock = append(stock,
 		store.DevStockCard{Serial: OrderedCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(30).String()},
 		store.DevStockCard{Serial: ExpiredCard, Type: rules.CardSIS, PickupDeadline: today.AddDays(-2).String()})
-	pnr, err := ident.ParsePersonalNumber(Extender)
-	if err != nil {
-		return false, fmt.Errorf("devseed: %w", err)
-	}
-	issuer := ""
-	for _, o := range operators {
-		if o.Authorised && issuer == "" {
-			issuer = o.HSAID
-		}
-	}
-	if issuer == "" {
-		return false, fmt.Errorf("devseed: no dev operator")
-	}
-	issued := store.DevIssuedReserve{Serial: ExtendCard, Recipient: rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: ExtenderName},
-		Reason: rules.ReasonForgotten, ValidFrom: extendFrom.At(10, 0), ValidUntil: extendFrom.AddDays(10).Start(), Operator: issuer}
 	err = st.Update(ctx, c, func(t *store.Tx) error {
 		if err := t.ReplaceOperators(ctx, operators, now); err != nil {
 			return fmt.Errorf("devseed: %w", err)
@@ -186,9 +171,6 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 		if err := t.SeedStockCards(ctx, stock, now); err != nil {
 			return fmt.Errorf("devseed: %w", err)
 		}
-		if err := t.SeedIssuedReserve(ctx, issued); err != nil {
-			return fmt.Errorf("devseed: %w", err)
-		}
 		_, err := t.Audit(ctx, audit.Entry{Kind: "devseed", Actor: "station", Subject: "reference data",
 			Detail: map[string]any{"note": "made-up reference data for the development station"}})
 		return err
@@ -197,4 +179,32 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// SeedHistory records what the development station did before `make run`
+// started: the reserve card ExtendCard handed out to Extender three days
+// before c's today (forgotten card, 10 days) by the first dev operator,
+// and activated since, so that an extension (RC-5) can be tried. Call it
+// once, after Seed seeded (the tests of the flows start without it).
+func SeedHistory(ctx context.Context, st *store.Store, c clock.Clock) error {
+	pnr, err := ident.ParsePersonalNumber(Extender)
+	if err != nil {
+		return fmt.Errorf("devseed: %w", err)
+	}
+	issuer := ""
+	for _, p := range vcard.DevProfiles() {
+		if p.HSAID != "" && p.CommonName != "Test Intygsgivare" && issuer == "" {
+			issuer = p.HSAID
+		}
+	}
+	if issuer == "" {
+		return fmt.Errorf("devseed: no dev operator")
+	}
+	from := calendar.DateOf(c.Now()).AddDays(-3)
+	issued := store.DevIssuedReserve{Serial: ExtendCard, Recipient: rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: ExtenderName},
+		Reason: rules.ReasonForgotten, ValidFrom: from.At(10, 0), ValidUntil: from.AddDays(10).Start(), Operator: issuer}
+	if err := st.Update(ctx, c, func(t *store.Tx) error { return t.SeedIssuedReserve(ctx, issued) }); err != nil {
+		return fmt.Errorf("devseed: %w", err)
+	}
+	return nil
 }

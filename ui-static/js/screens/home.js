@@ -5,7 +5,7 @@ import { h, button } from "../dom.js";
 import { Kind } from "../steps.js";
 import { messages } from "./common.js";
 
-const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status];
+const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList];
 
 export function create(ctx) {
   return {
