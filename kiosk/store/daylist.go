@@ -18,8 +18,9 @@ type DayEntry struct {
 	CardSerial string
 	CardType   rules.CardType
 	At         time.Time
-	// The recipient as recorded: a personal number (canonical) or, for
-	// staff without one (ID-4), an HSA-ID.
+	// The recipient as recorded: the name as the newest receipt writes
+	// it, a personal number (canonical) or, for staff without one (ID-4),
+	// an HSA-ID.
 	Name           string
 	PersonalNumber string
 	HSAID          string
@@ -36,7 +37,7 @@ type DayEntry struct {
 // log.
 func (s *Store) DayEntries(ctx context.Context, since time.Time, limit int) ([]DayEntry, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT i.id, i.kind, i.card_serial, c.type, i.created_at,
-		coalesce(p.name, ''), coalesce(p.personal_number, ''), coalesce(p.hsa_id, ''),
+		coalesce(json_extract(r.content, '$.receipt.recipient_name'), p.name, ''), coalesce(p.personal_number, ''), coalesce(p.hsa_id, ''),
 		coalesce(r.id, ''), coalesce(r.print_state, ''),
 		(SELECT count(*) FROM receipts v WHERE v.issuance_id = i.id)
 		FROM issuances i JOIN cards c ON c.serial = i.card_serial
