@@ -30,6 +30,7 @@ type flowState struct {
 	ret      *rules.ReturnDecision // return
 	tally                          // stock_receive, stock_count
 	day      *dayList              // daylist (daylist.go, correction.go)
+	handedIn *rules.Card           // pickup: the old card handed in (pickup_extra.go)
 
 	result map[string]any // what the done screen shows
 }

@@ -63,10 +63,12 @@ const (
 	ActAdd         Action = "add"
 	ActCommit      Action = "commit"
 	ActMark        Action = "mark"
-	ActClose       Action = "close"   // leave a flow (any step)
-	ActSearch      Action = "search"  // daylist: the search and the period
-	ActCorrect     Action = "correct" // daylist: correct a receipt (RE-3)
-	ActList        Action = "list"    // daylist: back to the list
+	ActClose       Action = "close"       // leave a flow (any step)
+	ActSearch      Action = "search"      // daylist: the search and the period
+	ActCorrect     Action = "correct"     // daylist: correct a receipt (RE-3)
+	ActList        Action = "list"        // daylist: back to the list
+	ActNoDocument  Action = "no_document" // pickup: no valid ID document, the manager present (seed 003, ID-6)
+	ActHandIn      Action = "hand_in"     // pickup: the old card handed in, to be voided
 )
 
 // State is the counter's state as a screen sees it.

@@ -175,6 +175,9 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 	case f.kind == KindDayList:
 		m.dayListView(ctx, f, d)
 	}
+	if f.kind == KindPickup {
+		pickupExtraView(f, d)
+	}
 	return &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
 }
 

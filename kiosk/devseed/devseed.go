@@ -37,6 +37,9 @@ var (
 	// three days ago (forgotten card, 10 days), activated since: it can be
 	// extended once (RC-5). sync/registry.SeedExtendCard is the same card.
 	ExtendCard = "9752269900000000301"
+	// OldCard is Ordered's current regular card, handed in when they pick
+	// up OrderedCard (seed 003).
+	OldCard = "9752269000000000105"
 )
 
 // BlankCards are the serials the dev panel needs as blank test cards
@@ -128,7 +131,7 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 			"orders": []any{map[string]any{"id": "ORD-LOST", "type": "regular", "ordered": today.AddDays(-3).String()}}}},
 		{Forgot, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
 		{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
-		{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
+		{Ordered, map[string]any{"regular_cards": []any{map[string]any{"serial": OldCard, "state": "active"}}, "orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
 			"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
 		{Extender, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000103", "state": "active"}},
 			"reserve_cards": []any{map[string]any{"serial": ExtendCard, "reason": "forgotten", "station": "local-station", "state": "activated",

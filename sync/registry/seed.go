@@ -56,6 +56,9 @@ const (
 	// activated since: it can be extended once on `make run` (RC-5).
 	// kiosk/devseed records the same card on the development station.
 	SeedExtendCard = "9752269900000000301"
+	// SeedOldCard is 19900707-789's current card, handed in at the pickup
+	// of SeedOrderedCard (kiosk/devseed.OldCard).
+	SeedOldCard = "9752269000000000105"
 )
 
 // Seed fills an empty registry with realistic reference data for a
@@ -102,7 +105,10 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 		{TestPersonalNumber("19750315", 456), protocol.PersonFactsDoc{
 			Orders: []protocol.OrderFact{{Type: "reserve", Ordered: "2026-11-01", Reason: "temporary_assignment"}}}},
 		// Their new card is at the station, ready for pickup.
+		// Their current card is handed in when they pick the new one up
+		// (seed 003).
 		{TestPersonalNumber("19900707", 789), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: SeedOldCard, State: "active"}},
 			Orders: []protocol.OrderFact{{ID: "ORD-PICK", Type: "regular", CardType: "sis", Ordered: day(-21),
 				CardSerial: SeedOrderedCard, PickupDeadline: day(14)}}}},
 	}

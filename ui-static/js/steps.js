@@ -72,4 +72,6 @@ export const Action = Object.freeze({
   Search: "search", // daylist: the search and the period
   Correct: "correct", // daylist: correct a receipt (RE-3)
   List: "list", // daylist: back to the list
+  NoDocument: "no_document", // pickup: no valid ID document, the manager present (seed 003, ID-6)
+  HandIn: "hand_in", // pickup: the old card handed in, to be voided
 });
