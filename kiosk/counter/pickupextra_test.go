@@ -19,7 +19,9 @@ func (c *counter) pickupToPreview(identify func()) {
 	}
 	identify()
 	c.drawer.Open()
-	c.waitView(func(v View) bool { return v.Flow != nil && v.Flow.Data["drawer_opened"] == true && v.Flow.Step == StepInsert })
+	c.waitView(func(v View) bool {
+		return v.Flow != nil && v.Flow.Data["drawer_opened"] == true && v.Flow.Step == StepInsert
+	})
 	c.insert(1, devseed.OrderedCard)
 	c.waitView(func(v View) bool { return v.Flow != nil && (v.Flow.Step == StepPreview || len(v.Flow.Errors) > 0) })
 	if v := c.view(); v.Flow.Step != StepPreview {
