@@ -119,7 +119,7 @@ func (m *Counter) prepareCorrection(ctx context.Context, f *flowState, in Correc
 	}
 	c.draft, c.fields = &draft, fields
 	f.recipient = rules.Recipient{Person: draft.Recipient, Name: draft.RecipientName}
-	f.doc = draft.Document
+	f.doc, f.ground = draft.Document, draft.AttestationGround
 	f.attestors = nil
 	for _, a := range draft.Attestors {
 		f.attestors = append(f.attestors, rules.Attestor{Person: a.Person, Name: a.Name, Role: a.Role, Proof: a.Proof, Present: true})
@@ -193,7 +193,7 @@ func (m *Counter) completeCorrection(ctx context.Context, f *flowState) error {
 	f.step = StepDone
 	f.day.corr = nil
 	clear(f.sigs)
-	f.doc, f.attestors = nil, nil
+	f.doc, f.attestors, f.ground = nil, nil, ""
 	return nil
 }
 

@@ -123,7 +123,7 @@ func (m *Counter) dayListStep(ctx context.Context, f *flowState, step Action, da
 // it stays in the session.
 func (m *Counter) backToList(f *flowState) {
 	f.day.corr = nil
-	f.recipient, f.doc, f.attestors, f.result = rules.Recipient{}, nil, nil, nil
+	f.recipient, f.doc, f.attestors, f.result, f.ground = rules.Recipient{}, nil, nil, nil, ""
 	clear(f.sigs)
 	f.step = StepList
 }

@@ -112,6 +112,29 @@ func TestPickupWithoutIDDocumentManagerPresentSeed003(t *testing.T) {
 			t.Errorf("%s: %d rows, want 1", ch.what, n)
 		}
 	}
+	// RE-3: its correction is signed by the manager again.
+	_ = c.step("close", nil)
+	c.openDayList()
+	var id string
+	if err := c.st.Reader().QueryRow(`SELECT id FROM receipts`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.step("correct", ReceiptInput{ReceiptID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.step("confirm", CorrectionInput{RecipientName: "Per Hämtare-Ek"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.view().Flow.Data["signers"].([]signer); len(s) != 3 || s[1].Role != "manager" {
+		t.Fatalf("correction signers = %+v, want the manager among them", s)
+	}
+	c.signAll()
+	if err := c.step("complete", nil); err != nil {
+		t.Fatalf("correction of the manager-present receipt: %v", err)
+	}
+	if n := count(`SELECT count(*) FROM receipts WHERE corrects = ?`, id); n != 1 {
+		t.Errorf("corrections = %d, want 1", n)
+	}
 	if n := count(`SELECT count(*) FROM id_document_checks WHERE holder IS NULL`); n != 0 {
 		t.Errorf("a recipient's document recorded for a recipient without one: %d", n)
 	}
