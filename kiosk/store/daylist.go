@@ -75,36 +75,33 @@ type OutCard struct {
 
 // ReserveCardsOut lists the reserve cards this station handed out that
 // are still out: handed out, approved, activated or expired, not returned,
-// voided or blocked. Each is read as the rules see it (Card), so its
-// validity and the registry's state are there.
+// voided or blocked. Each is read as the rules see it (Card: the
+// registry's state applied, its validity and its issue), in one query.
 func (s *Store) ReserveCardsOut(ctx context.Context) ([]OutCard, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT c.serial, coalesce(p.name, ''), coalesce(p.personal_number, '')
-		FROM cards c LEFT JOIN persons p ON p.id = c.holder
+	rows, err := s.reader.QueryContext(ctx, `SELECT c.serial, c.state, coalesce(c.valid_until, ''), coalesce(rs.state, ''),
+		coalesce(p.name, ''), coalesce(p.personal_number, ''),
+		coalesce((SELECT i.created_at FROM issuances i WHERE i.card_serial = c.serial AND i.kind = 'reserve' ORDER BY i.created_at DESC LIMIT 1), '')
+		FROM cards c LEFT JOIN persons p ON p.id = c.holder LEFT JOIN ref_card_status rs ON rs.serial = c.serial
 		WHERE c.type = 'reserve' AND c.state IN ('handed_out', 'approved', 'activated', 'expired')
 		ORDER BY c.valid_until, c.serial`)
 	if err != nil {
 		return nil, fmt.Errorf("read reserve cards out: %w", err)
 	}
+	defer rows.Close()
 	var out []OutCard
 	for rows.Next() {
 		var o OutCard
-		if err := rows.Scan(&o.Card.Number, &o.Name, &o.PersonalNumber); err != nil {
-			rows.Close()
+		var state, until, refState, issued string
+		if err := rows.Scan(&o.Card.Number, &state, &until, &refState, &o.Name, &o.PersonalNumber, &issued); err != nil {
 			return nil, fmt.Errorf("read reserve cards out: %w", err)
 		}
+		o.Card.Type = rules.CardReserve
+		o.Card.State = withRegistryState(rules.CardState(state), refState)
+		o.Card.ValidUntil, _ = time.Parse(time.RFC3339, until)
+		o.Card.IssuedAt, _ = time.Parse(time.RFC3339Nano, issued)
 		out = append(out, o)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("read reserve cards out: %w", err)
-	}
-	for i := range out {
-		c, err := loadCard(ctx, s.reader, out[i].Card.Number)
-		if err != nil {
-			return nil, err
-		}
-		out[i].Card = c
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // WaitingPickup is an ordered card in the drawer waiting for its holder

@@ -6,6 +6,9 @@
 -- replaces. Each version is corrected at most once, so the versions of a
 -- receipt form one chain and the newest is the one without a correction.
 CREATE UNIQUE INDEX receipts_corrected_once ON receipts(corrects) WHERE corrects IS NOT NULL;
+-- The day list reads each issuance's receipt versions, and its period.
+CREATE INDEX receipts_issuance ON receipts(issuance_id);
+CREATE INDEX issuances_created ON issuances(created_at);
 
 -- Whose ID document a check is: NULL for the recipient's (ID-5), an
 -- HSA-ID for the manager present with their own valid ID (ID-4; seed 003:
