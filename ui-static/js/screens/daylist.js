@@ -114,6 +114,7 @@ export function create(ctx) {
   let period = 7;
   let docType = null;
   let correcting = null; // the receipt whose correction form is filled in
+  let shownQuery = false; // the server's search was put into the field
 
   const search = (days) => ctx.step(Action.Search, { query: kb.value("q"), days: days || period }).catch(() => {});
 
@@ -121,7 +122,10 @@ export function create(ctx) {
     const l = d.daylist || {};
     if (l.days) period = l.days;
     correcting = null;
-    if (kb.value("q") === "" && l.query) kb.set("q", l.query);
+    // The field shows the server's search once (a screen made again, e.g.
+    // after a reload); after that it is the operator's until "Sök".
+    if (!shownQuery && l.query) kb.set("q", l.query);
+    shownQuery = true;
     const periods = (l.periods || [1, 7, 30]).map((p) =>
       button({ dataset: { days: String(p) }, "aria-pressed": String(period === p), onclick: () => { period = p; search(p); } }, w("period." + p)));
     return {
