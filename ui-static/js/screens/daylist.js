@@ -193,7 +193,7 @@ export function create(ctx) {
     if (correcting !== c.receipt_id) {
       // A new correction starts from the receipt as it stands.
       correcting = c.receipt_id;
-      kb.clear();
+      kb.active = null;
       kb.set("cname", c.recipient_name || "");
       if (c.document) {
         docType = c.document.type;
