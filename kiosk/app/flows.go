@@ -18,6 +18,9 @@ func seedDev(ctx context.Context, st *store.Store, c clock.Clock, log *slog.Logg
 		return
 	}
 	if seeded {
+		if err := devseed.SeedHistory(ctx, st, c); err != nil {
+			log.Error("dev history not seeded", "err", err)
+		}
 		log.Info("seeded made-up reference data for the development station")
 	}
 }

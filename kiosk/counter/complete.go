@@ -110,10 +110,12 @@ func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 	if r.Document != nil {
 		pr.IDDocument = &receiptpdf.IDDocument{Type: pdfDoc[r.Document.Type], Number: r.Document.Number, Expiry: r.Document.Expiry.Start()}
 	}
-	if len(r.Attestors) == 1 && managerPresent(r.Recipient, r.Document, r.Attestors[0].Role) {
-		// ID-4: the passport identifies the recipient; the manager is
-		// present and signs, printed in a section of their own.
+	if len(r.Attestors) == 1 && managerPresent(r.Recipient, r.Document, r.AttestationGround, r.Attestors[0].Role) {
+		// ID-4: the passport identifies the recipient; or (seed 003) the
+		// recipient has no valid ID document. The manager is present and
+		// signs, printed in a section of their own.
 		a := r.Attestors[0]
+		pr.AttestationGround = receiptpdf.AttestationGround(r.AttestationGround)
 		pr.Manager = &receiptpdf.Person{Name: a.Name, HSAID: a.HSAID.String()}
 		return receiptpdf.RenderReceipt(pr, receiptpdf.A4)
 	}
@@ -128,8 +130,15 @@ func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 // Swedish number (ID-4): a passport, and the one attestor, of the roles
 // given, is their manager (the rules checked that they are present with a
 // valid ID document of their own).
-func managerPresent(r rules.Person, doc *rules.IDDocument, roles ...rules.AttestorRole) bool {
-	return r.PersonalNumber.IsZero() && doc != nil && len(roles) == 1 && roles[0] == rules.RoleManager
+//
+// Or, for a recipient with a Swedish number, that they have no valid ID
+// document (the ground recorded, ID-6) and their manager is present with
+// a valid ID of their own (seed 003).
+func managerPresent(r rules.Person, doc *rules.IDDocument, ground rules.AttestationGround, roles ...rules.AttestorRole) bool {
+	if len(roles) != 1 || roles[0] != rules.RoleManager {
+		return false
+	}
+	return (r.PersonalNumber.IsZero() && doc != nil) || (!r.PersonalNumber.IsZero() && doc == nil && ground == rules.GroundNoValidDocument)
 }
 
 // letterDocument renders the hand-out letter for the receipt.
@@ -266,7 +275,12 @@ func (m *Counter) recordIssuance(ctx context.Context, f *flowState, s rules.Seal
 	for _, n := range f.decision.Notifications {
 		in.Notifications = append(in.Notifications, notificationPayload(n, id, s.Receipt.ID))
 	}
-	return recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordIssuance(ctx, in) }))
+	return recorded(m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+		if err := t.RecordIssuance(ctx, in); err != nil {
+			return err
+		}
+		return m.recordPickupExtra(ctx, t, f, id, now)
+	}))
 }
 
 // notificationPayload is a notification request for the central service

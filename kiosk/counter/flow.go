@@ -31,6 +31,8 @@ type flowState struct {
 	issuance                       // issue, extend, pickup
 	ret      *rules.ReturnDecision // return
 	tally                          // stock_receive, stock_count
+	day      *dayList              // daylist (daylist.go, correction.go)
+	handedIn *rules.Card           // pickup: the old card handed in (pickup_extra.go)
 
 	result map[string]any // what the done screen shows
 }
@@ -64,6 +66,9 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		f.step = StepChoose
 	case KindStatus:
 		f.step = StepShow
+	case KindDayList:
+		f.step = StepList
+		f.day = &dayList{days: defaultDays}
 	default:
 		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
 	}
@@ -97,6 +102,8 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		return m.blockStep(ctx, f, step, data)
 	case KindStockReceive, KindStockCount, KindStockVoid:
 		return m.stockStep(ctx, f, step, data)
+	case KindDayList:
+		return m.dayListStep(ctx, f, step, data)
 	}
 	return errWrongStep
 }

@@ -173,6 +173,12 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		}
 		return m.afterIdentity(ctx, f)
 
+	case step == ActNoDocument && f.kind == KindPickup && f.step == StepIdentity:
+		return m.noDocument(f)
+
+	case step == ActHandIn && f.kind == KindPickup && (f.step == StepPreview || f.step == StepSign):
+		return m.handIn(f, data)
+
 	case step == ActManager && f.kind == KindPickup && f.step == StepManager:
 		var req ManagerInput
 		if err := decode(data, &req); err != nil {

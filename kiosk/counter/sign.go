@@ -13,7 +13,7 @@ type signer struct {
 func signersOf(f *flowState) []signer {
 	out := []signer{{Key: "recipient", Role: receiptpdf.RoleRecipient, Name: f.recipient.Name}}
 	role := receiptpdf.RoleAttestor
-	if len(f.attestors) == 1 && managerPresent(f.recipient.Person, f.doc, f.attestors[0].Role) {
+	if len(f.attestors) == 1 && managerPresent(f.recipient.Person, f.doc, f.ground, f.attestors[0].Role) {
 		role = receiptpdf.RoleManager // ID-4: the manager present signs
 	}
 	for i, a := range f.attestors {

@@ -15,6 +15,7 @@ const (
 	KindStockCount   Kind = "stock_count"   // drawer counted and reconciled
 	KindStockVoid    Kind = "stock_void"    // card voided (RC-8, CP-4)
 	KindStatus       Kind = "status"        // station status for the operator
+	KindDayList      Kind = "daylist"       // the day list and history, receipt corrections (RE-3, RC-6)
 )
 
 // Step is where a flow is: the screen it shows.
@@ -37,6 +38,8 @@ const (
 	StepCount     Step = "count"     // stock count: cards seen
 	StepChoose    Step = "choose"    // stock void: the card to void
 	StepShow      Step = "show"      // status
+	StepList      Step = "list"      // daylist: the station's issuances, receipts, cards out, pickups waiting
+	StepCorrect   Step = "correct"   // daylist: a receipt's correction typed in (RE-3)
 )
 
 // Action is what a screen asks the flow to do (flow.step's "step").
@@ -60,10 +63,15 @@ const (
 	ActAdd         Action = "add"
 	ActCommit      Action = "commit"
 	ActMark        Action = "mark"
-	ActClose       Action = "close"  // leave a flow (any step)
-	ActFind        Action = "find"   // look the person up first: personal, card or order number (lookup.go)
-	ActBack        Action = "back"   // one step back, keeping what was entered (back.go)
-	ActRemove      Action = "remove" // stock receive: take a wrong scan off the list
+	ActClose       Action = "close"       // leave a flow (any step)
+	ActFind        Action = "find"        // look the person up first: personal, card or order number (lookup.go)
+	ActBack        Action = "back"        // one step back, keeping what was entered (back.go)
+	ActRemove      Action = "remove"      // stock receive: take a wrong scan off the list
+	ActSearch      Action = "search"      // daylist: the search and the period
+	ActCorrect     Action = "correct"     // daylist: correct a receipt (RE-3)
+	ActList        Action = "list"        // daylist: back to the list
+	ActNoDocument  Action = "no_document" // pickup: no valid ID document, the manager present (seed 003, ID-6)
+	ActHandIn      Action = "hand_in"     // pickup: the old card handed in, to be voided
 )
 
 // State is the counter's state as a screen sees it.

@@ -175,6 +175,11 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 		d["stock"] = m.stockList(ctx, stockFilterFor(f))
 	case f.kind == KindStockCount || f.kind == KindStockVoid:
 		d["stock"] = m.stockList(ctx, string(f.kind))
+	case f.kind == KindDayList:
+		m.dayListView(ctx, f, d)
+	}
+	if f.kind == KindPickup {
+		pickupExtraView(f, d)
 	}
 	return &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
 }

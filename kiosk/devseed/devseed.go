@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kortstation/kortstation/hw/cardreader/vcard"
 	"github.com/kortstation/kortstation/kiosk/audit"
@@ -32,6 +33,13 @@ var (
 	// deadline has passed (CP-4).
 	OrderedCard = "9752269900000000201"
 	ExpiredCard = "9752269900000000202"
+	// ExtendCard is a reserve card this station handed out to Extender
+	// three days ago (forgotten card, 10 days), activated since: it can be
+	// extended once (RC-5). sync/registry.SeedExtendCard is the same card.
+	ExtendCard = "9752269900000000301"
+	// OldCard is Ordered's current regular card, handed in when they pick
+	// up OrderedCard (seed 003).
+	OldCard = "9752269000000000105"
 )
 
 // BlankCards are the serials the dev panel needs as blank test cards
@@ -42,7 +50,7 @@ func BlankCards() []vcard.Profile {
 	for _, p := range vcard.DevProfiles() {
 		have[p.Serial] = true
 	}
-	for _, s := range append(append(append([]string{}, ReserveInStock...), ReserveShipped...), OrderedCard, ExpiredCard) {
+	for _, s := range append(append(append([]string{}, ReserveInStock...), ReserveShipped...), OrderedCard, ExpiredCard, ExtendCard) {
 		if !have[s] {
 			out = append(out, vcard.Profile{Serial: s, PIN: "0000"})
 		}
@@ -73,6 +81,11 @@ var (
 	Ordered = PersonalNumber("19900707", 789)
 	// Late: did not pick up ExpiredCard in time.
 	Late = PersonalNumber("19850505", 111)
+	// Extender: holds an active regular card, forgot it, and has the
+	// reserve card ExtendCard from this station (RC-5).
+	Extender = PersonalNumber("19700202", 333)
+	// ExtenderName is Extender's name as the station recorded it.
+	ExtenderName = "Eva Förlängd"
 )
 
 func digitsOnly(s string) string {
@@ -97,6 +110,7 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 	}
 	now := c.Now()
 	today := calendar.DateOf(now)
+	extendFrom := today.AddDays(-3)
 	var operators []protocol.Operator
 	for _, p := range vcard.DevProfiles() {
 		if p.HSAID == "" {
@@ -117,8 +131,11 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 			"orders": []any{map[string]any{"id": "ORD-LOST", "type": "regular", "ordered": today.AddDays(-3).String()}}}},
 		{Forgot, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000101", "state": "active"}}}},
 		{Assigned, map[string]any{"orders": []any{map[string]any{"id": "ORD-RES", "type": "reserve", "ordered": today.AddDays(-7).String()}}}},
-		{Ordered, map[string]any{"orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
+		{Ordered, map[string]any{"regular_cards": []any{map[string]any{"serial": OldCard, "state": "active"}}, "orders": []any{map[string]any{"id": "ORD-PICK", "type": "regular", "card_type": "sis",
 			"ordered": today.AddDays(-14).String(), "card_serial": OrderedCard, "pickup_deadline": today.AddDays(30).String()}}}},
+		{Extender, map[string]any{"regular_cards": []any{map[string]any{"serial": "9752269000000000103", "state": "active"}},
+			"reserve_cards": []any{map[string]any{"serial": ExtendCard, "reason": "forgotten", "station": "local-station", "state": "activated",
+				"valid_until": extendFrom.AddDays(10).Start().UTC().Format(time.RFC3339)}}}},
 		{Late, map[string]any{"orders": []any{map[string]any{"id": "ORD-LATE", "type": "regular", "card_type": "sis",
 			"ordered": today.AddDays(-90).String(), "card_serial": ExpiredCard, "pickup_deadline": today.AddDays(-2).String()}}}},
 	}
@@ -165,4 +182,32 @@ func Seed(ctx context.Context, st *store.Store, c clock.Clock) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// SeedHistory records what the development station did before `make run`
+// started: the reserve card ExtendCard handed out to Extender three days
+// before c's today (forgotten card, 10 days) by the first dev operator,
+// and activated since, so that an extension (RC-5) can be tried. Call it
+// once, after Seed seeded (the tests of the flows start without it).
+func SeedHistory(ctx context.Context, st *store.Store, c clock.Clock) error {
+	pnr, err := ident.ParsePersonalNumber(Extender)
+	if err != nil {
+		return fmt.Errorf("devseed: %w", err)
+	}
+	issuer := ""
+	for _, p := range vcard.DevProfiles() {
+		if p.HSAID != "" && p.CommonName != "Test Intygsgivare" && issuer == "" {
+			issuer = p.HSAID
+		}
+	}
+	if issuer == "" {
+		return fmt.Errorf("devseed: no dev operator")
+	}
+	from := calendar.DateOf(c.Now()).AddDays(-3)
+	issued := store.DevIssuedReserve{Serial: ExtendCard, Recipient: rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: ExtenderName},
+		Reason: rules.ReasonForgotten, ValidFrom: from.At(10, 0), ValidUntil: from.AddDays(10).Start(), Operator: issuer}
+	if err := st.Update(ctx, c, func(t *store.Tx) error { return t.SeedIssuedReserve(ctx, issued) }); err != nil {
+		return fmt.Errorf("devseed: %w", err)
+	}
+	return nil
 }

@@ -51,6 +51,11 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 		p.field(t.idDocument, t.docTypes[d.Type])
 		p.field(t.docNumber, d.Number)
 		p.field(t.docExpiry, formatDate(d.Expiry))
+	} else if len(r.Attestors) == 0 && r.Manager != nil {
+		p.field(t.identifiedBy, t.managerPresent)
+		if g, ok := t.grounds[r.AttestationGround]; ok {
+			p.field(t.ground, g)
+		}
 	} else {
 		p.field(t.identifiedBy, t.attestation)
 		if g, ok := t.grounds[r.AttestationGround]; ok {

@@ -28,6 +28,7 @@ type texts struct {
 	docNumber       string
 	docExpiry       string
 	identifiedBy    string
+	managerPresent  string
 	attestation     string
 	ground          string
 	proofs          map[Proof]string
@@ -82,6 +83,7 @@ var swedish = texts{
 	docNumber:       "Handlingens nummer",
 	docExpiry:       "Handlingen giltig till",
 	identifiedBy:    "Identifierad genom",
+	managerPresent:  "Närvarande chef med egen giltig id-handling",
 	attestation:     "Intygande av två intygsgivare på plats",
 	ground:          "Skäl (ID-6)",
 	proofs: map[Proof]string{
@@ -169,6 +171,7 @@ var english = texts{
 	docNumber:       "Document number",
 	docExpiry:       "Document valid until",
 	identifiedBy:    "Identified by",
+	managerPresent:  "Their manager, present with a valid ID of their own",
 	attestation:     "Attestation by two attestors present",
 	ground:          "Ground (ID-6)",
 	proofs: map[Proof]string{

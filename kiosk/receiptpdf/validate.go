@@ -135,6 +135,9 @@ func (r *Receipt) validate(f Format) error {
 	switch {
 	case r.IDDocument != nil && len(r.Attestors) > 0:
 		p.add("idDocument", "and attestors are both set: the recipient is identified by one of them (ID-6)")
+	case r.IDDocument == nil && len(r.Attestors) == 0 && managerForNoDocument(r):
+		// Seed 003: a recipient without an ID document picks up their card
+		// with their manager present, who shows a valid ID of their own.
 	case r.IDDocument == nil && len(r.Attestors) == 0:
 		p.add("idDocument", "or attestors is required (ID-5, ID-6)")
 	case r.IDDocument != nil:
@@ -191,6 +194,7 @@ func (r *Receipt) validate(f Format) error {
 // recipient without a Swedish number, for a short-term card.
 func validateManager(p *problems, r *Receipt) {
 	switch {
+	case managerForNoDocument(r):
 	case !r.Recipient.NoSwedishNumber:
 		p.add("manager", "is set for a recipient with a Swedish number (ID-4: only staff without one)")
 	case r.IDDocument == nil:
@@ -201,6 +205,14 @@ func validateManager(p *problems, r *Receipt) {
 		p.add("manager", fmt.Sprintf("is set for card type %q (ID-4: a short-term card)", r.Card.Type))
 	}
 	validatePerson(p, "manager", *r.Manager)
+}
+
+// managerForNoDocument reports whether the manager is present because the
+// recipient, who has a Swedish number, has no valid ID document (seed 003,
+// ID-6): no document, no attestors, the ground recorded.
+func managerForNoDocument(r *Receipt) bool {
+	return r.Manager != nil && !r.Recipient.NoSwedishNumber && r.IDDocument == nil && len(r.Attestors) == 0 &&
+		r.AttestationGround == GroundNoValidDocument
 }
 
 func btoi(b bool) int {

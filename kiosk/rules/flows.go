@@ -246,6 +246,12 @@ func PickupCard(in PickupInput) (IssuanceDecision, error) {
 	}
 	d.Receipt = draftReceipt(ReceiptPickup, in.ReceiptID, in.Station, in.Now, in.Recipient, in.Operator,
 		in.Card.Number, o.CardType, "", d, doc, in.Attestors)
+	if len(in.Attestors) > 0 && !in.Recipient.PersonalNumber.IsZero() {
+		// ID-6: without a valid ID document, their manager present with
+		// their own; the receipt records why (seed 003).
+		d.Receipt.AttestationGround = in.AttestationGround
+		vs.Add(CheckAttestationGround(in.Recipient.Person, in.Document, in.AttestationGround, in.Now))
+	}
 	return d, vs.Err()
 }
 

@@ -63,7 +63,12 @@ func TestPickupCard(t *testing.T) {
 		{"ID-2/damaged document", func(in *PickupInput) { in.Document.Damaged = true }, []string{"ID-2"}},
 		{"ID-1/foreign passport with a Swedish number", func(in *PickupInput) { in.Document.Type = DocForeignPassport }, []string{"ID-1"}},
 		{"ID-6/no document, no attestation", func(in *PickupInput) { in.Document = nil }, []string{"ID-6"}},
-		{"ID-6/no document: manager present with valid ID", func(in *PickupInput) { in.Document = nil; in.Attestors = []Attestor{p.manager} }, nil},
+		{"ID-6/no document: manager present with valid ID", func(in *PickupInput) {
+			in.Document = nil
+			in.Attestors = []Attestor{p.manager}
+			in.AttestationGround = GroundNoValidDocument
+		}, nil},
+		{"ID-6/no document: manager present but no ground recorded", func(in *PickupInput) { in.Document = nil; in.Attestors = []Attestor{p.manager} }, []string{"ID-6"}},
 		{"ID-6/no document: attestor is not the manager", func(in *PickupInput) { in.Document = nil; in.Attestors = []Attestor{p.manager2} }, []string{"ID-6"}},
 		{"ID-6/attestation refused with a valid document", func(in *PickupInput) { in.Attestors = []Attestor{p.manager} }, []string{"ID-6"}},
 		{"ID-4/foreign staff: passport valid exactly six months after issue", func(in *PickupInput) { foreignStaff(t, in) }, nil},

@@ -47,20 +47,7 @@ func loadCard(ctx context.Context, q querier, serial string) (rules.Card, error)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("read card status: %w", err)
 	}
-	// The registry's word moves a handed-out card on (CP-1); the station's
-	// own later moves (returned, voided, blocked) stay.
-	if c.State == rules.StateHandedOut || c.State == rules.StateApproved || c.State == rules.StateActivated {
-		switch refState {
-		case "approved":
-			c.State = rules.StateApproved
-		case "activated":
-			c.State = rules.StateActivated
-		case "blocked":
-			c.State = rules.StateBlocked
-		case "returned":
-			c.State = rules.StateReturned
-		}
-	}
+	c.State = withRegistryState(c.State, refState)
 	var reason, from, until sql.NullString
 	var created string
 	err = q.QueryRowContext(ctx, `SELECT reason, valid_from, valid_until, created_at FROM issuances
@@ -86,6 +73,26 @@ func loadCard(ctx context.Context, q querier, serial string) (rules.Card, error)
 		}
 	}
 	return c, nil
+}
+
+// withRegistryState is a card's state once the registry's word (its
+// card status, refState) is applied: it moves a handed-out card on (CP-1);
+// the station's own later moves (returned, voided, blocked) stay.
+func withRegistryState(local rules.CardState, refState string) rules.CardState {
+	if local != rules.StateHandedOut && local != rules.StateApproved && local != rules.StateActivated {
+		return local
+	}
+	switch refState {
+	case "approved":
+		return rules.StateApproved
+	case "activated":
+		return rules.StateActivated
+	case "blocked":
+		return rules.StateBlocked
+	case "returned":
+		return rules.StateReturned
+	}
+	return local
 }
 
 // localCards are the cards this station handed out to p.

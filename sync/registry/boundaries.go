@@ -407,6 +407,9 @@ const (
 	ReviewOperatorNotAuthorised = "operator_not_authorised"
 	ReviewCardOfAnotherStation  = "card_of_another_station"
 	ReviewCardNotShippedHere    = "card_not_shipped_here"
+	// ReviewCorrectionUnknown: a receipt correction (RE-3) whose corrected
+	// receipt the station never sent for that card.
+	ReviewCorrectionUnknown = "correction_of_unknown_receipt"
 )
 
 // permitted says whether station may do what payload says, and if not,
@@ -416,7 +419,7 @@ const (
 // block its own cards and the cards of its people (person_links), never
 // another station's. Operators must be authorised (AD-1).
 func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol.Payload) (string, string, error) {
-	var serial, operator string
+	var serial, operator, corrects string
 	var needOperator bool
 	var allow func() (bool, error)
 	ownCard := func() (bool, error) {
@@ -441,7 +444,7 @@ func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol
 	case protocol.ReturnPayload:
 		serial, operator, needOperator, allow = p.CardSerial, p.Operator, true, ownCard
 	case protocol.ReceiptPayload:
-		serial, allow = p.CardSerial, ownCard
+		serial, allow, corrects = p.CardSerial, ownCard, p.Corrects
 	case protocol.BlockRequestPayload:
 		serial, operator, needOperator = p.CardSerial, p.Operator, true
 		allow = func() (bool, error) {
@@ -483,6 +486,20 @@ func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol
 	ok, err := allow()
 	if err != nil {
 		return "", "", fmt.Errorf("check card: %w", err)
+	}
+	if ok && corrects != "" {
+		// RE-3: a correction refers to a receipt of the same card that this
+		// station sent before.
+		var known bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE station_id = ? AND kind = ?
+			AND json_extract(CAST(payload AS TEXT), '$.receipt_id') = ? AND json_extract(CAST(payload AS TEXT), '$.card_serial') = ?)`,
+			station, protocol.KindReceipt, corrects, serial).Scan(&known)
+		if err != nil {
+			return "", "", fmt.Errorf("check corrected receipt: %w", err)
+		}
+		if !known {
+			return ReviewCorrectionUnknown, serial, nil
+		}
 	}
 	if ok {
 		return "", serial, nil

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -50,6 +51,14 @@ func TestPersonalNumber(birth string, serial int) string {
 const (
 	SeedOrderedCard = "9752269900000000201" // ready for pickup by 19900707-789
 	SeedExpiredCard = "9752269900000000202" // pickup deadline passed (CP-4), holder 19121212-121
+	// SeedExtendCard is a reserve card the station handed out three days
+	// ago (forgotten card, 10 days) to 19700202-333 and the card has been
+	// activated since: it can be extended once on `make run` (RC-5).
+	// kiosk/devseed records the same card on the development station.
+	SeedExtendCard = "9752269900000000301"
+	// SeedOldCard is 19900707-789's current card, handed in at the pickup
+	// of SeedOrderedCard (kiosk/devseed.OldCard).
+	SeedOldCard = "9752269000000000105"
 )
 
 // Seed fills an empty registry with realistic reference data for a
@@ -96,9 +105,23 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 		{TestPersonalNumber("19750315", 456), protocol.PersonFactsDoc{
 			Orders: []protocol.OrderFact{{Type: "reserve", Ordered: "2026-11-01", Reason: "temporary_assignment"}}}},
 		// Their new card is at the station, ready for pickup.
+		// Their current card is handed in when they pick the new one up
+		// (seed 003).
 		{TestPersonalNumber("19900707", 789), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: SeedOldCard, State: "active"}},
 			Orders: []protocol.OrderFact{{ID: "ORD-PICK", Type: "regular", CardType: "sis", Ordered: day(-21),
 				CardSerial: SeedOrderedCard, PickupDeadline: day(14)}}}},
+	}
+	if station != "" {
+		// The reserve card out from the station, activated (RC-5).
+		persons = append(persons, struct {
+			pnr   string
+			facts protocol.PersonFactsDoc
+		}{TestPersonalNumber("19700202", 333), protocol.PersonFactsDoc{
+			RegularCards: []protocol.RegularCardFact{{Serial: "9752269000000000103", State: "active"}},
+			ReserveCards: []protocol.ReserveCardFact{{Serial: SeedExtendCard, Reason: "forgotten", Station: station, State: protocol.CardActivated,
+				ValidUntil: time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, today.Location()).AddDate(0, 0, 7).UTC().Format(time.RFC3339)}},
+		}})
 	}
 	for _, p := range persons {
 		// The station serves their orders, so it receives their facts.
@@ -115,6 +138,12 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 		}
 	}
 	if station != "" {
+		now := s.now().UTC().Format(time.RFC3339Nano)
+		if err := s.db.write(ctx, func(tx *sql.Tx) error {
+			return setCardStatus(ctx, tx, station, SeedExtendCard, protocol.CardActivated, ptrTrue(), now)
+		}); err != nil {
+			return err
+		}
 		var serials []string
 		for i := 1; i <= 10; i++ {
 			serials = append(serials, fmt.Sprintf("RK-%s-%04d", time.Now().Format("2006"), i))
@@ -125,3 +154,5 @@ func (s *Server) Seed(ctx context.Context, station string) error {
 	}
 	return nil
 }
+
+func ptrTrue() *bool { t := true; return &t }

@@ -132,3 +132,48 @@ func TestSeedLeavesTypedAttestorsOff(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
+
+// TestSeedOldCardHandedInIsBlockedBL2: the demonstration data's pickup
+// person holds an old card; when the station reports it handed in at the
+// pickup (a block request, BL-2), the registry blocks it: it is a card of
+// one of the station's people, not held for review.
+func TestSeedOldCardHandedInIsBlockedBL2(t *testing.T) {
+	ctx := context.Background()
+	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Seed(ctx, "ST-1"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(protocol.BlockRequestPayload{CardSerial: registry.SeedOldCard, Reason: "handed_in", Operator: "SE2321000131-P000000012345"})
+	acks, err := srv.Store(ctx, "ST-1", []protocol.Event{{Seq: 1, ID: uuid.NewString(), Kind: protocol.KindBlockRequest, Payload: b, CreatedAt: time.Now()}})
+	if err != nil || len(acks) != 1 || acks[0].Result != protocol.AckStored {
+		t.Fatalf("store: %v %v", acks, err)
+	}
+	items, err := srv.ReviewItems(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 0 {
+		t.Errorf("the block request of the handed-in card was held: %+v", items)
+	}
+	resp, err := srv.Pull(ctx, "ST-1", map[string]string{protocol.RefBlockedCards: ""}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked []protocol.BlockedCard
+	if p := resp.Pages[protocol.RefBlockedCards]; len(p.Items) > 0 {
+		if err := json.Unmarshal(p.Items, &blocked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := false
+	for _, c := range blocked {
+		found = found || c.Serial == registry.SeedOldCard
+	}
+	if !found {
+		t.Errorf("blocked cards = %+v, want %s", blocked, registry.SeedOldCard)
+	}
+}

@@ -23,6 +23,7 @@ import * as stockReceive from "./screens/stock_receive.js";
 import * as stockCount from "./screens/stock_count.js";
 import * as stockVoid from "./screens/stock_void.js";
 import * as status from "./screens/status.js";
+import * as daylist from "./screens/daylist.js";
 
 const $ = (id) => document.getElementById(id);
 let snapshot = null;
@@ -41,6 +42,7 @@ const flows = {
   [Kind.StockCount]: stockCount,
   [Kind.StockVoid]: stockVoid,
   [Kind.Status]: status,
+  [Kind.DayList]: daylist,
 };
 const unknownFlow = { create: (c) => createFlow(c, {}) };
 

@@ -25,6 +25,7 @@ export const Kind = Object.freeze({
   StockCount: "stock_count", // drawer counted and reconciled
   StockVoid: "stock_void", // card voided (RC-8, CP-4)
   Status: "status", // station status for the operator
+  DayList: "daylist", // the day list and history, receipt corrections (RE-3, RC-6)
 });
 
 // Step is view.flow.step: where the flow is, i.e. what the screen shows.
@@ -44,6 +45,8 @@ export const Step = Object.freeze({
   Count: "count", // stock_count: the cards found in the drawer
   Choose: "choose", // stock_void: the card to void
   Show: "show", // status
+  List: "list", // daylist: issuances, receipts, reserve cards out, pickups waiting
+  Correct: "correct", // daylist: a receipt's correction (RE-3)
 });
 
 // Action is the step a screen asks for: "flow.step" {step: Action, data}.
@@ -69,4 +72,9 @@ export const Action = Object.freeze({
   Find: "find", // look the person up first: personal, card or order number
   Back: "back", // one step back, keeping what was entered
   Remove: "remove", // stock receive: take a wrong scan off the list
+  Search: "search", // daylist: the search and the period
+  Correct: "correct", // daylist: correct a receipt (RE-3)
+  List: "list", // daylist: back to the list
+  NoDocument: "no_document", // pickup: no valid ID document, the manager present (seed 003, ID-6)
+  HandIn: "hand_in", // pickup: the old card handed in, to be voided
 });

@@ -25,13 +25,13 @@ export function create(ctx) {
   const find = createFind(ctx, kb);
   return createFlow(ctx, {
     [Step.Recipient]: (d, f) => find.render(d, f),
-    [Step.Identity]: (d) => identity.render(d),
+    [Step.Identity]: (d) => withNoDocument(ctx, d, identity.render(d)),
     [Step.Manager]: (d) => manager.render(d),
     [Step.Card]: (d) => cardStep(ctx, d),
     [Step.Insert]: (d) => insertStep(d, { drawer: true }),
-    [Step.Preview]: (d) => previewStep(ctx, d),
+    [Step.Preview]: (d) => withHandIn(ctx, d, previewStep(ctx, d)),
     [Step.Sign]: (d) => sign.render(d),
-    [Step.Done]: (d) => issuedStep(ctx, d, { approval: false }),
+    [Step.Done]: (d) => withHandedIn(d, issuedStep(ctx, d, { approval: false })),
     [Step.Void]: (d) => ({
       body: h("div", {}, recipientLine(d), d.card ? h("p", {}, `${t("card.number")}: ${d.card.number}`) : null),
       action: primary("void", t("void.cp4"), () => ctx.step(Action.Void).catch(() => {})),
@@ -49,7 +49,7 @@ function createManager(ctx, kb) {
       return {
         body: h("div", {}, recipientLine(d),
           h("div", { class: "form" },
-            h("p", { id: "manager-hint", class: "hint" }, t("manager.hint")),
+            h("p", { id: "manager-hint", class: "hint" }, t(d.ground === "no_valid_document" ? "pickup.nodoc.hint" : "manager.hint")),
             kb.field("mhsa", "f.hsa", "upper", { check: checkHSA }),
             kb.field("mname", "f.name", "text"),
             h("div", { class: "buttons choices" }, DocTypes.map((k) =>
@@ -63,4 +63,39 @@ function createManager(ctx, kb) {
       };
     },
   };
+}
+
+// withNoDocument offers, for a recipient with a Swedish number, the path
+// without an ID document: their manager is present with a valid ID of
+// their own and signs (seed 003, ID-6).
+function withNoDocument(ctx, d, s) {
+  if (d.recipient && d.recipient.personal_number) {
+    s.body.append(h("p", {}, button({ id: "no-document", onclick: () => ctx.step(Action.NoDocument).catch(() => {}) }, t("pickup.nodoc"))));
+  }
+  return s;
+}
+
+// withHandIn lets the operator mark the old card the recipient hands in
+// with the new one (seed 003); it is voided when the pickup completes.
+function withHandIn(ctx, d, s) {
+  if (d.ground === "no_valid_document") {
+    s.body.append(h("p", { id: "pv-ground", class: "hint" }, t("pickup.nodoc.preview")));
+  }
+  const cards = d.old_cards || [];
+  if (!cards.length) return s;
+  s.body.append(h("div", { id: "hand-in", class: "form" },
+    h("h2", {}, t("pickup.handin")),
+    h("p", { class: "hint" }, t("pickup.handin.hint")),
+    h("div", { class: "buttons choices" }, cards.map((c) => {
+      const on = d.handed_in === c.number;
+      return button({ dataset: { handin: c.number }, "aria-pressed": String(on),
+        onclick: () => ctx.step(Action.HandIn, { serial: on ? "" : c.number }).catch(() => {}) }, `${t("ctype." + c.type)} ${c.number}`);
+    }))));
+  return s;
+}
+
+// withHandedIn says what to do with the old card handed in.
+function withHandedIn(d, s) {
+  if (d.handed_in) s.body.append(h("p", { id: "handed-in", class: "warning" }, `${t("pickup.handin.done")} ${d.handed_in}`));
+  return s;
 }

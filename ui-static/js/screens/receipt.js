@@ -17,7 +17,7 @@ export function previewStep(ctx, d) {
     ...(p.reason ? kv("Orsak", sv("reason." + p.reason), "pv-reason") : []),
     ...kv("Giltigt", `${p.valid_from} – ${p.valid_through}${p.validity_days ? ` (${p.validity_days} dagar)` : ""}`, "pv-valid"),
     ...(doc ? kv("ID-handling", `${sv("doc." + doc.type)} ${doc.number}, giltig t.o.m. ${doc.expiry}`, "pv-doc") : []),
-    ...((p.attestors || []).length ? kv(p.document ? "Närvarande chef" : "Intygsgivare", p.attestors.map((a) => `${a.name} (${a.hsa_id})`).join(", "), "pv-att") : []),
+    ...((p.attestors || []).length ? kv(p.document || d.ground === "no_valid_document" ? "Närvarande chef" : "Intygsgivare", p.attestors.map((a) => `${a.name} (${a.hsa_id})`).join(", "), "pv-att") : []),
     ...kv("Kortadministratör", p.operator_name, "pv-op"),
     ...kv("Plats och tid", `${p.place}, ${p.at}`, "pv-at"),
     ...(p.expected_approval ? kv("Godkännande väntas", p.expected_approval, "pv-approval") : []),
