@@ -46,9 +46,8 @@ func TestDayListReprintAndCorrectionRE3RC6(t *testing.T) {
 	// An issuance to list.
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="lost"]`)
-	typeText(b, "pnr", pnrLost)
-	typeText(b, "name", "Eva Ek")
-	b.Tap("#next")
+	b.WaitText("#flow-step", "Mottagare")
+	findRecipient(b, pnrLost, "Eva Ek")
 	b.WaitText("#flow-step", "Identifiering")
 	b.Tap(`button[data-doctype="swedish_passport"]`)
 	typeText(b, "docnum", "P7654321")

@@ -20,9 +20,7 @@ func TestDevStationPickupWithoutIDDocumentAndOldCardSeed003(t *testing.T) {
 	b := devStation(t, dir)
 
 	b.Tap(`#menu button[data-flow="pickup"]`)
-	typeText(b, "pnr", pnrOrdered)
-	typeText(b, "name", "Per Hämtare")
-	b.Tap("#next")
+	findRecipient(b, pnrOrdered, "Per Hämtare")
 	b.WaitText("#flow-step", "Identifiering")
 	b.Tap("#no-document")
 	b.WaitText("#flow-step", "Närvarande chef")
