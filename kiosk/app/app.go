@@ -211,6 +211,11 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if err := ctr.Restore(ctx); err != nil {
 		return err
 	}
+	// Whatever a crash or a power cut left in flight is settled before the
+	// station serves: open sessions, receipts left printing.
+	if _, err := ctr.Recover(ctx); err != nil {
+		return err
+	}
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer stopDevices()
 	devDone := make(chan error, 1)

@@ -31,7 +31,10 @@ type View struct {
 	// IdleLocksAt is when the idle session locks, set once the lock is
 	// near: the screen asks "Mer tid?".
 	IdleLocksAt *time.Time `json:"idle_locks_at,omitempty"`
-	Rev         uint64     `json:"rev"`
+	// Reprints are the receipts to reprint (printing failed or was
+	// interrupted by a restart), on the home screen.
+	Reprints []store.Reprint `json:"reprints,omitempty"`
+	Rev      uint64          `json:"rev"`
 }
 
 // OpView is the logged-in operator.
@@ -72,6 +75,9 @@ func (m *Counter) view(ctx context.Context, client string) View {
 			v.Flow = m.flowView(ctx)
 		}
 		v.Errors = m.homeErrors
+		if m.flow == nil {
+			v.Reprints = m.reprints(ctx)
+		}
 		if m.sess.warned {
 			v.IdleLocksAt = ptr(m.sess.lastSeen.Add(m.opts.IdleTimeout))
 		}

@@ -4,6 +4,7 @@ import { t } from "../i18n.js";
 import { h, button } from "../dom.js";
 import { Kind } from "../steps.js";
 import { messages } from "./common.js";
+import { reprints } from "./reprints.js";
 
 const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status];
 
@@ -13,6 +14,7 @@ export function create(ctx) {
       return h("section", { id: "screen-home", class: "screen" },
         h("h1", {}, t("home.title")),
         messages(view.errors, "home-errors"),
+        reprints(ctx, view.reprints),
         h("div", { id: "menu", class: "menu" },
           menu.map((k) => button({ class: "tile", dataset: { flow: k }, onclick: () => ctx.req("flow.start", { kind: k }).catch(() => {}) }, t("flow." + k)))));
     },
