@@ -41,6 +41,14 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## soak: the long crash campaigns of docs/reliability.md: kioskd killed
+## with SIGKILL at random points of issuances, extensions, returns and
+## syncs, SOAK_RUNS times (make test runs a short campaign)
+.PHONY: soak
+SOAK_RUNS ?= 300
+soak: test-deps
+	KORT_CRASH_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -timeout 120m -v -run 'TestCrashCampaign' ./kiosk/crashtest/
+
 ## bench: the performance numbers in docs/benchmarks.md
 bench: build test-deps
 	scripts/bench.sh
