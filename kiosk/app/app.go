@@ -207,7 +207,8 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		Store: st, Bus: b, Clock: env.Clock, Log: log,
 		Reader: hw.devices.Reader, Drawer: hw.devices.Drawer, Printer: hw.devices.Printer, Dev: dev,
 		Trust: verifier, TrustMaterial: trustMaterial,
-	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock,
+		MinFreeSpace: uint64(cfg.MinFreeMB) << 20})
 	if err := ctr.Restore(ctx); err != nil {
 		return err
 	}

@@ -40,6 +40,11 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		return refuse(msg("clock", "Klockan är inte synkroniserad. Utfärdande väntar tills tiden är säker.",
 			"The clock is not synchronised. Issuing waits until the time can be trusted."))
 	}
+	if kind != KindStatus {
+		if err := m.checkDisk(ctx); err != nil {
+			return err
+		}
+	}
 	if issuing {
 		if err := m.checkFresh(ctx); err != nil {
 			return err
@@ -75,6 +80,11 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 	if step == ActClose {
 		m.flow = nil
 		return nil
+	}
+	if f.kind != KindStatus {
+		if err := m.checkDisk(ctx); err != nil {
+			return err
+		}
 	}
 	switch f.kind {
 	case KindIssue, KindExtend, KindPickup:
