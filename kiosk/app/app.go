@@ -95,6 +95,11 @@ func Main(ctx context.Context, env Env) error {
 		return syncOnce(ctx, cfg, env, log)
 	case "enrol":
 		return enrolStation(ctx, cfg, env)
+	case "retention":
+		if len(rest) != 1 || (rest[0] != "--once" && rest[0] != "-once") {
+			return errors.New("usage: kioskd retention --once")
+		}
+		return retentionOnce(ctx, cfg, env, log)
 	default:
 		return fmt.Errorf("unknown command %q (see kioskd --help)", cmd)
 	}
@@ -254,6 +259,10 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		// fresh reference data will refuse with the data's age.
 		log.Error("sync not running", "err", err)
 	}
+	ret, err := startRetention(devCtx, st, env.Clock, cfg.Retention, log)
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
 	wdCtx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
 	go notify.Watchdog(wdCtx, st.Ping, func(err error) { log.Error("watchdog withheld: store does not answer", "err", err) })
@@ -276,6 +285,9 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	stopDevices()
+	if err := ret.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("retention: %w", err))
+	}
 	if syn != nil {
 		if err := syn.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("sync: %w", err))

@@ -383,6 +383,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, []s
 			"  config         print the effective configuration, secrets redacted\n"+
 			"  audit verify   walk the audit chain and report the first broken entry\n"+
 			"  sync --once    reconcile with the registry once and exit\n"+
+			"  retention --once  remove personal data the registry archived longer ago than -retention, and exit\n"+
 			"  enrol          obtain this station's certificate with a one-time code\n"+
 			"  selftest       open the store, run migrations, check the audit chain, exit\n"+
 			"  version        print the version (also --version)\n\nFlags (each also settable from the environment and the config file):\n")

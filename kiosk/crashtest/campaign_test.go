@@ -545,7 +545,7 @@ func TestCrashCampaignKill9(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15))
 	type stats struct {
-		runs, completedOps, fullScripts, found int
+		runs, completedOps, fullScripts, found, restartKills int
 		byCategory                             map[string]int
 		phases                                 map[string]int
 	}
@@ -560,12 +560,21 @@ func TestCrashCampaignKill9(t *testing.T) {
 		}
 		var p progress
 		finished := make(chan error, 1)
-		go func() { finished <- script(c, &p) }()
+		began := time.Now()
+		var took time.Duration
+		go func() {
+			err := script(c, &p)
+			took = time.Since(began)
+			finished <- err
+		}()
 		delay := time.Duration(rng.Int64N(int64(length)))
 		time.Sleep(delay)
 		s.kill()
 		serr := <-finished
 		c.c.Close()
+		if serr == nil && took < length {
+			length = took // kill within the script as it runs now
+		}
 		phase, completed := p.snapshot()
 		if serr == nil {
 			phase = "finished"
@@ -577,6 +586,14 @@ func TestCrashCampaignKill9(t *testing.T) {
 			sum.fullScripts++
 		}
 		findings := checkAtRest(t, dir, completed)
+
+		// Every fourth run the restart is killed too, during its start
+		// (recovery, the first sync) before it serves.
+		if i%4 == 3 {
+			startAndKill(t, dir, time.Duration(rng.Int64N(int64(150*time.Millisecond))))
+			sum.restartKills++
+			findings = append(findings, checkAtRest(t, dir, completed)...)
+		}
 
 		s = startStation(t, dir)
 		findings = append(findings, checkRecovered(t, dir)...)
@@ -605,6 +622,6 @@ func TestCrashCampaignKill9(t *testing.T) {
 		phases = append(phases, fmt.Sprintf("%s=%d", ph, n))
 	}
 	sort.Strings(phases)
-	t.Logf("kill -9 campaign: runs %d, operations confirmed before the kill %d, scripts finished before the kill %d, runs with findings %d, lost %d, half-written %d, duplicates %d, inconsistencies %d; killed in: %s",
-		sum.runs, sum.completedOps, sum.fullScripts, sum.found, sum.byCategory["lost"], sum.byCategory["half-written"], sum.byCategory["duplicate"], sum.byCategory["inconsistent"], strings.Join(phases, " "))
+	t.Logf("kill -9 campaign: runs %d, operations confirmed before the kill %d, scripts finished before the kill %d, restarts killed too %d, runs with findings %d, lost %d, half-written %d, duplicates %d, inconsistencies %d; killed in: %s",
+		sum.runs, sum.completedOps, sum.fullScripts, sum.restartKills, sum.found, sum.byCategory["lost"], sum.byCategory["half-written"], sum.byCategory["duplicate"], sum.byCategory["inconsistent"], strings.Join(phases, " "))
 }

@@ -129,6 +129,20 @@ func startStation(t testing.TB, dir string, extra ...string) *station {
 	}
 }
 
+// startAndKill starts kioskd on dir and kills it after delay, whether it
+// serves yet or not: a crash during recovery and the first sync.
+func startAndKill(t testing.TB, dir string, delay time.Duration) {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(kioskd, append([]string{"-listen", addr, "-allowed-hosts", addr, "-data-dir", dir}, devFlags...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start kioskd: %v", err)
+	}
+	time.Sleep(delay)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
 // kill sends SIGKILL and waits for the process to go.
 func (s *station) kill() {
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
