@@ -546,8 +546,8 @@ func TestCrashCampaignKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15))
 	type stats struct {
 		runs, completedOps, fullScripts, found, restartKills int
-		byCategory                             map[string]int
-		phases                                 map[string]int
+		byCategory                                           map[string]int
+		phases                                               map[string]int
 	}
 	sum := stats{byCategory: map[string]int{}, phases: map[string]int{}}
 	for i := range runs {
