@@ -9,7 +9,7 @@
 set -euo pipefail
 
 build=(gcc pkg-config libpcsclite-dev)
-test=(pcscd vsmartcard-vpcd pcsc-tools softhsm2 cups cups-bsd printer-driver-cups-pdf poppler-utils chromium fonts-dejavu-core)
+test=(pcscd vsmartcard-vpcd pcsc-tools softhsm2 cups cups-bsd printer-driver-cups-pdf poppler-utils chromium fonts-dejavu-core e2fsprogs mount util-linux)
 # The appliance packages: cross-building for arm64 needs the foreign
 # architecture enabled (and its package lists fetched) before
 # libpcsclite-dev:arm64 can be installed.

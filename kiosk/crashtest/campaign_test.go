@@ -303,10 +303,13 @@ func checkAtRest(t testing.TB, dir string, completed []string) []finding {
 	var out []finding
 	add := func(cat, format string, args ...any) { out = append(out, finding{cat, fmt.Sprintf(format, args...)}) }
 	st := openDB(t, filepath.Join(dir, "station.db"))
+	defer st.Close()
 	if err := integrity(st); err != nil {
 		add("inconsistent", "station.db: %v", err)
 	}
-	if err := integrity(openDB(t, filepath.Join(dir, "registry", "registry.db"))); err != nil {
+	reg := openDB(t, filepath.Join(dir, "registry", "registry.db"))
+	defer reg.Close()
+	if err := integrity(reg); err != nil {
 		add("inconsistent", "registry.db: %v", err)
 	}
 	if err := auditVerify(dir); err != nil {
@@ -398,6 +401,7 @@ func checkAtRest(t testing.TB, dir string, completed []string) []finding {
 func checkRecovered(t testing.TB, dir string) []finding {
 	var out []finding
 	st := openDB(t, filepath.Join(dir, "station.db"))
+	defer st.Close()
 	var open, printing int
 	if err := st.QueryRow(`SELECT count(*) FROM operator_sessions WHERE ended_at IS NULL`).Scan(&open); err != nil {
 		t.Fatal(err)
@@ -420,7 +424,9 @@ func checkRecovered(t testing.TB, dir string) []finding {
 func checkRegistry(t testing.TB, dir string) []finding {
 	var out []finding
 	st := openDB(t, filepath.Join(dir, "station.db"))
+	defer st.Close()
 	reg := openDB(t, filepath.Join(dir, "registry", "registry.db"))
+	defer reg.Close()
 	type ev struct {
 		seq   int64
 		kind  string

@@ -289,8 +289,7 @@ func openDB(t testing.TB, path string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return db // the caller closes it
 }
 
 func integrity(db *sql.DB) error {
