@@ -85,3 +85,24 @@ func (m *Counter) watchDisk(ctx context.Context) error {
 		}
 	}
 }
+
+// diskRefusal turns an error that is no refusal into the disk's refusal
+// when the data partition is why it failed (a write on a read-only or full
+// partition, e.g. a login's): the operator reads what to do rather than
+// "internal error". The error itself is logged, once, as broken.
+func (m *Counter) diskRefusal(typ string, err error) error {
+	var p *Refusal
+	if err == nil || errors.As(err, &p) {
+		return err
+	}
+	_, serr := m.st.CheckSpace(m.opts.MinFreeSpace)
+	if serr == nil {
+		return err
+	}
+	m.setDisk(serr)
+	m.log.Error("request failed on the data partition", "request", typ, "err", err)
+	if errors.Is(serr, store.ErrReadOnly) {
+		return errDiskReadOnly
+	}
+	return errDiskFull
+}

@@ -213,6 +213,18 @@ func TestReadOnlyDataPartitionRefusesAndRecovers(t *testing.T) {
 	if after := c.dbState(devseed.ReserveInStock[0]); after != before {
 		t.Errorf("the read-only partition's refusal changed the database:\n got %s\nwant %s", after, before)
 	}
+	// A login cannot be recorded either: the operator is told why, not
+	// "internal error".
+	if err := c.call("session.logout", nil); err != nil {
+		t.Fatal(err)
+	}
+	c.remove(0)
+	c.waitView(func(v View) bool { return v.State == StateLocked })
+	c.insert(0, "9752269900000000011")
+	c.waitView(func(v View) bool { return v.State == StatePIN })
+	if err := c.call("session.pin", map[string]string{"pin": "1234"}); keyOf(err) != "disk.readonly" {
+		t.Errorf("login on a read-only partition: %v, want disk.readonly", err)
+	}
 
 	// The repair: the station stops, the partition is checked and
 	// mounted again, the station starts.

@@ -112,6 +112,9 @@ func (m *Counter) reprintRequest(ctx context.Context, _ string, payload json.Raw
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
+	if err := m.checkDisk(ctx); err != nil {
+		return nil, err
+	}
 	err := m.reprint(ctx, req.ReceiptID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, refuse(msg("print.no_receipt", "Kvittensen finns inte.", "There is no such receipt."))

@@ -91,7 +91,7 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 	case anyone, simulation:
 		res, err := r.handle(ctx, client, payload)
 		if err != nil {
-			err = refusalOf(err)
+			err = m.diskRefusal(typ, refusalOf(err))
 			m.logRefusal(typ, err)
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 	}
 	m.changed()
 	if err != nil {
-		err = refusalOf(err)
+		err = m.diskRefusal(typ, refusalOf(err))
 		m.logRefusal(typ, err)
 		if client == m.owner {
 			var msgs []Message
