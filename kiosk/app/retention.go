@@ -16,38 +16,51 @@ import (
 // start).
 const retentionInterval = time.Hour
 
-// retain1 is one retention run: the personal data of records the registry
+// retainer runs retention: the personal data of records the registry
 // archived more than retention ago is removed (store.RedactArchived), and
 // the write-ahead log is folded into the database so no old frame keeps
-// it. `kioskd retention --once` runs it from the command line.
-func retain1(ctx context.Context, st *store.Store, clk clock.Clock, retention time.Duration, log *slog.Logger) error {
-	now := clk.Now()
+// it — again at the next run if a reader kept the checkpoint from
+// finishing.
+type retainer struct {
+	st        *store.Store
+	clk       clock.Clock
+	retention time.Duration
+	log       *slog.Logger
+	compact   bool // removed data may still be in the WAL
+}
+
+// once is one retention run; the schedule calls it every
+// retentionInterval and `kioskd retention --once` once.
+func (r *retainer) once(ctx context.Context) error {
+	now := r.clk.Now()
 	var red store.Redaction
-	err := st.Update(ctx, clk, func(t *store.Tx) error {
+	err := r.st.Update(ctx, r.clk, func(t *store.Tx) error {
 		var err error
-		red, err = t.RedactArchived(ctx, now.Add(-retention), now)
+		red, err = t.RedactArchived(ctx, now.Add(-r.retention), now)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}
-	if red == (store.Redaction{}) {
+	if red != (store.Redaction{}) {
+		r.compact = true
+		r.log.Info("personal data removed after the registry archived it", "receipts", red.Receipts, "events", red.Events, "persons", red.Persons)
+	}
+	if !r.compact {
 		return nil
 	}
-	if err := st.Compact(ctx); err != nil {
+	if err := r.st.Compact(ctx); err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}
-	log.Info("personal data removed after the registry archived it", "receipts", red.Receipts, "events", red.Events, "persons", red.Persons)
+	r.compact = false
 	return nil
 }
 
-// startRetention runs retain1 at start and every retentionInterval on the
-// gocron schedule the sync uses, until ctx ends.
+// startRetention runs retention at start and every retentionInterval on
+// the gocron schedule the sync uses, until ctx ends.
 func startRetention(ctx context.Context, st *store.Store, clk clock.Clock, retention time.Duration, log *slog.Logger) (*schedule.Runner, error) {
-	log = log.With("component", "retention")
-	r, err := schedule.New(schedule.Config{Interval: retentionInterval, Logger: log, Name: "retention"}, func(ctx context.Context) error {
-		return retain1(ctx, st, clk, retention, log)
-	})
+	ret := &retainer{st: st, clk: clk, retention: retention, log: log.With("component", "retention")}
+	r, err := schedule.New(schedule.Config{Interval: retentionInterval, Logger: ret.log, Name: "retention"}, ret.once)
 	if err != nil {
 		return nil, err
 	}
@@ -63,5 +76,5 @@ func retentionOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Lo
 		return err
 	}
 	defer st.Close()
-	return retain1(ctx, st, env.Clock, cfg.Retention, log)
+	return (&retainer{st: st, clk: env.Clock, retention: cfg.Retention, log: log}).once(ctx)
 }
