@@ -96,6 +96,23 @@ var devFlags = []string{"-simulation=true", "-reader", "sim", "-printer", "sim",
 
 func startStation(t testing.TB, dir string, extra ...string) *station {
 	t.Helper()
+	for attempt := 0; ; attempt++ {
+		s, busy := tryStart(t, dir, extra...)
+		if s != nil {
+			return s
+		}
+		if !busy || attempt == 4 {
+			t.Fatalf("kioskd never served")
+		}
+		// Another process took the free port between its probe and
+		// kioskd's listen: another port.
+	}
+}
+
+// tryStart starts kioskd on a free port; nil and true when the port was
+// taken meanwhile.
+func tryStart(t testing.TB, dir string, extra ...string) (*station, bool) {
+	t.Helper()
 	addr := freePort(t)
 	args := append(append([]string{"-listen", addr, "-allowed-hosts", addr, "-data-dir", dir}, devFlags...), extra...)
 	s := &station{t: t, dir: dir, addr: addr, logs: &lockedBuffer{}, done: make(chan error, 1)}
@@ -112,12 +129,15 @@ func startStation(t testing.TB, dir string, extra ...string) *station {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return s, false
 			}
 		}
 		select {
 		case err := <-s.done:
 			s.done <- err
+			if strings.Contains(s.logs.String(), "address already in use") {
+				return nil, true
+			}
 			t.Fatalf("kioskd exited before serving: %v\n%s", err, s.logs.String())
 		default:
 		}
