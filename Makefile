@@ -41,6 +41,16 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## soak: the long crash campaigns of docs/reliability.md: kioskd killed
+## with SIGKILL (SOAK_RUNS times) and its data partition cut off as in a
+## power cut (POWERCUT_RUNS times) at random points of issuances,
+## extensions, returns and syncs (make test runs short campaigns; as root)
+.PHONY: soak
+SOAK_RUNS ?= 300
+POWERCUT_RUNS ?= 100
+soak: test-deps
+	KORT_CRASH_RUNS=$(SOAK_RUNS) KORT_POWERCUT_RUNS=$(POWERCUT_RUNS) $(GO) test -count=1 -timeout 120m -v -run 'TestCrashCampaign|TestPowerCut' ./kiosk/crashtest/
+
 ## bench: the performance numbers in docs/benchmarks.md
 bench: build test-deps
 	scripts/bench.sh

@@ -95,6 +95,11 @@ func Main(ctx context.Context, env Env) error {
 		return syncOnce(ctx, cfg, env, log)
 	case "enrol":
 		return enrolStation(ctx, cfg, env)
+	case "retention":
+		if len(rest) != 1 || (rest[0] != "--once" && rest[0] != "-once") {
+			return errors.New("usage: kioskd retention --once")
+		}
+		return retentionOnce(ctx, cfg, env, log)
 	default:
 		return fmt.Errorf("unknown command %q (see kioskd --help)", cmd)
 	}
@@ -207,8 +212,14 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		Store: st, Bus: b, Clock: env.Clock, Log: log,
 		Reader: hw.devices.Reader, Drawer: hw.devices.Drawer, Printer: hw.devices.Printer, Dev: dev,
 		Trust: verifier, TrustMaterial: trustMaterial,
-	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock})
+	}, counter.Options{IdleTimeout: cfg.IdleTimeout, Freshness: policy, Simulation: cfg.Simulation, RequireClock: cfg.RequireClock,
+		MinFreeSpace: uint64(cfg.MinFreeMB) << 20})
 	if err := ctr.Restore(ctx); err != nil {
+		return err
+	}
+	// Whatever a crash or a power cut left in flight is settled before the
+	// station serves: open sessions, receipts left printing.
+	if _, err := ctr.Recover(ctx); err != nil {
 		return err
 	}
 	devCtx, stopDevices := context.WithCancel(ctx)
@@ -248,6 +259,10 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		// fresh reference data will refuse with the data's age.
 		log.Error("sync not running", "err", err)
 	}
+	ret, err := startRetention(devCtx, st, env.Clock, cfg.Retention, log)
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
 	wdCtx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
 	go notify.Watchdog(wdCtx, st.Ping, func(err error) { log.Error("watchdog withheld: store does not answer", "err", err) })
@@ -270,6 +285,9 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	stopDevices()
+	if err := ret.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("retention: %w", err))
+	}
 	if syn != nil {
 		if err := syn.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("sync: %w", err))

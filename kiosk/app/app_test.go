@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/kortstation/kortstation/kiosk/clock"
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/problem"
 	"github.com/kortstation/kortstation/kiosk/web"
@@ -59,6 +60,12 @@ func start(t *testing.T, extra ...string) *running {
 // startIn runs kioskd in-process with its data in dataDir.
 func startIn(t *testing.T, dataDir string, extra ...string) *running {
 	t.Helper()
+	return startInClock(t, dataDir, nil, extra...)
+}
+
+// startInClock is startIn with the station's clock (nil: the system's).
+func startInClock(t *testing.T, dataDir string, clk clock.Clock, extra ...string) *running {
+	t.Helper()
 	r := &running{dataDir: dataDir, done: make(chan error, 1), logs: newSyncBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -66,7 +73,7 @@ func startIn(t *testing.T, dataDir string, extra ...string) *running {
 	args := append(append([]string{"-listen", "127.0.0.1:0", "-allowed-hosts", "127.0.0.1:0", "-data-dir", r.dataDir, "-log-format", "json"}, devArgs...), extra...)
 	go func() {
 		r.done <- Main(ctx, Env{Args: args, Stdout: io.Discard, Stderr: r.logs, Getenv: func(string) string { return "" },
-			Ready: func(a string) { ready <- a }})
+			Ready: func(a string) { ready <- a }, Clock: clk})
 	}()
 	select {
 	case r.addr = <-ready:

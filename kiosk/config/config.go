@@ -33,6 +33,8 @@ type Config struct {
 	WSMaxMessage          int64                    // largest websocket message accepted, bytes
 	WSPing                time.Duration            // websocket ping interval
 	IdleTimeout           time.Duration            // operator session idle logout
+	MinFreeMB             int64                    // data partition reserve: new records refused below it
+	Retention             time.Duration            // personal data kept after the registry archived the record
 	Reader                string                   // sim, pcsc or pkcs11
 	PKCS11Module          string                   // path of the PKCS#11 module (.so), for reader=pkcs11
 	PKCS11SlotMatch       string                   // exact or prefix: how a slot description names its PC/SC reader
@@ -86,6 +88,8 @@ func Defaults() Config {
 		WSMaxMessage:     256 << 10,
 		WSPing:           20 * time.Second,
 		IdleTimeout:      5 * time.Minute,
+		MinFreeMB:        64,
+		Retention:        30 * 24 * time.Hour,
 		Reader:           "pcsc",
 		PKCS11SlotMatch:  "exact",
 		PKCS11PINRetries: 3,
@@ -243,6 +247,12 @@ func fields() []field {
 		mk("idle-timeout", "operator session idle logout", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.IdleTimeout })
 		}),
+		mk("min-free-mb", "free space (MiB) kept in reserve on the data partition: issuing is refused below it", false, func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int64 { return &c.MinFreeMB })
+		}),
+		mk("retention", "how long personal data stays on the station after the registry confirmed it archived the record", false, func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.Retention })
+		}),
 		mk("reader", "card reader: sim (simulated), pcsc (pcscd) or pkcs11 (pcscd's events, the card through pkcs11-module)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Reader })
 		}),
@@ -373,6 +383,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, []s
 			"  config         print the effective configuration, secrets redacted\n"+
 			"  audit verify   walk the audit chain and report the first broken entry\n"+
 			"  sync --once    reconcile with the registry once and exit\n"+
+			"  retention --once  remove personal data the registry archived longer ago than -retention, and exit\n"+
 			"  enrol          obtain this station's certificate with a one-time code\n"+
 			"  selftest       open the store, run migrations, check the audit chain, exit\n"+
 			"  version        print the version (also --version)\n\nFlags (each also settable from the environment and the config file):\n")
@@ -546,6 +557,12 @@ func (c *Config) Validate() error {
 	}
 	if c.IdleTimeout < 10*time.Second {
 		return &KeyError{Key: "idle-timeout", Reason: "must be at least 10s"}
+	}
+	if c.MinFreeMB < 1 {
+		return &KeyError{Key: "min-free-mb", Reason: "must be at least 1"}
+	}
+	if c.Retention < time.Hour {
+		return &KeyError{Key: "retention", Reason: "must be at least 1h"}
 	}
 	if c.DrawerDebounce < 0 || c.DrawerDebounce > 2*time.Second {
 		return &KeyError{Key: "drawer-debounce", Reason: "must be between 0 and 2s"}

@@ -315,7 +315,23 @@ func (m *Counter) print(ctx context.Context, receiptID string, pdf []byte) {
 		setState(ctx, "failed")
 		return
 	}
-	setState(ctx, "printing")
+	if err := m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.SetPrinting(ctx, receiptID, int(job.ID)) }); err != nil {
+		m.log.Error("record print state", "receipt", receiptID, "err", err)
+	}
+	m.follow(receiptID, job.ID)
+}
+
+// follow follows a queued receipt job in the background and records how it
+// ended in the receipt's print state.
+func (m *Counter) follow(receiptID string, jobID printer.JobID) {
+	setState := func(ctx context.Context, state string) {
+		err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {
+			return t.SetPrintState(ctx, receiptID, state, m.clock.Now())
+		})
+		if err != nil {
+			m.log.Error("record print state", "receipt", receiptID, "err", err)
+		}
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -330,7 +346,7 @@ func (m *Counter) print(ctx context.Context, receiptID string, pdf []byte) {
 		wctx, cancel := context.WithTimeout(m.bg, 12*time.Hour)
 		defer cancel()
 		stopped := printer.StateUnknown
-		_, err := m.printer.Wait(wctx, job.ID, func(p printer.Progress) {
+		_, err := m.printer.Wait(wctx, jobID, func(p printer.Progress) {
 			if failsJob(p) {
 				stopped = p.Printer.State
 				cancel()
@@ -343,13 +359,13 @@ func (m *Counter) print(ctx context.Context, receiptID string, pdf []byte) {
 		switch {
 		case stopped != printer.StateUnknown:
 			cctx, ccancel := context.WithTimeout(m.bg, 10*time.Second)
-			cerr := m.printer.Cancel(cctx, job.ID)
+			cerr := m.printer.Cancel(cctx, jobID)
 			ccancel()
 			if errors.Is(cerr, printer.ErrJobCompleted) {
 				break // it printed after all
 			}
 			if cerr != nil {
-				m.log.Warn("held receipt job not withdrawn; it may print when the printer is back", "receipt", receiptID, "job", job.ID, "err", cerr)
+				m.log.Warn("held receipt job not withdrawn; it may print when the printer is back", "receipt", receiptID, "job", jobID, "err", cerr)
 			}
 			m.log.Warn("receipt not printed: printer cannot print", "receipt", receiptID, "printer", stopped.String())
 			state = "failed"
@@ -380,6 +396,10 @@ func (m *Counter) printState(ctx context.Context, receiptID string) string {
 	return s
 }
 
+// errRedacted: retention removed the receipt's PDF (the registry keeps
+// the legal copy).
+var errRedacted = refuse(msg("print.redacted", "Kvittensen finns bara kvar hos den centrala förvaltningen.", "The receipt is kept only by the central service now."))
+
 // reprint prints the stored receipt again: the same bytes, never a new
 // rendering (RE-3). Only a receipt whose printing failed is printed again:
 // one printout per receipt unless the printer lost it.
@@ -387,6 +407,9 @@ func (m *Counter) reprint(ctx context.Context, receiptID string) error {
 	stored, err := m.st.Receipt(ctx, receiptID)
 	if err != nil {
 		return err
+	}
+	if len(stored.PDF) == 0 {
+		return errRedacted
 	}
 	if stored.PrintState != store.PrintFailed {
 		return refuse(msg("print.not_failed", "Kvittensen skrivs redan ut eller är utskriven.", "The receipt is already printing or printed."))

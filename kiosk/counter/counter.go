@@ -86,6 +86,9 @@ type Options struct {
 	Simulation bool
 	// RequireClock refuses issuing until the clock is synchronised.
 	RequireClock bool
+	// MinFreeSpace is the free space (bytes) on the data partition below
+	// which new records are refused; 0 means DefaultMinFreeSpace.
+	MinFreeSpace uint64
 }
 
 // Sync is what the counter needs of the registry sync: "sync now" and its
@@ -157,6 +160,9 @@ func New(d Deps, opts Options) *Counter {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
 	}
+	if opts.MinFreeSpace == 0 {
+		opts.MinFreeSpace = DefaultMinFreeSpace
+	}
 	if opts.Freshness == nil {
 		opts.Freshness = refdata.DefaultPolicy()
 	}
@@ -189,7 +195,7 @@ func (m *Counter) Info() Info { return m.info }
 // ends the session and waits for the print followers.
 func (m *Counter) Run(ctx context.Context) error {
 	type watch func(context.Context) error
-	watches := []watch{m.watchIdle}
+	watches := []watch{m.watchIdle, m.watchDisk}
 	if m.reader != nil {
 		watches = append(watches, func(ctx context.Context) error { return WatchReader(ctx, m.reader, m) })
 	}

@@ -150,6 +150,9 @@ func (m *Counter) dayReprint(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if len(stored.PDF) == 0 {
+		return errRedacted // retention removed it
+	}
 	if err := m.st.Update(ctx, m.clock, func(t *store.Tx) error { return t.RecordReprint(ctx, id, sessionOf(m.sess)) }); err != nil {
 		return err
 	}

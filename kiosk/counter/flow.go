@@ -44,6 +44,11 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		return refuse(msg("clock", "Klockan är inte synkroniserad. Utfärdande väntar tills tiden är säker.",
 			"The clock is not synchronised. Issuing waits until the time can be trusted."))
 	}
+	if kind != KindStatus {
+		if err := m.checkDisk(ctx); err != nil {
+			return err
+		}
+	}
 	if issuing {
 		if err := m.checkFresh(ctx); err != nil {
 			return err
@@ -88,7 +93,12 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		if err != nil {
 			return err
 		}
-		return m.find(ctx, f, q)
+		return m.find(ctx, f, q) // reads only
+	}
+	if f.kind != KindStatus {
+		if err := m.checkDisk(ctx); err != nil {
+			return err
+		}
 	}
 	if handled, err := m.undoStep(ctx, f, step, data); handled {
 		return err

@@ -90,9 +90,15 @@ var tuesday = time.Date(2026, 3, 10, 9, 30, 0, 0, calendar.Stockholm())
 
 func newCounter(t testing.TB) *counter {
 	t.Helper()
+	return newCounterAt(t, filepath.Join(t.TempDir(), "s.db"))
+}
+
+// newCounterAt is newCounter with its database at path.
+func newCounterAt(t testing.TB, path string) *counter {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{Logger: log})
+	st, err := store.Open(context.Background(), path, store.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,9 @@ func (m *Counter) routeTable() map[string]route {
 		"flow.step":   {owner, m.stepRequest},
 		"flow.cancel": {owner, m.cancelRequest},
 
+		// The receipts to reprint, from the home screen.
+		"receipt.reprint": {owner, m.reprintRequest},
+
 		// The dev panel: simulated hardware.
 		"dev.cards":                {simulation, m.devCards},
 		"dev.card.insert":          {simulation, m.devCardInsert},
@@ -88,7 +91,9 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 	case anyone, simulation:
 		res, err := r.handle(ctx, client, payload)
 		if err != nil {
-			return nil, refusalOf(err)
+			err = m.diskRefusal(typ, refusalOf(err))
+			m.logRefusal(typ, err)
+			return nil, err
 		}
 		return okIfNil(res), nil
 	}
@@ -100,6 +105,7 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 		}
 		if client != m.owner {
 			m.refused(ctx, client, "session.request_refused", typ)
+			m.logRefusal(typ, errElsewhere)
 			return nil, errElsewhere
 		}
 	}
@@ -112,7 +118,8 @@ func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.R
 	}
 	m.changed()
 	if err != nil {
-		err = refusalOf(err)
+		err = m.diskRefusal(typ, refusalOf(err))
+		m.logRefusal(typ, err)
 		if client == m.owner {
 			var msgs []Message
 			var p *Refusal

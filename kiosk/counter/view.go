@@ -33,7 +33,10 @@ type View struct {
 	IdleLocksAt *time.Time `json:"idle_locks_at,omitempty"`
 	// Offline: the registry's data is getting old (OfflineView).
 	Offline *OfflineView `json:"offline,omitempty"`
-	Rev     uint64       `json:"rev"`
+	// Reprints are the receipts to reprint (printing failed or was
+	// interrupted by a restart), on the home screen.
+	Reprints []store.Reprint `json:"reprints,omitempty"`
+	Rev      uint64          `json:"rev"`
 }
 
 // OpView is the logged-in operator.
@@ -74,6 +77,9 @@ func (m *Counter) view(ctx context.Context, client string) View {
 			v.Flow = m.flowView(ctx)
 		}
 		v.Errors = m.homeErrors
+		if m.flow == nil {
+			v.Reprints = m.reprints(ctx)
+		}
 		if m.sess.warned {
 			v.IdleLocksAt = ptr(m.sess.lastSeen.Add(m.opts.IdleTimeout))
 		}

@@ -134,6 +134,9 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
 	q.Set("_txlock", "immediate")
+	// Deleted and overwritten content is zeroed, not left in free pages:
+	// retention removes personal data for good.
+	q.Set("_secure_delete", "on")
 	if readOnly {
 		q.Set("_query_only", "true")
 	}
@@ -174,6 +177,7 @@ func (s *Store) verifyPragmas(ctx context.Context) error {
 		{"journal_mode", "wal"},
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
+		{"secure_delete", "1"},
 	}
 	for _, w := range want {
 		var got string

@@ -90,6 +90,13 @@ type Ack struct {
 	Seq    int64  `json:"seq"`
 	ID     string `json:"id"`
 	Result string `json:"result"`
+	// Archived: the registry holds the event's payload as the archived
+	// (legal) copy of the record, in the transaction that stored it. It is
+	// set for receipt events stored or duplicate; from it the station
+	// counts the retention period after which it removes the personal data
+	// from its own copy. A registry that does not set it keeps every
+	// station's personal data on the station.
+	Archived bool `json:"archived,omitempty"`
 }
 
 // PushResponse acknowledges each event of a PushRequest.

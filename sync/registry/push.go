@@ -110,6 +110,10 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 			}
 			if ack.Result == protocol.AckConflict {
 				s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
+			} else if ev.Kind == protocol.KindReceipt {
+				// The events table keeps payloads forever (events_keep):
+				// the receipt, its PDF and signatures are archived here.
+				ack.Archived = true
 			}
 			acks = append(acks, ack)
 		}

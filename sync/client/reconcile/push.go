@@ -30,6 +30,7 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 	type answered struct {
 		first, last int64
 		ok          []int64
+		archived    []int64 // receipts the registry archived (retention counts from it)
 	}
 	marks := make(chan answered, 1)
 	markErr := make(chan error, 1)
@@ -45,7 +46,10 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 				if err := t.CountAttempt(ctx, a.first, a.last); err != nil {
 					return err
 				}
-				return t.Ack(ctx, now, a.ok...)
+				if err := t.Ack(ctx, now, a.ok...); err != nil {
+					return err
+				}
+				return t.MarkArchived(ctx, now, a.archived...)
 			})
 			if err == nil {
 				acked += len(a.ok)
@@ -81,6 +85,7 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 				return fmt.Errorf("reconcile: push %d events from seq %d: %w", len(evs), first, err)
 			}
 			ok := make([]int64, 0, len(resp.Acks))
+			var archived []int64
 			batchConflicts := 0
 			for _, a := range resp.Acks {
 				id, sent := byseq[a.Seq]
@@ -91,12 +96,15 @@ func (c *Client) Push(ctx context.Context) (int, error) {
 				switch a.Result {
 				case protocol.AckStored, protocol.AckDuplicate:
 					ok = append(ok, a.Seq)
+					if a.Archived {
+						archived = append(archived, a.Seq)
+					}
 				case protocol.AckConflict:
 					conflicts = append(conflicts, a.Seq)
 					batchConflicts++
 				}
 			}
-			marks <- answered{first: first, last: last, ok: ok}
+			marks <- answered{first: first, last: last, ok: ok, archived: archived}
 			if len(ok)+batchConflicts < len(evs) {
 				return fmt.Errorf("reconcile: registry answered for %d of %d events: %w", len(ok)+batchConflicts, len(evs), protocol.ErrBadResponse)
 			}

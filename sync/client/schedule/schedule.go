@@ -25,6 +25,9 @@ type Config struct {
 	MaxBackoff time.Duration // longest wait after failures; default 30 min
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now (monotonic)
+	// Name names the job in the log; default "sync" (the station's
+	// retention job runs on a Runner too).
+	Name string
 }
 
 // Runner runs an attempt function on the schedule.
@@ -75,6 +78,9 @@ func New(cfg Config, attempt func(ctx context.Context) error) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Name == "" {
+		cfg.Name = "sync"
+	}
 	return &Runner{cfg: cfg, attempt: attempt, log: cfg.Logger.With("component", "schedule")}, nil
 }
 
@@ -88,7 +94,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	j, err := s.NewJob(
 		gocron.DurationRandomJob(r.cfg.Interval-r.cfg.Jitter, r.cfg.Interval+r.cfg.Jitter),
 		gocron.NewTask(r.run),
-		gocron.WithName("sync"),
+		gocron.WithName(r.cfg.Name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 		gocron.WithContext(ctx),
 		gocron.WithStartAt(gocron.WithStartImmediately()),
@@ -181,7 +187,7 @@ func (r *Runner) run(ctx context.Context) {
 		again := r.forced && ctx.Err() == nil
 		r.mu.Unlock()
 		if err != nil {
-			r.log.Warn("sync attempt failed", "failures", r.last.Failures, "backoff", r.last.Backoff.Round(time.Second), "err", err)
+			r.log.Warn(r.cfg.Name+" attempt failed", "failures", r.last.Failures, "backoff", r.last.Backoff.Round(time.Second), "err", err)
 		}
 		if !again {
 			return

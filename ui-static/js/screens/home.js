@@ -5,6 +5,7 @@ import { h, button } from "../dom.js";
 import { Kind } from "../steps.js";
 import { messages } from "./common.js";
 import { offlineBanner } from "./offline.js";
+import { reprints } from "./reprints.js";
 
 const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList];
 
@@ -15,6 +16,7 @@ export function create(ctx) {
         h("h1", {}, t("home.title")),
         offlineBanner(view),
         messages(view.errors, "home-errors"),
+        reprints(ctx, view.reprints),
         h("div", { id: "menu", class: "menu" },
           menu.map((k) => button({ class: "tile", dataset: { flow: k }, onclick: () => ctx.req("flow.start", { kind: k }).catch(() => {}) }, t("flow." + k)))));
     },

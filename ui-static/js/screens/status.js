@@ -47,6 +47,7 @@ export function create(ctx) {
       ...kv(t("status.oldest"), localTime(s.outbox.oldest) || "–", "ss-oldest"),
       ...kv(t("status.drawer"), hw.drawer ? hwState(hw.drawer.state) : t("state.unknown"), "ss-drawer"),
       ...kv(t("status.printer"), hw.printer ? hwState(hw.printer.state) : t("state.unknown"), "ss-printer"),
+      ...kv(t("status.disk"), hw.disk ? hwState("disk_" + hw.disk.state) : t("state.unknown"), "ss-disk"),
       ...kv(t("status.stock"), stock.join("; ") || "–", "ss-stock"),
       ...kv(t("status.dataage"), dataAges(snapshot), "ss-dataage"),
       h("dt", {}, ""),
