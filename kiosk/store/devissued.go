@@ -22,6 +22,11 @@ type DevIssuedReserve struct {
 	Operator string
 }
 
+// DevIssuancePrefix starts the ID of every issuance SeedIssuedReserve
+// makes up: history written directly, without the audit entry, outbox
+// event and receipt a real issuance has.
+const DevIssuancePrefix = "devseed-issuance-"
+
 // SeedIssuedReserve records c as issued at c.ValidFrom: the operator's
 // session, the holder, the card handed out, its reserve issuance, and the
 // registry's word that it is activated. No outbox event: the registry's
@@ -47,7 +52,7 @@ func (t *Tx) SeedIssuedReserve(ctx context.Context, c DevIssuedReserve) error {
 		return fmt.Errorf("insert state change: %w", err)
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO issuances (id, kind, card_serial, person_id, session_id, reason, valid_from, valid_until, created_at, clock_source)
-		VALUES (?, 'reserve', ?, ?, ?, ?, ?, ?, ?, ?)`, "devseed-issuance-"+c.Serial, c.Serial, pid, sessionID, string(c.Reason),
+		VALUES (?, 'reserve', ?, ?, ?, ?, ?, ?, ?, ?)`, DevIssuancePrefix+c.Serial, c.Serial, pid, sessionID, string(c.Reason),
 		ts(c.ValidFrom), ts(c.ValidUntil), ts(at), t.clock.Source()); err != nil {
 		return fmt.Errorf("insert issuance: %w", err)
 	}
