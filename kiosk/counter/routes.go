@@ -217,7 +217,8 @@ func (m *Counter) syncNow(context.Context, string, json.RawMessage) (any, error)
 	sy := m.sync
 	m.devMu.Unlock()
 	if sy == nil {
-		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu.", "The station is not syncing with the registry right now."))
+		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu. Köade poster skickas när synken är igång igen; kontakta driften om det består.",
+			"The station is not syncing with the registry right now. Queued records are sent once it syncs again; contact operations if this persists."))
 	}
 	return nil, sy.SyncNow()
 }
