@@ -47,7 +47,8 @@ func screen(b *browsertest.Browser, name string) {
 // hint), the step's next action and the keyboard are in view.
 func typing(b *browsertest.Browser, field, next string) {
 	b.T().Helper()
-	sels := []string{"#f-" + field, "#v-" + field, next, "#kb"}
+	sels := []string{"#f-" + field, "#v-" + field, next, "#kb",
+		"#kb .kbrow:last-child button:last-child", "#kb .kbrow:first-child button:first-child"}
 	var hint bool
 	b.Run("hint?", chromedp.Evaluate(fmt.Sprintf(`!!document.getElementById("h-%s")`, field), &hint))
 	if hint {
@@ -142,6 +143,14 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.InViewport("pin", "#keypad", "#pin-ok")
 	screen(b, "pin")
 	noRawText(b, "#card-activity")
+	// A wrong PIN: said once, above the keypad, not over it.
+	pinPad(b, "9999")
+	b.WaitText("#pin-error", "Fel PIN")
+	b.InViewport("wrong-pin", "#pin-error", "#keypad", `#keypad button[data-key="0"]`, "#pin-ok")
+	if b.Text("#toast") != "" {
+		t.Errorf("the wrong PIN is said twice, also in the toast")
+	}
+	screen(b, "pin-wrong")
 	pinPad(b, "1234")
 	b.WaitText("#screen-home h1", "Vad vill du göra?")
 	screen(b, "home")
@@ -249,6 +258,7 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.WaitText("#flow-errors", "Kontrollera att det är rätt kort")
 	noRawText(b, "#screen")
 	noRawText(b, "#card-activity")
+	noRawText(b, "#status")
 	var n int
 	b.Run("count messages", chromedp.Evaluate(`document.querySelectorAll("#screen .errors li").length`, &n))
 	if n != 1 {

@@ -82,3 +82,16 @@ func TestNoRawStatesOnScreen(t *testing.T) {
 		t.Errorf("sv = %q, want it to start %q", got, want)
 	}
 }
+
+// TestUnknownFactsInWords: a fact the rules did not know is said in
+// words, never as a literal "(?)" (RC-4's station, RC-5's dates).
+func TestUnknownFactsInWords(t *testing.T) {
+	p := Of(violation.New("RC-4", violation.KeyAlreadyHasReserve, "card_number", "123", "station", "?")).(*Problem)
+	if got := p.Text("sv"); strings.Contains(got, "?") || !strings.Contains(got, "(okänd station)") {
+		t.Errorf("sv = %q, want the unknown station in words", got)
+	}
+	p = Of(violation.New("RC-5", violation.KeyExtensionTooLate, "issued", "?", "deadline", "?")).(*Problem)
+	if got := p.Text("en"); strings.Contains(got, "?") {
+		t.Errorf("en = %q, want no literal ?", got)
+	}
+}

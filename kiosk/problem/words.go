@@ -132,6 +132,14 @@ var advice = map[violation.Key][2]string{
 	violation.KeyOperatorNotAuthorised:   {"Logga ut; en behörig administratör loggar in.", "Log out; an authorised administrator logs in."},
 }
 
+// unknownWords are said for a fact the rules did not know ("?"): the
+// screen never shows a literal "(?)".
+var unknownWords = map[string][2]string{
+	"station":  {"okänd station", "unknown station"},
+	"issued":   {"okänt datum", "an unknown date"},
+	"deadline": {"okänt datum", "an unknown date"},
+}
+
 // wordsFor returns facts with each stored value in words in lang.
 func wordsFor(facts map[string]string, lang string) map[string]string {
 	if len(facts) == 0 {
@@ -144,6 +152,14 @@ func wordsFor(facts map[string]string, lang string) map[string]string {
 	out := make(map[string]string, len(facts))
 	for name, v := range facts {
 		out[name] = v
+		if v == "?" {
+			w, ok := unknownWords[name]
+			if !ok {
+				w = [2]string{"okänt", "unknown"}
+			}
+			out[name] = w[i]
+			continue
+		}
 		for _, kind := range factKinds[name] {
 			if w, ok := factWords[kind][v]; ok {
 				out[name] = w[i]

@@ -71,7 +71,12 @@ function renderStatus() {
   const hw = snapshot.hardware || {};
   for (const dev of ["reader", "drawer", "printer"]) {
     const d = hw[dev];
-    $("st-" + dev).textContent = d ? hwState(d.state) + (d.detail ? ` (${d.detail})` : "") : t("state.unknown");
+    // The state in words; the driver's own detail (reader names, a
+    // sensor's fault) is for tests and the log, not the screen.
+    const el = $("st-" + dev);
+    el.textContent = d ? hwState(d.state) : t("state.unknown");
+    el.dataset.state = d ? d.state : "";
+    el.dataset.detail = (d && d.detail) || "";
   }
   $("st-outbox").textContent = String(snapshot.outbox);
   $("clock-warning").hidden = !snapshot.clock.blocking;
@@ -91,12 +96,12 @@ function messagesOf(problem) {
 let transient = [];
 
 // toast shows a refusal that no view shows where it happened: in the
-// screen's message area when logged in (home and flows have one), else at
-// the top of the screen. Rule IDs are not shown: they are in the audit
+// screen's message area (home, flows and the PIN screen have one), else
+// at the top of the screen. Rule IDs are not shown: they are in the audit
 // log (and data-rule); each message says what is wrong and what to do.
 function toast(problem) {
   const ms = messagesOf(problem);
-  if (view.state === State.Ready) {
+  if (view.state === State.Ready || view.state === State.Pin) {
     transient = ms;
     render();
     return;
@@ -198,7 +203,9 @@ function setView(v) {
   // A toast speaks of the screen it came from: a new state (logged in,
   // locked) takes it away.
   if (view.state !== v.state) { $("toast").hidden = true; clearTimeout(toast.timer); }
-  transient = [];
+  // The refusal shown in place goes when the screen or the step changes
+  // (or with the next request), not with any change of the view.
+  if (screenKey(v) !== screenKey(view) || (v.flow && v.flow.step) !== (view.flow && view.flow.step)) transient = [];
   view = v;
   render();
 }

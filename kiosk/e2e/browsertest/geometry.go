@@ -14,7 +14,8 @@ type Box struct {
 	Found                    bool
 	Left, Top, Right, Bottom float64
 	// Covered names the element on top at the box's centre when it is not
-	// the element or inside it (a toast over a key, say).
+	// the element or inside it, or a fixed overlay over any part of it (a
+	// toast over a key, say).
 	Covered string
 }
 
@@ -31,10 +32,19 @@ func (b *Browser) Boxes(sels ...string) []Box {
 		const e = document.querySelector(sel);
 		if (!e) return {Sel: sel, Found: false};
 		const r = e.getBoundingClientRect();
+		const name = (x) => x.id ? "#" + x.id : x.tagName.toLowerCase() + "." + x.className;
 		let covered = "";
 		const cx = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1), cy = Math.min(Math.max(r.top + r.height / 2, 0), innerHeight - 1);
 		const top = document.elementFromPoint(cx, cy);
-		if (top && top !== e && !e.contains(top) && !top.contains(e)) covered = top.id ? "#" + top.id : top.tagName.toLowerCase() + "." + top.className;
+		// (An element the pointer passes through, like the toast, is not
+		// found by elementFromPoint: it is measured as an overlay below.)
+		if (getComputedStyle(e).pointerEvents !== "none" && top && top !== e && !e.contains(top) && !top.contains(e)) covered = name(top);
+		// Fixed overlays (a toast, the idle warning) over any part of it.
+		for (const o of document.querySelectorAll("body *")) {
+			if (covered || o === e || o.contains(e) || e.contains(o) || getComputedStyle(o).position !== "fixed") continue;
+			const q = o.getBoundingClientRect();
+			if (q.width > 0 && q.height > 0 && q.left < r.right && q.right > r.left && q.top < r.bottom && q.bottom > r.top) covered = name(o);
+		}
 		return {Sel: sel, Found: true, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom, Covered: covered};
 	})`, list)
 	var out []Box
@@ -75,7 +85,8 @@ func (b *Browser) InViewport(what string, sels ...string) {
 }
 
 // visibleInScrollers: the element is inside the visible part of every
-// scrolling ancestor (the form scrolls under the docked keyboard).
+// scrolling ancestor (the form scrolls under the docked keyboard), across
+// as well as down (nothing cut off at the side, under a scroll bar).
 func visibleInScrollers(b *Browser, sel string) bool {
 	b.t.Helper()
 	var ok bool
@@ -86,6 +97,7 @@ func visibleInScrollers(b *Browser, sel string) bool {
 			if (!/(auto|scroll|hidden)/.test(s.overflowY)) continue;
 			const pr = p.getBoundingClientRect();
 			if (r.top < pr.top - 0.5 || r.bottom > pr.bottom + 0.5) return false;
+			if (/(auto|scroll|hidden)/.test(s.overflowX) && (r.left < pr.left - 0.5 || r.right > pr.left + p.clientWidth + 0.5)) return false;
 		}
 		return true;
 	})()`, sel), &ok))

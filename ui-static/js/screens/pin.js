@@ -3,6 +3,7 @@
 import { t } from "../i18n.js";
 import { h } from "../dom.js";
 import { keypad } from "../keyboard.js";
+import { messages } from "./common.js";
 
 export function create(ctx) {
   let pin = "";
@@ -18,7 +19,10 @@ export function create(ctx) {
       };
       return h("section", { id: "screen-pin", class: "screen" },
         h("h1", {}, t("pin.title") + (login.name ? " – " + login.name : "")),
-        h("p", { id: "pin-retries" }, `${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")}`),
+        // A wrong PIN is said here, in place of the attempts left (the
+        // message says how many are left): never over the keypad.
+        ctx.transient().length ? messages(ctx.transient(), "pin-error")
+          : h("p", { id: "pin-retries" }, `${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")}`),
         dots,
         keypad((d) => { if (pin.length < 8) { pin += d; dots.textContent = "•".repeat(pin.length); } },
           () => { pin = pin.slice(0, -1); dots.textContent = "•".repeat(pin.length) || "\u00a0"; }, submit));
