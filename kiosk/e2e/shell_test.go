@@ -22,7 +22,7 @@ import (
 //     keyboard are inside the viewport and uncovered;
 //   - saves a screenshot (test-artifacts/screenshots/TestShellAtBothSizes).
 //
-// On the way: the step indicator and the focus on the new step's
+// On the way: an attestor's PIN pad in the flow (AT-1); the step indicator and the focus on the new step's
 // heading; a name with é (long-press), ü (accents layer), an apostrophe
 // and a hyphen typed on the on-screen keyboard, and a hardware keyboard in
 // a text field (Enter takes the next action); a busy "Slutför" and "Skriv
@@ -151,7 +151,9 @@ func walkShell(t *testing.T, size browsertest.Size) {
 		t.Errorf("the wrong PIN is said twice, also in the toast")
 	}
 	screen(b, "pin-wrong")
-	pinPad(b, "1234")
+	// The right PIN from a hardware keyboard (the focus is on the
+	// screen's heading).
+	b.Run("PIN from the keyboard", chromedp.KeyEvent("1234\r"))
 	b.WaitText("#screen-home h1", "Vad vill du göra?")
 	screen(b, "home")
 
@@ -294,6 +296,30 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	typing(b, "name", "#next")
 	screen(b, "pickup-recipient-refused")
 	b.Tap("#flow-cancel")
+
+	// Identification by attestors (AT-1): the attestor's PIN pad inside the
+	// flow, with its OK, in view.
+	b.Tap(`#menu button[data-flow="issue"]`)
+	b.Tap(`#reasons button[data-reason="forgotten"]`)
+	stepIs(b, "Mottagare", "Steg 2 av 7")
+	typeText(b, "pnr", pnrAttested)
+	typeText(b, "name", "Olle Ring")
+	b.Tap("#next")
+	stepIs(b, "Identifiering", "Steg 3 av 7")
+	b.Tap("#id-att")
+	b.WaitText("#att-hint", "SITHS-kort")
+	b.Tap("#f-ground")
+	screen(b, "issue-attestors")
+	insert(b, reader1, attestorCard)
+	b.WaitText("#att-pin-title", "Test Intygsgivare")
+	b.InViewport("attestor-pin", "#att-pin-title", "#att-pin #keypad", `#att-pin #keypad button[data-key="0"]`, "#att-pin #pin-ok")
+	screen(b, "issue-attestor-pin")
+	attestorPIN(b, "3456")
+	b.WaitText("#att-cards", "Test Intygsgivare")
+	remove(b, reader1)
+	screen(b, "issue-attestor-verified")
+	b.Tap("#flow-cancel")
+	b.WaitText("#screen-home h1", "Vad vill du göra?")
 
 	// Block: the card number typed.
 	b.Tap(`#menu button[data-flow="block"]`)

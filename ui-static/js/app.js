@@ -273,6 +273,15 @@ function render() {
   } else if (focused && document.getElementById(focused)) {
     document.getElementById(focused).focus({ preventScroll: true });
   }
+  // Focus lost to the page (its control was redrawn or disabled while
+  // busy): back to the screen's heading, so the keyboard still works here.
+  if (!document.activeElement || document.activeElement === document.body) {
+    const heading = screen.querySelector("#flow-step") || screen.querySelector("h1");
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  }
   const errs = [...screen.querySelectorAll(".errors li")].map((li) => li.textContent).join(" ");
   if (errs && errs !== lastShown.errors) announce(errs, true);
   // A result that changes in place (the print state, a sync) is said once.
