@@ -312,10 +312,12 @@ func pollText(sel, want string) chromedp.Action {
 }
 
 // shot saves a screenshot of the step at both screen sizes, with the
-// counter's screen scrolled into view.
+// counter's screen scrolled into view, and checks the screen with
+// axe-core (WCAG 2.1 A and AA) at both sizes (issue 13).
 func shot(b *browsertest.Browser, name string) {
 	b.Run("scroll to screen", chromedp.Evaluate(`document.getElementById("screen").scrollIntoView({block: "start"}); true`, nil))
 	b.ShotBoth(name)
+	b.CheckAxeBoth(name)
 }
 
 // waitRule waits for a message in sel that a rule refused. The screen says

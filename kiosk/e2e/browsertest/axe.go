@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -90,5 +91,23 @@ func (b *Browser) CheckAxe(screen string) {
 	b.t.Helper()
 	for _, v := range b.Axe() {
 		b.t.Errorf("axe %s at %s: %s (%s): %s", screen, b.size.Name, v.ID, v.Help, strings.Join(v.Nodes, "; "))
+	}
+}
+
+// CheckAxeBoth is CheckAxe at the browser's size and at every other size
+// in Sizes: the page is laid out again at each size, checked, and put
+// back (as ShotBoth does for screenshots).
+func (b *Browser) CheckAxeBoth(screen string) {
+	b.t.Helper()
+	b.CheckAxe(screen)
+	for _, other := range Sizes {
+		if other == b.size {
+			continue
+		}
+		b.Run("resize to "+other.Name, emulation.SetDeviceMetricsOverride(other.Width, other.Height, 1, false), chromedp.Sleep(50*time.Millisecond))
+		for _, v := range b.Axe() {
+			b.t.Errorf("axe %s at %s: %s (%s): %s", screen, other.Name, v.ID, v.Help, strings.Join(v.Nodes, "; "))
+		}
+		b.Run("resize back", emulation.SetDeviceMetricsOverride(b.size.Width, b.size.Height, 1, false))
 	}
 }
