@@ -174,6 +174,9 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	// apostrophe and hyphen from the letter layer.
 	typeText(b, "name", "REN")
 	longPress(b, `#kb button[data-key="E"]`)
+	b.WaitText("#kb .variants", "É")
+	typing(b, "name", "#next")
+	screen(b, "issue-recipient-variants")
 	b.Tap(`#kb .variants button[data-key="É"]`)
 	typeText(b, "name", "E D'ARC-M")
 	b.Tap(`#kb button[data-key="accents"]`)

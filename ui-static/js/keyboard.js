@@ -142,6 +142,7 @@ export class Keyboard {
       }
       box.appendChild(r);
     });
+    this.reveal(); // the keyboard's height may have changed
   }
 
   // key is one key; a letter with variants opens them on a long press.
