@@ -150,7 +150,7 @@ function markBusy() {
     el.classList.add("busy");
     if (!el.dataset.idle) el.dataset.idle = el.textContent;
     const label = t("busy." + id) !== "busy." + id ? t("busy." + id) : t("busy.wait");
-    if (Date.now() - b.since >= 250 || b.slow) {
+    if (Date.now() - b.since >= 250) {
       el.replaceChildren(Object.assign(document.createElement("span"), { className: "spinner", ariaHidden: "true" }), label);
     }
   }
