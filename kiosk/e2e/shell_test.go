@@ -58,7 +58,7 @@ func typing(b *browsertest.Browser, field, next string) {
 }
 
 // typeIn types s into field on the on-screen keyboard and checks the
-// layout while typing (after the field is chosen and at the end).
+// layout while typing, with next as the step's next action.
 func typeIn(b *browsertest.Browser, field, s, next string) {
 	b.T().Helper()
 	typeText(b, field, s)
