@@ -52,6 +52,17 @@ if printf '%s\n' "${want[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-arch
   multiarch=1
 fi
 
+# The browser tests' accessibility checks need npm for axe-core
+# (scripts/axe-core.sh); Debian's npm only where no Node.js brings its own.
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null; then
+  want+=(npm)
+fi
+# axe_core fetches the pinned axe-core into the cache (scripts/axe-core.sh).
+axe_core() {
+  [ "${1:-build}" = test ] || return 0
+  "$(dirname "$0")/axe-core.sh" >/dev/null
+}
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -60,6 +71,7 @@ for p in "${want[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   binfmt "${1:-build}"
+  axe_core "${1:-build}"
   exit 0
 fi
 
@@ -79,4 +91,5 @@ fi
 # Installing pcscd or cups must not leave a daemon running that the tests'
 # own harness would collide with; the tests start what they need.
 binfmt "${1:-build}"
+axe_core "${1:-build}"
 exit 0

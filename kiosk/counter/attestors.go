@@ -92,7 +92,7 @@ func (m *Counter) attestorCardRead(ctx context.Context, f *flowState, reader str
 	}
 	for _, a := range f.cardAttestors {
 		if a.HSAID == h {
-			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig.", "This attestor has already identified."))
+			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig. Ta ut kortet; nästa intygsgivare sätter i sitt.", "This attestor has already identified. Remove the card; the next attestor inserts theirs."))
 		}
 	}
 	// BL-1: a blocked card proves nobody.

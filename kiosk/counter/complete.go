@@ -412,10 +412,10 @@ func (m *Counter) reprint(ctx context.Context, receiptID string) error {
 		return errRedacted
 	}
 	if stored.PrintState != store.PrintFailed {
-		return refuse(msg("print.not_failed", "Kvittensen skrivs redan ut eller är utskriven.", "The receipt is already printing or printed."))
+		return refuse(msg("print.not_failed", "Kvittensen skrivs redan ut eller är utskriven. Vänta på skrivaren.", "The receipt is already printing or printed. Wait for the printer."))
 	}
 	if m.printer == nil {
-		return refuse(msg("print.no_printer", "Stationen har ingen skrivare.", "The station has no printer."))
+		return refuse(msg("print.no_printer", "Stationen har ingen skrivare. Kvittensen är sparad; kontakta driften.", "The station has no printer. The receipt is stored; contact operations."))
 	}
 	m.print(ctx, receiptID, stored.PDF)
 	return nil

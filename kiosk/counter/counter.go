@@ -242,7 +242,7 @@ func (m *Counter) watchIdle(ctx context.Context) error {
 			switch {
 			case m.sess != nil && idle >= m.opts.IdleTimeout:
 				m.endSession(ctx, "idle")
-				m.note = ptr(msg("idle", "Stationen låstes efter en stund utan aktivitet.", "The station locked after a while without activity."))
+				m.note = ptr(msg("idle", "Stationen låstes efter en stund utan aktivitet. Sätt i ditt kort för att logga in igen.", "The station locked after a while without activity. Insert your card to log in again."))
 				m.changed()
 			case m.sess != nil && idle >= m.opts.IdleTimeout-idleWarning(m.opts.IdleTimeout) && !m.sess.warned:
 				// Say so before the lock: "Mer tid?" keeps the session.

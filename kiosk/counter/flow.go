@@ -75,7 +75,7 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		f.step = StepList
 		f.day = &dayList{days: defaultDays}
 	default:
-		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
+		return refuse(msg("unknown_flow", "Stationen känner inte till ärendet. Välj ett ärende på startsidan.", "The station does not know this task. Choose a task on the home screen."))
 	}
 	m.flow = f
 	return nil

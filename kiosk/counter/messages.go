@@ -27,10 +27,13 @@ var (
 	errNoSession = refuse(msg("locked", "Stationen är låst. Logga in med ditt kort.", "The station is locked. Log in with your card."))
 	errElsewhere = refuse(msg("elsewhere", "Stationen används på en annan skärm. Ta ut ditt kort och sätt i det igen för att fortsätta här.",
 		"The station is in use on another screen. Remove your card and insert it again to continue here."))
-	errNoFlow    = refuse(msg("no_flow", "Inget ärende pågår.", "No task is in progress."))
-	errWrongStep = refuse(msg("wrong_step", "Det steget är inte aktuellt just nu.", "That step is not the current one."))
+	errNoFlow    = refuse(msg("no_flow", "Inget ärende pågår. Välj ett ärende på startsidan.", "No task is in progress. Choose a task on the home screen."))
+	errWrongStep = refuse(msg("wrong_step", "Det steget är inte aktuellt just nu. Fortsätt med steget som visas.", "That step is not the current one. Go on with the step shown."))
 )
 
-func malformed(err error) error {
-	return refuse(msg("malformed", "Felaktig begäran: "+err.Error(), "Malformed request: "+err.Error()))
+// malformed is a request the screen should never send; what was wrong
+// with it is not the operator's to read, so the screen says what to do.
+func malformed(error) error {
+	return refuse(msg("malformed", "Stationen förstod inte begäran. Försök igen; ladda om sidan om det händer igen.",
+		"The station did not understand the request. Try again; reload the page if it happens again."))
 }

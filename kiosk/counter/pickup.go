@@ -62,8 +62,8 @@ func (m *Counter) pickOrder(ctx context.Context, f *flowState, raw json.RawMessa
 	return errNoOrder
 }
 
-var errNoOrder = refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager.",
-	"There is no ordered card for this person in the station's stock."))
+var errNoOrder = refuse(msg("no_order", "Det finns inget beställt kort till den här personen i stationens lager. Kontrollera personnumret eller beställningsnumret.",
+	"There is no ordered card for this person in the station's stock. Check the personal number or the order number."))
 
 // shortTermRecipient starts the pickup of a short-term card by staff
 // without a Swedish personal or coordination number (ID-4): the registry

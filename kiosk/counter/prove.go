@@ -37,7 +37,7 @@ func (m *Counter) prove(ctx context.Context, reader string, cert *x509.Certifica
 	sig, err := m.reader.Sign(ctx, reader, ch.Nonce[:])
 	switch {
 	case errors.Is(err, cardreader.ErrCardRemoved), errors.Is(err, cardreader.ErrNoCard):
-		return trust.Identity{}, refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
+		return trust.Identity{}, refuse(msg("card_removed", "Kortet togs ut. Sätt i det igen och försök på nytt.", "The card was removed. Insert it again and try again."))
 	case errors.Is(err, cardreader.ErrNoKey), errors.Is(err, cardreader.ErrSecurityStatus):
 		// A card that cannot sign with the key of its certificate proves
 		// nothing.

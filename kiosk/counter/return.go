@@ -11,7 +11,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/store"
 )
 
-var errCardUnknown = refuse(msg("card_unknown", "Kortet är inte utlämnat från den här stationen.", "The card was not handed out at this station."))
+var errCardUnknown = refuse(msg("card_unknown", "Kortet är inte utlämnat från den här stationen. Kontrollera att det är rätt kort; ett kort från en annan station lämnas tillbaka där.", "The card was not handed out at this station. Check that it is the right card; a card from another station is returned there."))
 
 // returnCardRead reads the card handed back and asks the rules (RC-6,
 // RC-9).

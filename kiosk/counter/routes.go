@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/store"
@@ -82,7 +81,7 @@ func (m *Counter) routeTable() map[string]route {
 func (m *Counter) Handle(ctx context.Context, client, typ string, payload json.RawMessage) (any, error) {
 	r, ok := m.routes[typ]
 	if !ok || (r.access == simulation && (!m.opts.Simulation || m.dev == nil)) {
-		return nil, errUnknownRequest(typ)
+		return nil, errUnknownRequest()
 	}
 	if m.RemoteLocked() && r.access != anyone && r.access != simulation {
 		return nil, errLocked
@@ -151,8 +150,8 @@ func okIfNil(res any) any {
 	return res
 }
 
-func errUnknownRequest(typ string) *Refusal {
-	return refuse(msg("unknown_request", "Okänd begäran.", "Unknown request type "+strings.ReplaceAll(typ, "\n", " ")+"."))
+func errUnknownRequest() *Refusal {
+	return refuse(msg("unknown_request", "Stationen känner inte till begäran. Ladda om sidan.", "The station does not know this request. Reload the page."))
 }
 
 func decode(payload json.RawMessage, v any) error {
@@ -225,7 +224,8 @@ func (m *Counter) syncNow(context.Context, string, json.RawMessage) (any, error)
 	sy := m.sync
 	m.devMu.Unlock()
 	if sy == nil {
-		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu.", "The station is not syncing with the registry right now."))
+		return nil, refuse(msg("sync_off", "Stationen synkar inte med registret just nu. Köade poster skickas när synken är igång igen; kontakta driften om det består.",
+			"The station is not syncing with the registry right now. Queued records are sent once it syncs again; contact operations if this persists."))
 	}
 	return nil, sy.SyncNow()
 }

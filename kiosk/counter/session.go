@@ -103,7 +103,7 @@ func (m *Counter) onCard(ctx context.Context, ev cardreader.Event) {
 	case ev.Kind == cardreader.CardRemoved && ev.Reader == opReader:
 		if m.sess != nil {
 			m.endSession(ctx, "card_removed")
-			m.note = ptr(msg("card_removed", "Du loggades ut när kortet togs ut.", "You were logged out when the card was removed."))
+			m.note = ptr(msg("card_removed", "Du loggades ut när kortet togs ut. Sätt i det igen för att logga in.", "You were logged out when the card was removed. Insert it again to log in."))
 		}
 		m.login = nil
 		m.changed()
@@ -151,7 +151,7 @@ func (m *Counter) startLogin(ctx context.Context, reader string) {
 	admins, err := m.st.AuthorisedAdmins(ctx)
 	if err != nil {
 		m.log.Error("read operators", "err", err)
-		m.login.err = ptr(msg("internal", "Stationen kunde inte läsa listan över administratörer.", "The station could not read the list of administrators."))
+		m.login.err = ptr(msg("internal", "Stationen kunde inte läsa listan över administratörer. Ta ut kortet och försök igen; kontakta driften om det händer igen.", "The station could not read the list of administrators. Remove the card and try again; contact operations if it happens again."))
 		return
 	}
 	if v := rules.CheckOperator(rules.Operator{Person: rules.Person{HSAID: h}}, admins); v != nil {
@@ -322,13 +322,13 @@ func pinProblem(err error) (retries int, removed bool, problem error) {
 	var pe *cardreader.PINError
 	switch {
 	case errors.As(err, &pe):
-		return pe.Retries, false, refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left.", pe.Retries)))
+		return pe.Retries, false, refuse(msg("pin_wrong", fmt.Sprintf("Fel PIN. %d försök kvar. Skriv PIN-koden igen.", pe.Retries), fmt.Sprintf("Wrong PIN. %d attempts left. Type the PIN again.", pe.Retries)))
 	case errors.Is(err, cardreader.ErrPINBlocked):
 		return 0, false, refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
 	case errors.Is(err, cardreader.ErrPINFormat):
 		return -1, false, refuse(msg("pin_format", "PIN-koden ska vara 4 till 8 siffror.", "The PIN must be 4 to 8 digits."))
 	case errors.Is(err, cardreader.ErrNoCard), errors.Is(err, cardreader.ErrCardRemoved):
-		return -1, true, refuse(msg("card_removed", "Kortet togs ut.", "The card was removed."))
+		return -1, true, refuse(msg("card_removed", "Kortet togs ut. Sätt i det igen och försök på nytt.", "The card was removed. Insert it again and try again."))
 	}
 	return -1, false, fmt.Errorf("verify PIN: %w", err)
 }

@@ -38,7 +38,7 @@ func (m *Counter) sign(f *flowState, in SignatureInput) error {
 		}
 	}
 	if role == "" {
-		return refuse(msg("signer_unknown", "Okänd underskrift.", "Unknown signer."))
+		return refuse(msg("signer_unknown", "Den som skriver under finns inte på kvittensen. Välj vem som skriver under i listan.", "This signer is not on the receipt. Choose who signs from the list."))
 	}
 	if role == receiptpdf.RoleAdministrator {
 		name = m.sess.name

@@ -1,5 +1,7 @@
 package counter
 
+import "slices"
+
 // Kind is a flow run at the counter. ui-static/js/steps.js mirrors these
 // names.
 type Kind string
@@ -84,3 +86,37 @@ const (
 	StateReady     State = "ready"     // an operator is logged in
 	StateElsewhere State = "elsewhere" // the session or login belongs to another screen
 )
+
+// flowSteps are the steps each flow kind walks through in order, for the
+// step indicator ("Steg 3 av 7"). The done step is not counted: it is the
+// result, not a step to take. A flow's own detours (pickup's manager step,
+// needed only for staff without a Swedish number; its CP-4 void) are left
+// out unless the flow takes them (progressOf).
+var flowSteps = map[Kind][]Step{
+	KindIssue:        {StepReason, StepRecipient, StepIdentity, StepCard, StepInsert, StepPreview, StepSign},
+	KindPickup:       {StepRecipient, StepIdentity, StepManager, StepCard, StepInsert, StepPreview, StepSign},
+	KindExtend:       {StepInsert, StepIdentity, StepPreview, StepSign},
+	KindReturn:       {StepInsert, StepPreview},
+	KindBlock:        {StepRequest},
+	KindStockReceive: {StepScan},
+	KindStockCount:   {StepCount},
+	KindStockVoid:    {StepChoose},
+	KindStatus:       {StepShow},
+}
+
+// progressOf is where f is among its kind's steps: the step's number
+// (from 1) and how many there are; 0, n at a step not in the list (done,
+// or a detour).
+func progressOf(f *flowState) (index, count int) {
+	steps := flowSteps[f.kind]
+	if f.kind == KindPickup && !needsManager(f) {
+		steps = slices.DeleteFunc(slices.Clone(steps), func(s Step) bool { return s == StepManager })
+	}
+	return slices.Index(steps, f.step) + 1, len(steps)
+}
+
+// needsManager: pickup for staff without a Swedish personal or
+// coordination number, found by HSA-ID, needs their manager present (ID-4).
+func needsManager(f *flowState) bool {
+	return f.recipient.PersonalNumber.IsZero() && !f.recipient.HSAID.IsZero()
+}

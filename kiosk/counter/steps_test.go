@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
 )
 
 // TestUIMirrorsTheSteps: the screens (ui-static/js/steps.js) name exactly
@@ -58,6 +61,35 @@ func TestUIMirrorsTheSteps(t *testing.T) {
 		}
 		if !slices.Equal(g, j) {
 			t.Errorf("%s: steps.go has %v, steps.js has %v", typ, g, j)
+		}
+	}
+}
+
+// TestStepIndicator: the step indicator counts the flow's steps without
+// the result; pickup counts the manager's step (ID-4) only for staff
+// without a Swedish number.
+func TestStepIndicator(t *testing.T) {
+	hsa, err := ident.ParseHSAID("SE2321000131-P000000000011")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		f          flowState
+		index, cnt int
+	}{
+		{flowState{kind: KindIssue, step: StepReason}, 1, 7},
+		{flowState{kind: KindIssue, step: StepIdentity}, 3, 7},
+		{flowState{kind: KindIssue, step: StepSign}, 7, 7},
+		{flowState{kind: KindIssue, step: StepDone}, 0, 7},
+		{flowState{kind: KindPickup, step: StepCard}, 3, 6},
+		{flowState{kind: KindPickup, step: StepCard, recipient: rules.Recipient{Person: rules.Person{HSAID: hsa}}}, 4, 7},
+		{flowState{kind: KindExtend, step: StepPreview}, 3, 4},
+		{flowState{kind: KindStatus, step: StepShow}, 1, 1},
+	}
+	for _, c := range cases {
+		i, n := progressOf(&c.f)
+		if i != c.index || n != c.cnt {
+			t.Errorf("%s at %s: step %d of %d, want %d of %d", c.f.kind, c.f.step, i, n, c.index, c.cnt)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func (m *Counter) addReceived(ctx context.Context, f *flowState, serial string) 
 	}
 	sh, err := m.st.Shipment(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
-		return refuse(msg("not_shipped", "Kortet "+serial+" finns inte i någon leverans till stationen.", "Card "+serial+" is in no shipment to this station."))
+		return refuse(msg("not_shipped", "Kortet "+serial+" finns inte i någon leverans till stationen. Kontrollera kortnumret mot följesedeln.", "Card "+serial+" is in no shipment to this station. Check the card number against the delivery note."))
 	}
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (m *Counter) addReceived(ctx context.Context, f *flowState, serial string) 
 		return err
 	}
 	if known || slices.Contains(f.serials, serial) {
-		return refuse(msg("already_received", "Kortet "+serial+" är redan mottaget.", "Card "+serial+" has already been received."))
+		return refuse(msg("already_received", "Kortet "+serial+" är redan mottaget. Läs in nästa kort.", "Card "+serial+" has already been received. Read the next card."))
 	}
 	f.serials = append(f.serials, serial)
 	f.shipmentRef = sh.ShipmentRef
@@ -56,7 +56,7 @@ func (m *Counter) addReceived(ctx context.Context, f *flowState, serial string) 
 
 func (m *Counter) receive(ctx context.Context, f *flowState) error {
 	if len(f.serials) == 0 {
-		return refuse(msg("nothing_received", "Inga kort är inlästa.", "No cards have been read."))
+		return refuse(msg("nothing_received", "Inga kort är inlästa. Läs in eller skriv kortnumren först.", "No cards have been read. Read or type the card numbers first."))
 	}
 	now, sess := m.clock.Now(), sessionOf(m.sess)
 	err := m.st.Update(ctx, m.clock, func(t *store.Tx) error {

@@ -15,7 +15,7 @@ import (
 func (m *Counter) void(ctx context.Context, f *flowState, serial string) error {
 	c, err := m.st.Card(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
-		return refuse(msg("card_unknown", "Kortet finns inte i stationens register.", "The card is not in the station's records."))
+		return refuse(msg("card_unknown", "Kortet finns inte i stationens register. Kontrollera kortnumret.", "The card is not in the station's records. Check the card number."))
 	}
 	if err != nil {
 		return err

@@ -17,6 +17,10 @@ type FlowView struct {
 	Step   Step           `json:"step"`
 	Errors []Message      `json:"errors,omitempty"`
 	Data   map[string]any `json:"data"`
+	// StepIndex and StepCount are the step indicator ("Steg 3 av 7"):
+	// the step's number from 1 among StepCount (0 at done).
+	StepIndex int `json:"step_index"`
+	StepCount int `json:"step_count"`
 }
 
 // View is the counter's whole state as every connected screen shows it.
@@ -187,7 +191,9 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 	if f.kind == KindPickup {
 		pickupExtraView(f, d)
 	}
-	return &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
+	fv := &FlowView{Kind: f.kind, Step: f.step, Errors: f.errors, Data: d}
+	fv.StepIndex, fv.StepCount = progressOf(f)
+	return fv
 }
 
 func stockFilterFor(f *flowState) string {

@@ -56,6 +56,9 @@ func TestDevStationWithEmbeddedRegistry(t *testing.T) {
 	}
 	before := lastAttempt()
 	b.Tap("#sync-now")
+	// The button says it syncs until the engine reports the attempt, then
+	// the result is shown under it (issue 13).
+	b.WaitText("#sync-state", "Synkad")
 	for deadline := time.Now().Add(10 * time.Second); lastAttempt() == before; {
 		if time.Now().After(deadline) {
 			t.Fatal("sync now did not run a sync")

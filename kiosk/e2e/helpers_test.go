@@ -193,7 +193,9 @@ func remove(b *browsertest.Browser, reader string) {
 	dev(b, "dev.card.remove", fmt.Sprintf(`{"reader":%q}`, reader))
 }
 
-// typeText taps field, then each character on the on-screen keyboard.
+// typeText taps field, then each character on the on-screen keyboard;
+// then it asserts (issue 13) that the field, its check, the step's next
+// action and the keyboard are in view (shell_test.go: typing).
 func typeText(b *browsertest.Browser, field, s string) {
 	b.Tap("#f-" + field)
 	for _, ch := range strings.ToUpper(s) {
@@ -203,6 +205,7 @@ func typeText(b *browsertest.Browser, field, s string) {
 		}
 		b.Tap(fmt.Sprintf(`#kb button[data-key=%q]`, key))
 	}
+	typing(b, field, ".flowhead .actions > :last-child")
 }
 
 // pinPad types pin on the PIN keypad and taps OK.
@@ -312,10 +315,12 @@ func pollText(sel, want string) chromedp.Action {
 }
 
 // shot saves a screenshot of the step at both screen sizes, with the
-// counter's screen scrolled into view.
+// counter's screen scrolled into view, and checks the screen with
+// axe-core (WCAG 2.1 A and AA) at both sizes (issue 13).
 func shot(b *browsertest.Browser, name string) {
 	b.Run("scroll to screen", chromedp.Evaluate(`document.getElementById("screen").scrollIntoView({block: "start"}); true`, nil))
 	b.ShotBoth(name)
+	b.CheckAxeBoth(name)
 }
 
 // waitRule waits for a message in sel that a rule refused. The screen says

@@ -63,15 +63,12 @@ func (p *Problem) Rule() string {
 	return p.Messages[0].Rule
 }
 
-// Text joins the messages in lang, each prefixed with its rule.
+// Text joins the messages in lang, as the screen shows them: without
+// their rules' IDs (those are in Rule, for the audit log and tests).
 func (p *Problem) Text(lang string) string {
 	parts := make([]string, 0, len(p.Messages))
 	for _, m := range p.Messages {
-		s := m.Text[lang]
-		if m.Rule != "" {
-			s = m.Rule + ": " + s
-		}
-		parts = append(parts, s)
+		parts = append(parts, m.Text[lang])
 	}
 	return strings.Join(parts, " ")
 }
@@ -116,13 +113,15 @@ func (p *Problem) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Violations words the rule violations in err as messages, exactly as the
-// rules package words them.
+// Violations words the rule violations in err as messages: the rules
+// package's text with the facts in words (a card state "handed_out" is
+// "utlämnat"), followed by what to do next where the text does not say it
+// (words.go).
 func Violations(err error) []Message {
 	vs := violation.All(err)
 	out := make([]Message, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, Message{Rule: v.Rule, Key: string(v.Key), Text: map[string]string{"sv": v.Message("sv"), "en": v.Message("en")}})
+		out = append(out, Message{Rule: v.Rule, Key: string(v.Key), Text: map[string]string{"sv": render(v, "sv"), "en": render(v, "en")}})
 	}
 	return out
 }

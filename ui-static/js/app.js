@@ -10,6 +10,7 @@ import { t, text, apply, setLang, currentLang } from "./i18n.js";
 import { h } from "./dom.js";
 import { State, Kind } from "./steps.js";
 import { hwState } from "./screens/common.js";
+import { revealRow } from "./keyboard.js";
 import { createFlow } from "./screens/frame.js";
 import * as lockScreen from "./screens/lock.js";
 import * as pinScreen from "./screens/pin.js";
@@ -56,6 +57,8 @@ const ctx = {
   request: (type, payload) => conn.request(type, payload),
   snapshot: () => snapshot,
   setSnapshot: (s) => { snapshot = s; },
+  transient: () => transient,
+  announce,
 };
 
 function renderConn() {
@@ -70,31 +73,120 @@ function renderStatus() {
   const hw = snapshot.hardware || {};
   for (const dev of ["reader", "drawer", "printer"]) {
     const d = hw[dev];
-    $("st-" + dev).textContent = d ? hwState(d.state) + (d.detail ? ` (${d.detail})` : "") : t("state.unknown");
+    // The state in words; the driver's own detail (reader names, a
+    // sensor's fault) is for tests and the log, not the screen.
+    const el = $("st-" + dev);
+    el.textContent = d ? hwState(d.state) : t("state.unknown");
+    el.dataset.state = d ? d.state : "";
+    el.dataset.detail = (d && d.detail) || "";
   }
   $("st-outbox").textContent = String(snapshot.outbox);
   $("clock-warning").hidden = !snapshot.clock.blocking;
   $("devpanel").hidden = !snapshot.simulation;
 }
 
-// toast shows a problem that no screen shows where it happened, at the top
-// (never over the keypad or the keyboard). Rule IDs are not shown: they are
-// in the audit log; each message says what is wrong and what to do.
+// messagesOf is a refusal's messages, each with its key, rule and text.
+function messagesOf(problem) {
+  if (problem && problem.messages && problem.messages.length) return problem.messages;
+  return [{ key: (problem && problem.key) || "", rule: (problem && problem.rule) || "", text: (problem && problem.text) || {} }];
+}
+
+// transient are the messages of a refusal that the view does not carry
+// (a request other than a flow step): shown, once, in the screen's own
+// message area (never over the keyboard or the keypad) until the view
+// changes or the next request.
+let transient = [];
+
+// toast shows a refusal that no view shows where it happened: in the
+// screen's message area (home, flows and the PIN screen have one), else
+// at the top of the screen. Rule IDs are not shown: they are in the audit
+// log (and data-rule); each message says what is wrong and what to do.
 function toast(problem) {
+  const ms = messagesOf(problem);
+  if (view.state === State.Ready || view.state === State.Pin) {
+    transient = ms;
+    render();
+    return;
+  }
   const el = $("toast");
-  el.textContent = text(problem.text) || problem.key;
-  el.dataset.rule = problem.rule || "";
+  el.textContent = ms.map((m) => text(m.text) || m.key).join(" ");
+  el.dataset.rule = ms[0].rule || "";
   el.hidden = false;
+  announce(el.textContent, true);
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 8000);
+}
+
+// announce says text in a live region: polite for what changed, assertive
+// for a refusal. The same text again is said again.
+function announce(msg, assertive = false) {
+  const el = $(assertive ? "live-assertive" : "live-polite");
+  el.textContent = "";
+  if (msg) setTimeout(() => { el.textContent = msg; }, 50);
 }
 
 // shownInView are the requests whose refusals the counter's view shows in
 // place (the step's or the home screen's messages): one place per message.
 const shownInView = new Set(["flow.step", "flow.start"]);
 
+// busy are the buttons whose requests are waiting (by id): disabled, with
+// a spinner and, when the wait is noticeable, a label saying what happens
+// ("Skriver ut …"), and the screen aria-busy. They stay so across redraws
+// until the answer comes.
+const busy = new Map(); // id → {since, count}
+let lastPressed = null; // the button last pressed, and when
+
+document.addEventListener("click", (ev) => {
+  const b = ev.target.closest && ev.target.closest("button");
+  lastPressed = b && b.id && !b.closest("#devpanel") && !b.closest("#kb") ? { id: b.id, at: Date.now() } : null;
+}, { capture: true });
+
+function markBusy() {
+  const screen = $("screen");
+  screen.setAttribute("aria-busy", String(busy.size > 0));
+  for (const [id, b] of busy) {
+    const el = document.getElementById(id);
+    if (!el) continue;
+    el.disabled = true;
+    el.setAttribute("aria-busy", "true");
+    el.classList.add("busy");
+    if (!el.dataset.idle) el.dataset.idle = el.textContent;
+    const label = t("busy." + id) !== "busy." + id ? t("busy." + id) : t("busy.wait");
+    if (Date.now() - b.since >= 250) {
+      el.replaceChildren(Object.assign(document.createElement("span"), { className: "spinner", ariaHidden: "true" }), label);
+    }
+  }
+}
+
 function req(type, payload) {
-  return conn.request(type, payload).catch((p) => { if (!shownInView.has(type)) toast(p); throw p; });
+  const pressed = lastPressed && Date.now() - lastPressed.at < 1000 ? lastPressed.id : null;
+  lastPressed = null;
+  if (transient.length) { transient = []; render(); }
+  if (pressed) {
+    const b = busy.get(pressed) || { since: Date.now(), count: 0 };
+    b.count++;
+    busy.set(pressed, b);
+    markBusy();
+    b.timer = setTimeout(markBusy, 260);
+  }
+  const done = () => {
+    if (!pressed) return;
+    const b = busy.get(pressed);
+    if (b && --b.count <= 0) {
+      clearTimeout(b.timer);
+      busy.delete(pressed);
+      const el = document.getElementById(pressed);
+      if (el) {
+        el.disabled = false;
+        el.removeAttribute("aria-busy");
+        el.classList.remove("busy");
+        if (el.dataset.idle !== undefined) { el.textContent = el.dataset.idle; delete el.dataset.idle; }
+      }
+      markBusy();
+    }
+  };
+  return conn.request(type, payload).then((r) => { done(); return r; },
+    (p) => { done(); if (!shownInView.has(type)) toast(p); throw p; });
 }
 
 function step(name, data) {
@@ -113,6 +205,9 @@ function setView(v) {
   // A toast speaks of the screen it came from: a new state (logged in,
   // locked) takes it away.
   if (view.state !== v.state) { $("toast").hidden = true; clearTimeout(toast.timer); }
+  // The refusal shown in place goes when the screen or the step changes
+  // (or with the next request), not with any change of the view.
+  if (screenKey(v) !== screenKey(view) || (v.flow && v.flow.step) !== (view.flow && view.flow.step)) transient = [];
   view = v;
   render();
 }
@@ -140,6 +235,10 @@ function screenFor(v) {
   return current.screen;
 }
 
+// What the last render showed, to tell a new screen or step (focus goes
+// to its heading and it is announced) and new refusals (announced once).
+let lastShown = { key: null, step: null, errors: "" };
+
 function render() {
   renderStatus();
   $("operator").textContent = view.operator ? view.operator.name : "";
@@ -148,8 +247,49 @@ function render() {
   $("idle").hidden = !(view.state === State.Ready && view.idle_locks_at);
   const screen = $("screen");
   screen.dataset.state = view.state;
+  const key = screenKey(view);
+  const step = view.flow ? view.flow.step : "";
+  const sameStep = key === lastShown.key && step === lastShown.step;
+  // Keep where the person was: the focused control and the form's scroll.
+  const focused = document.activeElement && screen.contains(document.activeElement) ? document.activeElement.id : "";
+  const body = screen.querySelector(".flowbody");
+  const scrolled = sameStep && body ? body.scrollTop : 0;
   screen.replaceChildren(screenFor(view).render(view));
   screen.classList.toggle("inflow", view.state === State.Ready && !!view.flow);
+  markBusy();
+  const newBody = screen.querySelector(".flowbody");
+  if (newBody) newBody.scrollTop = scrolled;
+  // The field being typed, its hint and check stay in view above the
+  // docked keyboard.
+  const active = screen.querySelector(".fieldrow.active");
+  if (active) revealRow(active);
+  if (!sameStep) {
+    // A new screen or step: focus its heading and say where we are.
+    const heading = screen.querySelector("#flow-step") || screen.querySelector("h1");
+    $("view").scrollTop = 0;
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+      announce(view.flow ? `${$("flow-title").textContent}: ${heading.textContent}` : heading.textContent);
+    }
+  } else if (focused && document.getElementById(focused)) {
+    document.getElementById(focused).focus({ preventScroll: true });
+  }
+  // Focus lost to the page (its control was redrawn or disabled while
+  // busy): back to the screen's heading, so the keyboard still works here.
+  if (!document.activeElement || document.activeElement === document.body) {
+    const heading = screen.querySelector("#flow-step") || screen.querySelector("h1");
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  }
+  const errs = [...screen.querySelectorAll(".errors li")].map((li) => li.textContent).join(" ");
+  if (errs && errs !== lastShown.errors) announce(errs, true);
+  // A result that changes in place (the print state, a sync) is said once.
+  const news = [...screen.querySelectorAll("[data-announce]")].map((e) => e.textContent).join(" ");
+  if (sameStep && news && news !== lastShown.news) announce(news);
+  lastShown = { key, step, errors: errs, news };
 }
 
 const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, {
@@ -191,7 +331,13 @@ const conn = new Conn(`${location.protocol === "https:" ? "wss" : "ws"}://${loca
 // answer; the benchmark measures from the reader event to this change.
 function markCardEvent(p) {
   const el = $("card-activity");
-  el.textContent = `${p.data.kind} ${p.data.reader || ""}`;
+  // In words ("Kort isatt i läsare 01"); the event's own names stay in
+  // data attributes, for tests and tools.
+  const reader = (p.data.reader || "").match(/(\d+)\s*$/);
+  const what = t("card.event." + p.data.kind);
+  el.textContent = (what === "card.event." + p.data.kind ? t("card.event.other") : what) + (reader ? ` ${t("card.event.reader")} ${reader[1]}` : "");
+  el.dataset.kind = p.data.kind;
+  el.dataset.reader = p.data.reader || "";
   el.dataset.seq = String(p.seq);
   el.dataset.at = p.at;
 }
@@ -250,6 +396,7 @@ function loadDevCards() {
 $("lang").addEventListener("click", () => {
   setLang(currentLang() === "sv" ? "en" : "sv");
   $("lang").textContent = t("lang.other");
+  $("lang").lang = currentLang() === "sv" ? "en" : "sv";
   renderConn();
   render();
 });
@@ -269,4 +416,5 @@ document.addEventListener("pointerdown", () => {
 buildDevPanel();
 apply(document);
 $("lang").textContent = t("lang.other");
+$("lang").lang = currentLang() === "sv" ? "en" : "sv";
 window.kortstation = { conn };

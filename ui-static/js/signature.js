@@ -9,7 +9,9 @@ export class SignaturePad {
   reset(key) { if (key !== this.key) { this.key = key; this.strokes = []; } }
 
   element(onSave) {
-    const canvas = h("canvas", { id: "pad", class: "pad", "aria-label": t("sign.pad") });
+    // The pad is a drawing surface: an image of the signature so far,
+    // labelled with what to do; the buttons under it undo, clear and save.
+    const canvas = h("canvas", { id: "pad", class: "pad", role: "img", "aria-label": t("sign.pad.label"), "aria-roledescription": t("sign.pad") });
     this.canvas = canvas;
     let current = null;
     const point = (ev) => {

@@ -3,11 +3,17 @@
 import { t, text } from "../i18n.js";
 import { h } from "../dom.js";
 
-// messages lists the rules' messages (hidden and empty when none).
+// messages lists the refusals' messages (hidden and empty when none): what
+// is wrong and what to do, in the chosen language. The rule's ID is not
+// shown (it is in the audit log); it stays in data-rule for tests and
+// tools. The list is not a live region: the app announces a new refusal
+// once in its assertive region (app.js).
 export function messages(list, id) {
   if (!list || !list.length) return h("div", { id, class: "errors", hidden: true });
-  return h("ul", { id, class: "errors", role: "alert" },
-    list.map((m) => h("li", { dataset: { rule: m.rule || "", key: m.key || "" } }, text(m.text))));
+  const seen = new Set(); // one line per message, however often it came
+  const items = list.filter((m) => { const k = text(m.text); if (seen.has(k)) return false; seen.add(k); return true; });
+  return h("div", { id, class: "errors" },
+    h("ul", {}, items.map((m) => h("li", { dataset: { rule: m.rule || "", key: m.key || "" } }, text(m.text)))));
 }
 
 // kv is one <dt>/<dd> pair.

@@ -1,7 +1,9 @@
-// The frame every flow screen shares: the flow's head (title, step,
-// cancel or close, and the step's primary action, which stays in view
-// while the form scrolls under it), the rules' messages, the step's body,
-// and the on-screen keyboard under it when the step has fields.
+// The frame every flow screen shares: the flow's head (title, the step
+// with "Steg 3 av 7", cancel or close, and the step's primary action,
+// which stays in view), the messages (the rules' refusals and any other
+// refusal of this screen's requests: one place, never over the keyboard),
+// the step's body, which scrolls to the field being typed, and the
+// on-screen keyboard docked under it when the step has fields.
 import { t } from "../i18n.js";
 import { h, button } from "../dom.js";
 import { Step, Action } from "../steps.js";
@@ -19,26 +21,40 @@ export function createFlow(ctx, steps, { kb = null, close = false } = {}) {
   return {
     render(view) {
       const f = view.flow;
-      if (kb && shown !== null && shown !== f.step) kb.active = null;
+      const newStep = shown !== f.step;
+      if (kb && shown !== null && newStep) kb.active = null;
       shown = f.step;
       const renderStep = steps[f.step];
       const s = renderStep ? renderStep(f.data || {}, f) : { body: h("p", {}, f.step) };
       const closing = close || f.step === Step.Done;
-      return h("section", { id: "flow", class: "screen", dataset: { kind: f.kind, step: f.step } },
+      const progress = stepProgress(f);
+      const typing = !!(s.keyboard && kb);
+      return h("section", { id: "flow", class: typing && kb.active ? "screen typing" : "screen", dataset: { kind: f.kind, step: f.step, newStep: String(newStep) } },
         h("div", { class: "flowhead" },
           h("div", { class: "titles" },
             h("h1", { id: "flow-title" }, t("flow." + f.kind)),
-            h("span", { id: "flow-step", class: "step" }, t("step." + f.step))),
+            h("h2", { id: "flow-step", class: "step", tabindex: "-1" },
+              progress ? h("span", { id: "flow-progress", class: "progress" }, progress) : null,
+              progress ? " " : null,
+              h("span", { class: "stepname" }, t("step." + f.step)))),
           h("div", { class: "actions" },
             closing ? button({ id: "close", class: "primary", onclick: () => ctx.step(Action.Close).catch(() => {}) }, t("close"))
               : cancel.button(f),
             closing ? null : backButton(ctx, f),
             s.action || null)),
-        h("div", { class: "flowbody" }, messages(f.errors, "flow-errors"), putBackNote(f), s.body),
+        messages((f.errors || []).concat(ctx.transient()), "flow-errors"),
+        h("div", { class: "flowbody" }, putBackNote(f), s.body),
         cancel.dialog(f),
-        s.keyboard && kb ? kb.element() : null);
+        typing ? kb.element() : null);
     },
   };
+}
+
+// stepProgress is "Steg 3 av 7" from the view (the server counts the
+// flow's steps); nothing for a one-step flow or the result.
+export function stepProgress(f) {
+  if (!f.step_index || !f.step_count || f.step_count < 2) return "";
+  return t("step.progress").replace("{n}", f.step_index).replace("{of}", f.step_count);
 }
 
 // primary is the step's primary button.

@@ -13,9 +13,9 @@ export function create(ctx) {
   return {
     render(view) {
       return h("section", { id: "screen-home", class: "screen" },
-        h("h1", {}, t("home.title")),
+        h("h1", { id: "home-title", tabindex: "-1" }, t("home.title")),
         offlineBanner(view),
-        messages(view.errors, "home-errors"),
+        messages((view.errors || []).concat(ctx.transient()), "home-errors"),
         reprints(ctx, view.reprints),
         h("div", { id: "menu", class: "menu" },
           menu.map((k) => button({ class: "tile", dataset: { flow: k }, onclick: () => ctx.req("flow.start", { kind: k }).catch(() => {}) }, t("flow." + k)))));

@@ -3,6 +3,7 @@
 import { t } from "../i18n.js";
 import { h } from "../dom.js";
 import { keypad } from "../keyboard.js";
+import { messages } from "./common.js";
 
 export function create(ctx) {
   let pin = "";
@@ -16,12 +17,24 @@ export function create(ctx) {
         ctx.render();
         ctx.req("session.pin", { pin: p }).catch(() => {});
       };
-      return h("section", { id: "screen-pin", class: "screen" },
+      const digit = (d) => { if (pin.length < 8) { pin += d; dots.textContent = "•".repeat(pin.length); } };
+      const back = () => { pin = pin.slice(0, -1); dots.textContent = "•".repeat(pin.length) || "\u00a0"; };
+      // A hardware keyboard types the PIN too: digits, Backspace, Enter.
+      const onkeydown = (ev) => {
+        if (/^[0-9]$/.test(ev.key)) digit(ev.key);
+        else if (ev.key === "Backspace") back();
+        else if (ev.key === "Enter" && pin) submit();
+        else return;
+        ev.preventDefault();
+      };
+      return h("section", { id: "screen-pin", class: "screen", onkeydown },
         h("h1", {}, t("pin.title") + (login.name ? " – " + login.name : "")),
-        h("p", { id: "pin-retries" }, `${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")}`),
+        // A wrong PIN is said here, in place of the attempts left (the
+        // message says how many are left): never over the keypad.
+        ctx.transient().length ? messages(ctx.transient(), "pin-error")
+          : h("p", { id: "pin-retries" }, `${login.retries >= 0 ? login.retries : "–"} ${t("pin.retries")}`),
         dots,
-        keypad((d) => { if (pin.length < 8) { pin += d; dots.textContent = "•".repeat(pin.length); } },
-          () => { pin = pin.slice(0, -1); dots.textContent = "•".repeat(pin.length) || "\u00a0"; }, submit));
+        keypad(digit, back, submit));
     },
   };
 }

@@ -39,9 +39,12 @@ export function issuedStep(ctx, d, { approval = true } = {}) {
   lines.push(t("done.issued"), `${t("card.number")}: ${r.card_number}`, `Kvittens: ${r.receipt_id}`);
   if (r.expected_approval && approval) lines.push(`${t("approval")} ${r.expected_approval}`);
   if (r.activation) lines.push(text(r.activation));
+  // The print state is said once, under the receipt's number: "utskriven"
+  // only when it is, the failure with what to do and "Skriv ut igen".
+  const failed = d.print_state === "failed";
   return {
     body: h("div", { id: "result", class: "result" }, lines.map((l) => h("p", {}, l)),
-      h("p", { id: "print-state", class: d.print_state === "failed" ? "warning" : "" }, t("print." + (d.print_state || "pending"))),
-      d.print_state === "failed" ? button({ id: "reprint", onclick: () => ctx.step(Action.Reprint).catch(() => {}) }, t("print.again")) : null),
+      h("p", { id: "print-state", class: failed ? "warning" : "", dataset: { state: d.print_state || "pending", announce: "" } }, t("print." + (d.print_state || "pending"))),
+      failed ? button({ id: "reprint", class: "primary", onclick: () => ctx.step(Action.Reprint).catch(() => {}) }, t("print.again")) : null),
   };
 }

@@ -20,14 +20,42 @@ export function create(ctx) {
       .finally(() => { loading = false; });
   }
 
-  // syncNow runs the same one-attempt sync as the schedule, now.
+  // syncNow runs the same one-attempt sync as the schedule, now, and
+  // follows it: "Synkar …" on the button and under it until the sync
+  // engine reports an attempt after the tap, then its result.
+  let sync = null; // {state: "running"|"ok"|"failed"|"slow", at}
   function syncNow() {
-    const el = document.getElementById("sync-now");
-    if (el) el.disabled = true;
-    ctx.request("sync.now")
-      .then(() => setTimeout(load, 500))
-      .catch(ctx.toast)
-      .finally(() => { const b = document.getElementById("sync-now"); if (b) b.disabled = false; });
+    const snap = ctx.snapshot();
+    const before = (snap && snap.sync && snap.sync.last_attempt) || "";
+    sync = { state: "running" };
+    ctx.render();
+    ctx.req("sync.now")
+      .then(() => follow(before, Date.now() + 20000))
+      .catch(() => { sync = null; ctx.render(); });
+  }
+
+  // follow waits for the sync engine to record an attempt other than the
+  // one before the tap (it records each when it ends, with its result).
+  function follow(before, until) {
+    ctx.request("status.get").then((snap) => {
+      ctx.setSnapshot(snap);
+      const sy = snap.sync || {};
+      if (sy.last_attempt && sy.last_attempt !== before) {
+        const ok = !!sy.last_success && Date.parse(sy.last_success) >= Date.parse(sy.last_attempt);
+        sync = ok ? { state: "ok", at: sy.last_success } : { state: "failed" };
+        load();
+        return;
+      }
+      if (Date.now() > until) { sync = { state: "slow" }; ctx.render(); return; }
+      setTimeout(() => follow(before, until), 300);
+    }).catch(() => { sync = { state: "failed" }; ctx.render(); });
+  }
+
+  function syncLine() {
+    if (!sync) return h("p", { id: "sync-state", class: "sync-state", dataset: { announce: "", state: "" } });
+    const words = { running: t("sync.running"), ok: `${t("sync.ok")} ${localTime(sync.at)}`, failed: t("sync.failed"), slow: t("sync.slow") };
+    return h("p", { id: "sync-state", class: "sync-state" + (sync.state === "failed" ? " warning" : sync.state === "ok" ? " ok" : ""),
+      dataset: { announce: "", state: sync.state } }, words[sync.state]);
   }
 
   function show() {
@@ -41,7 +69,7 @@ export function create(ctx) {
       stock.push(`${t("ctype." + type)}: ` + Object.entries(states).map(([k, v]) => `${t("cstate." + k)} ${v}`).join(", "));
     }
     return h("dl", { id: "status-screen", class: "grid" },
-      ...kv(t("status.registry"), (reg.reachable ? t("status.reachable") : t("status.unreachable")) + (reg.error ? ` (${reg.error})` : ""), "ss-registry"),
+      ...kv(t("status.registry"), (reg.reachable ? t("status.reachable") : t("status.unreachable")) + (reg.error ? ` (${t("status.error")})` : ""), "ss-registry"),
       ...kv(t("status.lastsync"), localTime(reg.last) || t("status.never"), "ss-lastsync"),
       ...kv(t("status.outbox"), s.outbox.queued, "ss-outbox"),
       ...kv(t("status.oldest"), localTime(s.outbox.oldest) || "–", "ss-oldest"),
@@ -51,7 +79,8 @@ export function create(ctx) {
       ...kv(t("status.stock"), stock.join("; ") || "–", "ss-stock"),
       ...kv(t("status.dataage"), dataAges(snapshot), "ss-dataage"),
       h("dt", {}, ""),
-      h("dd", {}, button({ id: "sync-now", class: "primary", onclick: syncNow }, t("status.syncnow"))));
+      h("dd", {}, button({ id: "sync-now", class: "primary", disabled: !!sync && sync.state === "running", "aria-busy": sync && sync.state === "running" ? "true" : undefined,
+        onclick: syncNow }, sync && sync.state === "running" ? [h("span", { class: "spinner", "aria-hidden": "true" }), t("busy.sync-now")] : t("status.syncnow")), syncLine()));
   }
 
   const flow = createFlow(ctx, { [Step.Show]: () => ({ body: show() }) }, { close: true });
