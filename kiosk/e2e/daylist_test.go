@@ -53,6 +53,7 @@ func TestDayListReprintAndCorrectionRE3RC6(t *testing.T) {
 	typeText(b, "docnum", "P7654321")
 	typeText(b, "docexp", "2030-05-31")
 	b.Tap("#next")
+	b.WaitText("#flow-step", "Ta ett kort ur lådan")
 	b.Tap("#dev-drawer-open")
 	b.WaitText("#drawer-hint", "Lådan är öppnad")
 	b.Tap(`#stock button[data-serial="` + reserveA + `"]`)

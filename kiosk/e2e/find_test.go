@@ -58,10 +58,17 @@ func keys(b *browsertest.Browser, s string) {
 // findQuery types q into the look-up field and searches (a whole personal
 // number is looked up as it is typed, without "Sök").
 func findQuery(b *browsertest.Browser, q string) {
-	typeText(b, "find", q)
 	if !autoFind(q) {
+		typeText(b, "find", q)
 		b.Tap("#find")
+		return
 	}
+	typeKeys(b, "find", q)
+	// The look-up answers: a person found (the summary, or the next step),
+	// or a refusal; then the field now active is checked in view.
+	b.Run("look-up answered", chromedp.Poll(`!!document.querySelector("#found, #found-brief, #flow-errors li, #flow-errors p") || !document.querySelector("#f-find")`, nil,
+		chromedp.WithPollingInterval(10*time.Millisecond)))
+	typingActive(b)
 }
 
 // findRecipient looks up a person the station does not know yet and types
@@ -319,6 +326,7 @@ func TestBackAndCancelEveryFlow(t *testing.T) {
 			b.WaitText("#flow-step", "Identifiering")
 			b.Tap("#f-samedoc")
 			b.Tap("#next")
+			b.WaitText("#flow-step", "Ta ett kort ur lådan") // the drawer opens at this step, not before
 			b.Tap("#dev-drawer-open")
 			b.WaitText("#drawer-hint", "Lådan är öppnad")
 			b.Tap(`#stock button[data-serial="` + reserveB + `"]`)

@@ -194,9 +194,15 @@ func remove(b *browsertest.Browser, reader string) {
 }
 
 // typeText taps field, then each character on the on-screen keyboard;
-// then it asserts (issue 13) that the field, its check, the step's next
-// action and the keyboard are in view (shell_test.go: typing).
+// then it asserts (issue 13) that the active field, its check, the step's
+// next action and the keyboard are in view (shell_test.go: typing).
 func typeText(b *browsertest.Browser, field, s string) {
+	typeKeys(b, field, s)
+	typingActive(b)
+}
+
+// typeKeys taps field, then each character on the on-screen keyboard.
+func typeKeys(b *browsertest.Browser, field, s string) {
 	b.Tap("#f-" + field)
 	for _, ch := range strings.ToUpper(s) {
 		key := string(ch)
@@ -205,7 +211,15 @@ func typeText(b *browsertest.Browser, field, s string) {
 		}
 		b.Tap(fmt.Sprintf(`#kb button[data-key=%q]`, key))
 	}
-	typing(b, field, ".flowhead .actions > :last-child")
+}
+
+// typingActive checks the layout for the field now active, if any.
+func typingActive(b *browsertest.Browser) {
+	var active string
+	b.Run("active field", chromedp.Evaluate(`(document.querySelector(".fieldrow.active") || {dataset: {}}).dataset.field || ""`, &active))
+	if active != "" {
+		typing(b, active, ".flowhead .actions > :last-child")
+	}
 }
 
 // pinPad types pin on the PIN keypad and taps OK.

@@ -164,12 +164,14 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.Tap(`#reasons button[data-reason="lost"]`)
 
 	stepIs(b, "Mottagare", "Steg 2 av 7")
-	// A wrong check digit: the check under the field says so, in view.
-	typeIn(b, "pnr", pnrLost[:len(pnrLost)-1]+"9", "#next")
-	b.WaitText("#v-pnr", "Kontrollsiffran")
+	// A wrong check digit: the check under the look-up field says so, in
+	// view.
+	typeIn(b, "find", pnrLost[:len(pnrLost)-1]+"9", "#find")
+	b.WaitText("#v-find", "Kontrollsiffran")
 	screen(b, "issue-recipient-check")
 	b.Tap(`#kb button[data-key="back"]`)
-	typeText(b, "pnr", pnrLost[len(pnrLost)-1:])
+	typeKeys(b, "find", pnrLost[len(pnrLost)-1:]) // the whole number: looked up at once
+	b.WaitText("#name-hint", "")
 	// The name: é by a long press on E, ü from the accents layer, the
 	// apostrophe and hyphen from the letter layer.
 	typeText(b, "name", "REN")
@@ -277,37 +279,42 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.InViewport("refusal", "#flow-errors", "#flow-cancel")
 	screen(b, "return-refused")
 	remove(b, reader1)
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 
-	// Pickup: three fields, the order number typed; a hardware keyboard
-	// types in a text field and Enter takes the next action.
+	// Pickup: the look-up typed on a hardware keyboard (its check in
+	// view), then the name with ë and an apostrophe, and Enter takes the
+	// next action.
 	b.Tap(`#menu button[data-flow="pickup"]`)
 	stepIs(b, "Mottagare", "Steg 1 av 6")
-	b.Tap("#f-pnr")
+	b.Tap("#f-find")
 	wrong := pnrOrdered[:len(pnrOrdered)-1] + map[bool]string{true: "1", false: "2"}[!strings.HasSuffix(pnrOrdered, "1")]
-	b.Run("hardware keys", chromedp.SendKeys("#f-pnr", wrong, chromedp.ByQuery))
-	b.WaitText("#v-pnr", "Kontrollsiffran")
-	typing(b, "pnr", "#next")
-	typeIn(b, "order", "ORD-PICK", "#next")
+	b.Run("hardware keys", chromedp.SendKeys("#f-find", wrong, chromedp.ByQuery))
+	b.WaitText("#v-find", "Kontrollsiffran")
+	typing(b, "find", "#find")
+	screen(b, "pickup-recipient-check")
+	cancelFlow(b)
+	b.Tap(`#menu button[data-flow="pickup"]`)
+	b.Tap("#f-find")
+	b.Run("hardware number", chromedp.SendKeys("#f-find", pnrOrdered, chromedp.ByQuery))
+	b.WaitText("#name-hint", "")
 	b.Tap("#f-name")
-	b.Run("hardware name", chromedp.SendKeys("#f-name", "Zoë O'Neil\r", chromedp.ByQuery))
-	b.WaitText("#flow-errors", "Kontrollsiffran")
+	b.Run("hardware name", chromedp.SendKeys("#f-name", "Zoë O'Neil", chromedp.ByQuery))
 	b.Run("name from the hardware keyboard", chromedp.Value("#f-name", &typed, chromedp.ByQuery))
 	if typed != "Zoë O'Neil" {
 		t.Errorf("hardware-typed name = %q", typed)
 	}
 	typing(b, "name", "#next")
-	screen(b, "pickup-recipient-refused")
-	b.Tap("#flow-cancel")
+	screen(b, "pickup-recipient")
+	b.Run("enter", chromedp.SendKeys("#f-name", "\r", chromedp.ByQuery))
+	stepIs(b, "Identifiering", "Steg 2 av 6")
+	cancelFlow(b)
 
 	// Identification by attestors (AT-1): the attestor's PIN pad inside the
 	// flow, with its OK, in view.
 	b.Tap(`#menu button[data-flow="issue"]`)
 	b.Tap(`#reasons button[data-reason="forgotten"]`)
 	stepIs(b, "Mottagare", "Steg 2 av 7")
-	typeText(b, "pnr", pnrAttested)
-	typeText(b, "name", "Olle Ring")
-	b.Tap("#next")
+	findRecipient(b, pnrAttested, "Olle Ring")
 	stepIs(b, "Identifiering", "Steg 3 av 7")
 	b.Tap("#id-att")
 	b.WaitText("#att-hint", "SITHS-kort")
@@ -321,21 +328,20 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.WaitText("#att-cards", "Test Intygsgivare")
 	remove(b, reader1)
 	screen(b, "issue-attestor-verified")
-	b.Tap("#flow-cancel")
-	b.WaitText("#screen-home h1", "Vad vill du göra?")
+	cancelFlow(b)
 
 	// Block: the card number typed.
 	b.Tap(`#menu button[data-flow="block"]`)
 	b.WaitText("#flow-step", "Spärrbegäran")
-	typeIn(b, "serial", "975226990000", "#next")
+	typeText(b, "find", "975226990000")
 	screen(b, "block-request")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 
 	// Extend: the holder's card first.
 	b.Tap(`#menu button[data-flow="extend"]`)
 	stepIs(b, "Sätt i kortet", "Steg 1 av 4")
 	screen(b, "extend-insert")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 
 	// The stock flows.
 	b.Tap(`#menu button[data-flow="stock_receive"]`)
@@ -345,15 +351,15 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.Tap("#add")
 	b.WaitText("#serials", shippedD)
 	screen(b, "stock-receive")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 	b.Tap(`#menu button[data-flow="stock_count"]`)
 	b.WaitText("#flow-step", "Markera korten")
 	screen(b, "stock-count")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 	b.Tap(`#menu button[data-flow="stock_void"]`)
 	b.WaitText("#flow-step", "Välj kort att makulera")
 	screen(b, "stock-void")
-	b.Tap("#flow-cancel")
+	cancelFlow(b)
 
 	// Status: "Synka nu" shows that it runs, then how it went (the rig's
 	// registry cannot be reached: the failure, in words, and what to do).
