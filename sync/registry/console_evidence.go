@@ -63,7 +63,7 @@ func (s *Server) decide(ctx context.Context, issuanceID string, approve bool, ac
 				return err
 			}
 			if v := rules.CheckTotalStop(ws, now); v != nil {
-				return fmt.Errorf("registry: approve %q: %w: %w", issuanceID, ErrTotalStop, v)
+				return fmt.Errorf("registry: approve %q: %w: %w: %w", issuanceID, ErrInvalid, ErrTotalStop, v)
 			}
 		}
 		var station, serial, kind string
