@@ -40,6 +40,9 @@ func (m *Counter) extendCardRead(ctx context.Context, f *flowState, chip string)
 	if v := rules.CheckNotBlocked(reg, c.Number); v != nil {
 		return v
 	}
+	if v := rules.CheckTotalStop(reg.StopWindows, m.clock.Now()); v != nil { // CP-3
+		return v
+	}
 	_, err = rules.ExtendReserve(rules.ExtensionInput{
 		Counter:    rules.Counter{Now: m.clock.Now(), Station: m.place(), Operator: m.sess.operator(), Recipient: rec, RecipientPresent: true},
 		Reason:     c.Reason,
