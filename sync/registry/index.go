@@ -8,7 +8,10 @@ package registry
 // voided; receipt_index finds each receipt event (its PDF) by the
 // receipt's ID and holds the recipient's HSA-ID; receipt_names holds the
 // recipient's name, normalised, once per word it may be searched from;
-// card_voids counts voided cards, issued or not. All of it is filled when
+// card_voids counts voided cards, issued or not; report_counts keeps the
+// reports' counts of reserve cards issued, returned and voided per month
+// of issue, station and reason, so a yearly report reads a few thousand
+// rows, not every issuance. All of it is filled when
 // the events are projected (indexEvent) and, for a registry that stored
 // events before this migration, once from the stored events
 // (backfillIndex).
@@ -44,7 +47,16 @@ CREATE INDEX issuances_pnr ON issuances(personal_number);
 CREATE INDEX issuances_operator ON issuances(operator);
 CREATE INDEX issuances_serial ON issuances(card_serial);
 CREATE INDEX issuances_station ON issuances(station_id, issued_at);
-CREATE INDEX issuances_report ON issuances(issued_month, station_id, reason, kind, card_type, returned_at, voided_at, valid_until);
+CREATE INDEX issuances_open ON issuances(issued_month, station_id, reason, valid_until) WHERE returned_at = '' AND voided_at = '';
+CREATE TABLE report_counts (
+    month      TEXT NOT NULL,
+    station_id TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    issued     INTEGER NOT NULL DEFAULT 0,
+    returned   INTEGER NOT NULL DEFAULT 0,
+    voided     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (month, station_id, reason)
+);
 CREATE INDEX issuance_attestors_hsa ON issuance_attestors(hsa_id);
 CREATE TABLE receipt_index (
     receipt_id       TEXT PRIMARY KEY,
@@ -56,7 +68,7 @@ CREATE TABLE receipt_index (
     recipient_name   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX receipt_index_issuance ON receipt_index(issuance_id, seq);
-CREATE INDEX receipt_index_hsa ON receipt_index(recipient_hsa_id);
+CREATE INDEX receipt_index_hsa ON receipt_index(recipient_hsa_id) WHERE recipient_hsa_id <> '';
 CREATE TABLE receipt_names (
     name_key   TEXT NOT NULL,
     receipt_id TEXT NOT NULL,
@@ -115,10 +127,7 @@ func (s *Server) indexEvent(ctx context.Context, tx *sql.Tx, station string, ev 
 		if p.CardSerial == "" {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuances SET returned_at = ? WHERE card_serial = ? AND kind = ? AND returned_at = '' AND voided_at = ''`,
-			ts(at), p.CardSerial, protocol.KindIssuance); err != nil {
-			return fmt.Errorf("registry: index return: %w", err)
-		}
+		return closeIssuances(ctx, tx, "returned", p.CardSerial, at)
 	case protocol.ReceiptPayload:
 		return indexReceipt(ctx, tx, station, ev.Seq, p)
 	case protocol.StockMovementPayload:
@@ -135,10 +144,7 @@ func (s *Server) indexEvent(ctx context.Context, tx *sql.Tx, station string, ev 
 			station, ev.Seq, p.CardSerial, reason, ts(at), monthOf(at)); err != nil {
 			return fmt.Errorf("registry: index void: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuances SET voided_at = ? WHERE card_serial = ? AND kind = ? AND returned_at = '' AND voided_at = ''`,
-			ts(at), p.CardSerial, protocol.KindIssuance); err != nil {
-			return fmt.Errorf("registry: index void: %w", err)
-		}
+		return closeIssuances(ctx, tx, "voided", p.CardSerial, at)
 	}
 	return nil
 }
@@ -151,9 +157,63 @@ func indexIssuance(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayload, 
 	if typ == "" {
 		typ = string(rules.CardReserve)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE issuances SET personal_number = ?, operator = ?, card_type = ?, valid_from = ?, issued_at = ?, issued_month = ? WHERE id = ?`,
-		p.PersonalNumber, p.Operator, typ, fmtTime(p.ValidFrom), ts(at), monthOf(at), p.IssuanceID); err != nil {
+	var station, reason, kind string
+	err := tx.QueryRowContext(ctx, `UPDATE issuances SET personal_number = ?, operator = ?, card_type = ?, valid_from = ?, issued_at = ?, issued_month = ?
+		WHERE id = ? AND issued_month = '' RETURNING station_id, reason, kind`,
+		p.PersonalNumber, p.Operator, typ, fmtTime(p.ValidFrom), ts(at), monthOf(at), p.IssuanceID).Scan(&station, &reason, &kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // indexed before, or not projected
+	}
+	if err != nil {
 		return fmt.Errorf("registry: index issuance: %w", err)
+	}
+	if kind != protocol.KindIssuance || typ != string(rules.CardReserve) {
+		return nil
+	}
+	return countReport(ctx, tx, "issued", monthOf(at), station, reason)
+}
+
+// countReport adds one to the report count col (issued, returned or
+// voided) of month, station and reason.
+func countReport(ctx context.Context, tx *sql.Tx, col, month, station, reason string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_counts (month, station_id, reason, `+col+`) VALUES (?, ?, ?, 1)
+		ON CONFLICT (month, station_id, reason) DO UPDATE SET `+col+` = report_counts.`+col+` + 1`, month, station, reason); err != nil {
+		return fmt.Errorf("registry: report count: %w", err)
+	}
+	return nil
+}
+
+// closeIssuances marks the open reserve-card issuances of serial returned
+// or voided (how: "returned" or "voided") at at, and counts them for the
+// reports under their month of issue.
+func closeIssuances(ctx context.Context, tx *sql.Tx, how, serial string, at time.Time) error {
+	col := how + "_at"
+	rows, err := tx.QueryContext(ctx, `UPDATE issuances SET `+col+` = ? WHERE card_serial = ? AND kind = ? AND returned_at = '' AND voided_at = ''
+		RETURNING issued_month, station_id, reason, card_type`, ts(at), serial, protocol.KindIssuance)
+	if err != nil {
+		return fmt.Errorf("registry: index %s: %w", how, err)
+	}
+	type key struct{ month, station, reason string }
+	var closed []key
+	for rows.Next() {
+		var k key
+		var typ string
+		if err := rows.Scan(&k.month, &k.station, &k.reason, &typ); err != nil {
+			rows.Close()
+			return fmt.Errorf("registry: index %s: %w", how, err)
+		}
+		if typ == string(rules.CardReserve) && k.month != "" {
+			closed = append(closed, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("registry: index %s: %w", how, err)
+	}
+	for _, k := range closed {
+		if err := countReport(ctx, tx, how, k.month, k.station, k.reason); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -563,13 +563,20 @@ func TestSearchIndexBackfilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.issue("ST-1", issuance{id: "iss-1", receiptID: "r-1", serial: "RK-1", pnr: pnrA, name: "Anna Svensson", at: now.Add(-time.Hour)})
+	rc.push("ST-1", protocol.ReturnPayload{IssuanceID: "ret-1", CardSerial: "RK-1", RefersTo: "iss-1", Operator: jobOp}, now)
+	year := registry.Period{From: "2026-01", To: "2026-12"}
+	before, err := srv.IssuanceReport(ctx, year)
+	if err != nil || len(before.Rows) != 1 {
+		t.Fatalf("report before: %v %v", before.Rows, err)
+	}
 	srv.Close()
 	// The index as an older registry has it: empty.
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE issuances SET personal_number = '', operator = '', issued_month = '';
+	if _, err := db.Exec(`UPDATE issuances SET personal_number = '', operator = '', issued_month = '', returned_at = '';
+		DELETE FROM report_counts;
 		DELETE FROM receipt_names; DELETE FROM receipt_index; DELETE FROM meta WHERE key = 'index_backfilled'`); err != nil {
 		t.Fatal(err)
 	}
@@ -579,6 +586,9 @@ func TestSearchIndexBackfilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	if after, err := srv.IssuanceReport(ctx, year); err != nil || mustJSON(after.Rows) != mustJSON(before.Rows) {
+		t.Errorf("report after the backfill: %v, before %v (%v)", after.Rows, before.Rows, err)
+	}
 	for by, term := range map[string]string{registry.SearchPersonalNumber: pnrA, registry.SearchName: "svensson", registry.SearchHSAID: jobOp} {
 		if res, err := srv.Search(ctx, by, term); err != nil || len(res.Hits) != 1 || res.Hits[0].ReceiptID != "r-1" {
 			t.Errorf("after the backfill, search %s: %+v, %v", by, res, err)

@@ -14,6 +14,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -80,16 +81,39 @@ func parsePeriod(from, to string, now time.Time) (Period, error) {
 
 // IssuanceReport counts reserve-card issuances per station, reason and
 // month of issue: issued; of those, returned, voided, outstanding (neither)
-// and overdue (outstanding past their validity at now).
+// and overdue (outstanding past their validity at now). The counts come
+// from report_counts (index.go); only the outstanding issuances are read,
+// for overdue.
 func (s *Server) IssuanceReport(ctx context.Context, p Period) (Report, error) {
-	now := fmtTime(s.now())
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT station_id, reason, issued_month, count(*),
-		sum(CASE WHEN returned_at <> '' THEN 1 ELSE 0 END),
-		sum(CASE WHEN voided_at <> '' AND returned_at = '' THEN 1 ELSE 0 END),
-		sum(CASE WHEN returned_at = '' AND voided_at = '' THEN 1 ELSE 0 END),
-		sum(CASE WHEN returned_at = '' AND voided_at = '' AND valid_until <> '' AND valid_until < ? THEN 1 ELSE 0 END)
-		FROM issuances WHERE issued_month >= ? AND issued_month <= ? AND kind = ? AND card_type = 'reserve'
-		GROUP BY station_id, reason, issued_month ORDER BY station_id, reason, issued_month`, now, p.From, p.To, protocol.KindIssuance)
+	tx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Report{}, fmt.Errorf("registry: issuance report: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	type key struct{ station, reason, month string }
+	overdue := map[key]int{}
+	rows, err := tx.QueryContext(ctx, `SELECT station_id, reason, issued_month, count(*) FROM issuances
+		WHERE returned_at = '' AND voided_at = '' AND issued_month >= ? AND issued_month <= ? AND valid_until <> '' AND valid_until < ?
+		  AND kind = ? AND card_type = 'reserve'
+		GROUP BY issued_month, station_id, reason`, p.From, p.To, fmtTime(s.now()), protocol.KindIssuance)
+	if err != nil {
+		return Report{}, fmt.Errorf("registry: issuance report: %w", err)
+	}
+	for rows.Next() {
+		var k key
+		var n int
+		if err := rows.Scan(&k.station, &k.reason, &k.month, &n); err != nil {
+			rows.Close()
+			return Report{}, fmt.Errorf("registry: issuance report: %w", err)
+		}
+		overdue[k] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Report{}, fmt.Errorf("registry: issuance report: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT station_id, reason, month, issued, returned, voided FROM report_counts
+		WHERE month >= ? AND month <= ? ORDER BY station_id, reason, month`, p.From, p.To)
 	if err != nil {
 		return Report{}, fmt.Errorf("registry: issuance report: %w", err)
 	}
@@ -97,17 +121,14 @@ func (s *Server) IssuanceReport(ctx context.Context, p Period) (Report, error) {
 	r := Report{Name: ReportIssuances, Columns: []string{"Station", "Reason", "Month", "Issued", "Returned", "Voided", "Outstanding", "Overdue"}, ChartOf: "Issued"}
 	per := map[string]int{}
 	for rows.Next() {
-		var st, reason, month string
-		var n [5]int
-		if err := rows.Scan(&st, &reason, &month, &n[0], &n[1], &n[2], &n[3], &n[4]); err != nil {
+		var k key
+		var issued, returned, voided int
+		if err := rows.Scan(&k.station, &k.reason, &k.month, &issued, &returned, &voided); err != nil {
 			return Report{}, fmt.Errorf("registry: issuance report: %w", err)
 		}
-		row := []string{st, reason, month}
-		for _, v := range n {
-			row = append(row, strconv.Itoa(v))
-		}
-		r.Rows = append(r.Rows, row)
-		per[st] += n[0]
+		r.Rows = append(r.Rows, []string{k.station, k.reason, k.month, strconv.Itoa(issued), strconv.Itoa(returned), strconv.Itoa(voided),
+			strconv.Itoa(issued - returned - voided), strconv.Itoa(overdue[k])})
+		per[k.station] += issued
 	}
 	if err := rows.Err(); err != nil {
 		return Report{}, fmt.Errorf("registry: issuance report: %w", err)

@@ -135,7 +135,7 @@ func (s *Server) Search(ctx context.Context, by, term string) (SearchResult, err
 	case SearchHSAID:
 		where = `i.id IN (SELECT id FROM issuances WHERE operator = ?
 			UNION SELECT issuance_id FROM issuance_attestors WHERE hsa_id = ?
-			UNION SELECT issuance_id FROM receipt_index WHERE recipient_hsa_id = ?)`
+			UNION SELECT issuance_id FROM receipt_index WHERE recipient_hsa_id = ? AND recipient_hsa_id <> '')`
 		args = append(args, key, key, key)
 	case SearchSerial:
 		where, args = `i.card_serial = ?`, append(args, key)
@@ -143,7 +143,7 @@ func (s *Server) Search(ctx context.Context, by, term string) (SearchResult, err
 		where, args = `i.station_id = ?`, append(args, key)
 	}
 	q := `SELECT ` + searchCols + ` FROM issuances i` + searchJoins + ` WHERE ` + where +
-		fmt.Sprintf(` ORDER BY i.issued_at DESC, i.id LIMIT %d`, SearchLimit+1)
+		fmt.Sprintf(` ORDER BY i.issued_at DESC LIMIT %d`, SearchLimit+1)
 	rows, err := s.db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("registry: search: %w", err)
