@@ -43,9 +43,9 @@ ALTER TABLE issuances ADD COLUMN returned_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE issuances ADD COLUMN voided_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE issuances ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE issuances ADD COLUMN decision_reason TEXT NOT NULL DEFAULT '';
-CREATE INDEX issuances_pnr ON issuances(personal_number);
-CREATE INDEX issuances_operator ON issuances(operator);
-CREATE INDEX issuances_serial ON issuances(card_serial);
+CREATE INDEX issuances_pnr ON issuances(personal_number, issued_at);
+CREATE INDEX issuances_operator ON issuances(operator, issued_at);
+CREATE INDEX issuances_serial ON issuances(card_serial, issued_at);
 CREATE INDEX issuances_station ON issuances(station_id, issued_at);
 CREATE INDEX issuances_open ON issuances(issued_month, station_id, reason, valid_until) WHERE returned_at = '' AND voided_at = '';
 CREATE TABLE report_counts (

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,53 +118,82 @@ const searchJoins = ` LEFT JOIN receipt_index ri ON ri.receipt_id = (SELECT r2.r
 
 // Search finds issuances by one field. term is normalised first (a
 // personal number in any of its written forms, a name from any word on,
-// case and spacing ignored).
+// case and spacing ignored). Hits come newest first; by name, in the
+// order of the names found (then newest first). Each query reads at most
+// SearchLimit+1 rows in index order, so a search costs the same over a
+// million issuances as over a thousand.
 func (s *Server) Search(ctx context.Context, by, term string) (SearchResult, error) {
 	key, err := normaliseTerm(by, term, s.now())
 	if err != nil {
 		return SearchResult{}, err
 	}
-	var where string
-	args := []any{}
+	limit := fmt.Sprintf(` LIMIT %d`, SearchLimit+1)
+	newest := ` ORDER BY i.issued_at DESC` + limit
+	var queries []string
+	var args [][]any
+	add := func(q string, a ...any) { queries, args = append(queries, q), append(args, a) }
+	from := `SELECT ` + searchCols + ` FROM issuances i` + searchJoins
 	switch by {
 	case SearchPersonalNumber:
-		where, args = `i.personal_number = ?`, append(args, key)
+		add(from+` WHERE i.personal_number = ?`+newest, key)
 	case SearchName:
-		where = `i.id IN (SELECT ri2.issuance_id FROM receipt_names n JOIN receipt_index ri2 ON ri2.receipt_id = n.receipt_id
-			WHERE n.name_key >= ? AND n.name_key < ?)`
-		args = append(args, key, key+"\U0010FFFF")
+		add(`SELECT `+searchCols+` FROM receipt_names n JOIN receipt_index r0 ON r0.receipt_id = n.receipt_id JOIN issuances i ON i.id = r0.issuance_id`+searchJoins+
+			` WHERE n.name_key >= ? AND n.name_key < ? ORDER BY n.name_key`+limit, key, key+"\U0010FFFF")
 	case SearchHSAID:
-		where = `i.id IN (SELECT id FROM issuances WHERE operator = ?
-			UNION SELECT issuance_id FROM issuance_attestors WHERE hsa_id = ?
-			UNION SELECT issuance_id FROM receipt_index WHERE recipient_hsa_id = ? AND recipient_hsa_id <> '')`
-		args = append(args, key, key, key)
+		add(from+` WHERE i.operator = ?`+newest, key)
+		add(from+` WHERE i.id IN (SELECT issuance_id FROM issuance_attestors WHERE hsa_id = ?)`+newest, key)
+		add(from+` WHERE i.id IN (SELECT issuance_id FROM receipt_index WHERE recipient_hsa_id = ? AND recipient_hsa_id <> '')`+newest, key)
 	case SearchSerial:
-		where, args = `i.card_serial = ?`, append(args, key)
+		add(from+` WHERE i.card_serial = ?`+newest, key)
 	case SearchStation:
-		where, args = `i.station_id = ?`, append(args, key)
+		add(from+` WHERE i.station_id = ?`+newest, key)
 	}
-	q := `SELECT ` + searchCols + ` FROM issuances i` + searchJoins + ` WHERE ` + where +
-		fmt.Sprintf(` ORDER BY i.issued_at DESC LIMIT %d`, SearchLimit+1)
+	var out SearchResult
+	seen := map[string]bool{}
+	for n, q := range queries {
+		hits, err := s.searchQuery(ctx, q, args[n]...)
+		if err != nil {
+			return SearchResult{}, err
+		}
+		for _, h := range hits {
+			if !seen[h.IssuanceID] {
+				seen[h.IssuanceID] = true
+				out.Hits = append(out.Hits, h)
+			}
+		}
+	}
+	slices.SortStableFunc(out.Hits, func(a, b SearchHit) int {
+		if by == SearchName {
+			if c := strings.Compare(nameKey(a.Name), nameKey(b.Name)); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(b.IssuedAt, a.IssuedAt)
+	})
+	if len(out.Hits) > SearchLimit {
+		out.Hits, out.Truncated = out.Hits[:SearchLimit], true
+	}
+	return out, nil
+}
+
+func (s *Server) searchQuery(ctx context.Context, q string, args ...any) ([]SearchHit, error) {
 	rows, err := s.db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return SearchResult{}, fmt.Errorf("registry: search: %w", err)
+		return nil, fmt.Errorf("registry: search: %w", err)
 	}
 	defer rows.Close()
-	var out SearchResult
+	var out []SearchHit
 	for rows.Next() {
 		var h SearchHit
 		if err := rows.Scan(&h.IssuanceID, &h.Station, &h.Kind, &h.CardSerial, &h.CardType, &h.Reason, &h.PersonalNumber,
 			&h.Name, &h.RecipientHSAID, &h.Operator, &h.ValidFrom, &h.ValidUntil, &h.IssuedAt,
 			&h.ReturnedAt, &h.VoidedAt, &h.Decision, &h.DecisionReason, &h.CardState, &h.ReceiptID); err != nil {
-			return SearchResult{}, fmt.Errorf("registry: search: %w", err)
+			return nil, fmt.Errorf("registry: search: %w", err)
 		}
-		out.Hits = append(out.Hits, h)
+		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
-		return SearchResult{}, fmt.Errorf("registry: search: %w", err)
-	}
-	if len(out.Hits) > SearchLimit {
-		out.Hits, out.Truncated = out.Hits[:SearchLimit], true
+		return nil, fmt.Errorf("registry: search: %w", err)
 	}
 	return out, nil
 }
