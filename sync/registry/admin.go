@@ -202,6 +202,9 @@ func (c *Console) routes() http.Handler {
 			if err := errors.Join(err1, err2); err != nil {
 				return "", errors.Join(ErrInvalid, err)
 			}
+			if !en.After(s.now()) { // published ahead of time; one already over is a typing mistake
+				return "", fmt.Errorf("%w: the stop window has already ended", ErrInvalid)
+			}
 			return s.AddStopWindow(r.Context(), r.FormValue("kind"), st, en, r.FormValue("note"))
 		}},
 		{path: "/admin/stop-window/delete", kind: "stop_window.remove", role: RoleStationManager, subject: "id", do: func(r *http.Request) (string, error) {

@@ -251,9 +251,7 @@ func (s *Server) SetStationPolicy(ctx context.Context, station string, typedAtte
 
 // AddStopWindow adds an order or total stop (CP-3) and returns its ID.
 func (s *Server) AddStopWindow(ctx context.Context, kind string, starts, ends time.Time, note string) (string, error) {
-	// A window is published ahead of its start (stations pull every
-	// window); one already over is a mistake (stopwindows.go).
-	if (kind != protocol.OrderStop && kind != protocol.TotalStop) || !ends.After(starts) || !ends.After(s.now()) {
+	if (kind != protocol.OrderStop && kind != protocol.TotalStop) || !ends.After(starts) {
 		return "", fmt.Errorf("registry: stop window %s %s–%s: %w", kind, starts, ends, ErrInvalid)
 	}
 	id := uuid.NewString()
