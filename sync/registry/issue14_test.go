@@ -702,3 +702,38 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestDevConsoleReachesIssue14Pages: make run's development console links
+// and serves the reports, the search (the developer acts as every role)
+// and the evidence, in Swedish and in English.
+func TestDevConsoleReachesIssue14Pages(t *testing.T) {
+	now := calendar.NewDate(2026, 11, 30).At(10, 0)
+	rc := newRoleConsole(t, now)
+	rc.issue("ST-1", issuance{id: "iss-1", receiptID: "r-1", serial: "RK-1", pnr: pnrA, name: "Anna Svensson", at: now.Add(-time.Hour)})
+	base, cl, csrf := devConsole(t, rc.srv)
+	page := getPage(t, cl, base+"/admin")
+	for _, want := range []string{`href="/admin/reports"`, `href="/admin/search"`, `href="/admin/issuance/iss-1"`, "svensk tid"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the development console lacks %q", want)
+		}
+	}
+	if !strings.Contains(getPage(t, cl, base+"/admin/reports"), "Reservkort per station, anledning och månad") {
+		t.Error("reports page")
+	}
+	if !strings.Contains(getPage(t, cl, base+"/admin/issuance/iss-1"), "Anna Svensson") {
+		t.Error("evidence page")
+	}
+	res, err := cl.PostForm(base+"/admin/search", url.Values{"csrf": {csrf}, "by": {registry.SearchName}, "q": {"anna"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "RK-1") {
+		t.Errorf("search on the development console: %d", res.StatusCode)
+	}
+	setLang(t, cl, base+"/admin/reports", "en")
+	if p := getPage(t, cl, base+"/admin/reports"); !strings.Contains(p, "Reserve cards per station, reason and month") || !strings.Contains(p, "Outstanding") {
+		t.Error("reports in English")
+	}
+}
