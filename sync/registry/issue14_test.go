@@ -494,7 +494,8 @@ func TestSearchAudited(t *testing.T) {
 
 	t.Run("at the console, audited", func(t *testing.T) {
 		code, page := rc.postForm(caseID, "/admin/search", url.Values{"by": {registry.SearchPersonalNumber}, "q": {pnrA}})
-		if code != http.StatusOK || strings.Count(page, `class="hit"`) != 2 || !strings.Contains(page, "Anna Maria Svensson") || !strings.Contains(page, "RK-20") {
+		if code != http.StatusOK || strings.Count(page, `class="hit"`) != 2 || !strings.Contains(page, "Anna Maria Svensson") || !strings.Contains(page, "RK-20") ||
+			!strings.Contains(page, `<tr class="fact"><td>RK-1</td>`) { // the person's reserve cards from the facts
 			t.Fatalf("search page: %d\n%s", code, page)
 		}
 		es := rc.auditEntries("search.personal_data")

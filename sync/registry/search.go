@@ -27,6 +27,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,6 +38,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/rules/calendar"
 	"github.com/kortstation/kortstation/kiosk/rules/ident"
+	"github.com/kortstation/kortstation/sync/protocol"
 )
 
 // Search fields.
@@ -64,6 +66,10 @@ type SearchHit struct {
 type SearchResult struct {
 	Hits      []SearchHit
 	Truncated bool
+	// Facts are the registry's facts about the person searched for by
+	// personal number (their regular cards, orders and reserve cards at
+	// every station), nil otherwise or when it has none.
+	Facts *protocol.PersonFactsDoc
 }
 
 // normaliseTerm checks and normalises a search term for its field.
@@ -162,6 +168,17 @@ func (s *Server) Search(ctx context.Context, by, term string) (SearchResult, err
 			}
 		}
 	}
+	if by == SearchPersonalNumber {
+		var raw string
+		err := s.db.reader.QueryRowContext(ctx, `SELECT facts FROM person_facts WHERE personal_number = ? AND deleted = 0`, key).Scan(&raw)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return SearchResult{}, fmt.Errorf("registry: search: %w", err)
+		}
+		var f protocol.PersonFactsDoc
+		if raw != "" && json.Unmarshal([]byte(raw), &f) == nil && (len(f.RegularCards)+len(f.Orders)+len(f.ReserveCards) > 0) {
+			out.Facts = &f
+		}
+	}
 	slices.SortStableFunc(out.Hits, func(a, b SearchHit) int {
 		if by == SearchName {
 			if c := strings.Compare(nameKey(a.Name), nameKey(b.Name)); c != 0 {
@@ -254,6 +271,11 @@ var searchPage = localized("search", `<!doctype html>
 <input name="q" required aria-label="{{T "Search term"}}" autocomplete="off"> <button>{{T "Search"}}</button></form>
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 {{if .Searched}}<h2>{{T "Results"}}: <span class="count">{{len .Result.Hits}}</span>{{if .Result.Truncated}} ({{T "more than shown: narrow the search"}}){{end}}</h2>
+{{with .Result.Facts}}<h3>{{T "The registry's facts about the person"}}</h3><table class="facts"><tr><th>{{T "Card"}}</th><th>{{T "Kind"}}</th><th>{{T "Card state"}}</th><th>{{T "Station"}}</th></tr>
+{{range .RegularCards}}<tr class="fact"><td>{{.Serial}}</td><td>{{T "regular card"}}{{if .Type}} ({{.Type}}){{end}}</td><td>{{.State}}</td><td></td></tr>{{end}}
+{{range .ReserveCards}}<tr class="fact"><td>{{.Serial}}</td><td>{{T "reserve card"}} ({{.Reason}})</td><td>{{.State}} {{T "valid until"}} {{day .ValidUntil}}</td><td>{{.Station}}</td></tr>{{end}}
+{{range .Orders}}<tr class="fact"><td>{{.CardSerial}}</td><td>{{T "order"}} {{.ID}} ({{.Type}})</td><td>{{.Status}} {{.Ordered}}</td><td>{{.Station}}</td></tr>{{end}}
+</table>{{end}}
 {{if .Result.Hits}}<table class="results"><tr><th>{{T "Personal number"}}</th><th>{{T "Name"}}</th><th>{{T "Card"}}</th><th>{{T "Card state"}}</th><th>{{T "Kind"}}</th><th>{{T "Reason"}}</th><th>{{T "Valid"}}</th><th>{{T "Issued"}}</th><th>{{T "Station"}}</th><th>{{T "Operator"}}</th><th>{{T "Decision"}}</th><th>{{T "Returned"}}</th><th>{{T "Evidence"}}</th></tr>
 {{range .Result.Hits}}<tr class="hit"><td>{{pnr .PersonalNumber}}{{if .RecipientHSAID}} {{.RecipientHSAID}}{{end}}</td><td>{{.Name}}</td><td>{{.CardSerial}}</td><td>{{if .CardState}}{{T .CardState}}{{end}}</td><td>{{T .Kind}}</td><td>{{.Reason}}</td><td>{{day .ValidFrom}} – {{day .ValidUntil}}</td><td>{{when .IssuedAt}}</td><td>{{.Station}}</td><td>{{.Operator}}</td><td>{{T .Decision}}{{if .DecisionReason}}: {{.DecisionReason}}{{end}}</td><td>{{if .ReturnedAt}}{{when .ReturnedAt}}{{else if .VoidedAt}}{{T "voided"}} {{when .VoidedAt}}{{end}}</td><td><a href="/admin/issuance/{{.IssuanceID}}">{{T "Evidence"}}</a></td></tr>{{end}}
 </table>{{end}}{{end}}
