@@ -412,7 +412,10 @@ func (c *Console) receiptPDF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+id+`.pdf"`)
+	// A download, opened in the officer's PDF reader: the console's CSP
+	// (default-src 'none') is on every response, and a browser's own PDF
+	// viewer may refuse to run under it.
+	w.Header().Set("Content-Disposition", `attachment; filename="receipt-`+id+`.pdf"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(pdf)
 }
