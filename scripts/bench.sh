@@ -31,6 +31,9 @@ go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconci
 go test -run '^$' -bench 'EmptyPull' -benchtime 2000x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 go test -run '^$' -bench '1000Stations' -benchtime 1x -count 3 ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
+echo "== central console (issue 14): search and a yearly report over 1,000,000 issuances"
+go test -run '^$' -bench 'Search1M|YearlyReport1M' -benchtime 300x -v ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|by field|: p50|^ok'
+
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"
 go test -run '^$' -bench 'CardInsertToDOM|CardEventToWebsocket' -benchtime 300x -count 3 ./kiosk/e2e/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 go test -run '^$' -bench 'Issuance' -benchtime 100x -count 3 ./kiosk/counter/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'

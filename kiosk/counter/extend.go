@@ -51,6 +51,9 @@ func (m *Counter) extensionChecks(_ context.Context, f *flowState, c rules.Card,
 	if v := rules.CheckNotBlocked(reg, c.Number); v != nil {
 		return v
 	}
+	if v := rules.CheckTotalStop(reg.StopWindows, m.clock.Now()); v != nil { // CP-3
+		return v
+	}
 	rec := rules.Recipient{Person: c.Holder}
 	if f.found != nil {
 		rec.Name = f.found.name

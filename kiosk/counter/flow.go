@@ -53,6 +53,9 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 		if err := m.checkFresh(ctx); err != nil {
 			return err
 		}
+		if err := m.checkTotalStop(ctx); err != nil { // CP-3 (stopcheck.go)
+			return err
+		}
 	}
 	switch kind {
 	case KindIssue:

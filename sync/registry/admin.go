@@ -22,7 +22,7 @@ var adminPage = localized("admin", `<!doctype html>
 <body>{{if .Dev}}<p class="dev" role="alert"><strong>{{T "Development mode"}}</strong>: {{T "plain HTTP on loopback, no login. Every action is recorded as"}} {{.Actor}}. {{T "Never use this mode for a real registry."}}</p>{{end}}
 <p class="lang">{{if eq Lang "sv"}}<a href="?lang=en" lang="en">English</a>{{else}}<a href="?lang=sv" lang="sv">Svenska</a>{{end}}</p>
 <h1>{{T "Kortstation registry"}}</h1>
-<p class="who">{{T "Signed in as"}} <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{T $r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">{{T "Audit trail"}}</a>{{end}} <a href="/admin/deadlines">{{T "Deviations and deadlines"}}</a></p>
+<p class="who">{{T "Signed in as"}} <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{T $r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">{{T "Audit trail"}}</a>{{end}} <a href="/admin/deadlines">{{T "Deviations and deadlines"}}</a> · <a href="/admin/reports">{{T "Reports"}}</a>{{if .CanCase}} · <a href="/admin/search">{{T "Search"}}</a>{{end}}</p>
 {{if .Code}}<p>{{T "Enrolment code for"}} {{.CodeStation}}: <span class="code">{{.Code}}</span> ({{T "CA fingerprint"}} {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 <h2>{{T "Stations"}}</h2>
@@ -35,16 +35,17 @@ var adminPage = localized("admin", `<!doctype html>
 </table>
 {{if .CanManage}}<form method="post" action="/admin/enrol-code"><input type="hidden" name="csrf" value="{{$.CSRF}}">{{T "New station"}}: <input name="station" placeholder="{{T "station ID"}}" required> <button>{{T "Create enrolment code"}}</button></form>{{end}}
 <h2>{{T "Issuances (CP-1)"}}</h2>
-<table><tr><th>{{T "Issuance"}}</th><th>{{T "Station"}}</th><th>{{T "Kind"}}</th><th>{{T "Card"}}</th><th>{{T "Reason"}}</th><th>{{T "Valid until"}}</th><th>{{T "Recipient identified by"}}</th><th>{{T "Decision"}}</th></tr>
+<table><tr><th>{{T "Issuance"}}</th><th>{{T "Station"}}</th><th>{{T "Kind"}}</th><th>{{T "Card"}}</th><th>{{T "Reason"}}</th><th>{{T "Valid until"}}</th><th>{{T "Recipient identified by"}}</th><th>{{T "Operator"}}</th><th>{{T "Central review"}}</th><th>{{T "Decision"}}</th></tr>
 {{range .Issuances}}<tr><td>{{.ID}}</td><td>{{.Station}}</td><td>{{T .Kind}}</td><td>{{.CardSerial}}</td><td>{{.Reason}}</td><td>{{.ValidUntil}}</td>
-<td class="identified">{{if or .Attestors .AttestationGround}}{{T "attestors"}} ({{T "ID-6 ground"}}: {{T (ground .AttestationGround)}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}{{T "verified by SITHS card"}}{{else}}<strong>{{T "typed in — NOT verified"}}</strong>{{end}}</li>{{end}}</ul>{{else}}{{T "ID document"}}{{end}}</td><td>{{if and (eq .Decision "pending") $.CanCase}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">{{T "Approve"}}</button> <input name="reason" placeholder="{{T "reason (to reject)"}}"> <button name="decision" value="reject">{{T "Reject"}}</button></form>{{else}}{{T .Decision}}{{end}}</td></tr>{{end}}
+<td class="identified">{{if or .Attestors .AttestationGround}}{{T "attestors"}} ({{T "ID-6 ground"}}: {{T (ground .AttestationGround)}}):<ul>{{range .Attestors}}<li class="attestor">{{.HSAID}}: {{if .Verified}}{{T "verified by SITHS card"}}{{else}}<strong>{{T "typed in — NOT verified"}}</strong>{{end}}</li>{{end}}</ul>{{else}}{{T "ID document"}}{{end}}</td><td>{{.Operator}}</td>
+<td class="review">{{if .Findings}}<strong class="alarm">{{range $i, $f := .Findings}}{{if $i}}, {{end}}{{T $f}}{{end}}</strong>{{else if .Reviewed}}{{T "no findings"}}{{end}}{{if $.CanCase}} <a class="evidence" href="/admin/issuance/{{.ID}}">{{T "Evidence"}}</a>{{if .ReceiptID}} · <a class="receipt-pdf" href="/admin/receipt/{{.ReceiptID}}">{{T "Receipt (PDF)"}}</a>{{end}}{{end}}</td><td>{{if and (eq .Decision "pending") $.CanCase}}<form method="post" action="/admin/issuance"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button name="decision" value="approve">{{T "Approve"}}</button> <input name="reason" placeholder="{{T "reason (to reject)"}}"> <button name="decision" value="reject">{{T "Reject"}}</button></form>{{else}}{{T .Decision}}{{end}}</td></tr>{{end}}
 </table>
 <h2>{{T "Blocked cards (BL-1)"}}</h2>
 <table><tr><th>{{T "Serial"}}</th><th>{{T "Reason"}}</th><th>{{T "Blocked"}}</th></tr>{{range .Blocked}}<tr><td>{{.Serial}}</td><td>{{.Reason}}</td><td>{{.BlockedAt.Format "2006-01-02 15:04"}}</td></tr>{{end}}</table>
 {{if .CanCase}}<form method="post" action="/admin/block"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="serial" placeholder="{{T "card serial"}}" required> <input name="reason" placeholder="{{T "reason"}}" required> <button>{{T "Block card"}}</button></form>{{end}}
 <h2>{{T "Stop windows (CP-3)"}}</h2>
-<table><tr><th>{{T "Kind"}}</th><th>{{T "Starts"}}</th><th>{{T "Ends"}}</th><th>{{T "Note"}}</th><th></th></tr>{{range .Stops}}<tr><td>{{T .Kind}}</td><td>{{.Starts.Format "2006-01-02 15:04"}}</td><td>{{.Ends.Format "2006-01-02 15:04"}}</td><td>{{.Note}}</td><td>{{if $.CanManage}}<form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>{{T "Remove"}}</button></form>{{end}}</td></tr>{{end}}</table>
-{{if .CanManage}}<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option value="order_stop">{{T "order_stop"}}</option><option value="total_stop">{{T "total_stop"}}</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> (UTC) <input name="note" placeholder="{{T "note"}}"> <button>{{T "Add stop window"}}</button></form>{{end}}
+<table><tr><th>{{T "Kind"}}</th><th>{{T "Starts"}} ({{T "Swedish time"}})</th><th>{{T "Ends"}} ({{T "Swedish time"}})</th><th>{{T "Note"}}</th><th></th></tr>{{range .Stops}}<tr><td>{{T .Kind}}</td><td>{{Stockholm .Starts}}</td><td>{{Stockholm .Ends}}</td><td>{{.Note}}</td><td>{{if $.CanManage}}<form method="post" action="/admin/stop-window/delete"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button>{{T "Remove"}}</button></form>{{end}}</td></tr>{{end}}</table>
+{{if .CanManage}}<form method="post" action="/admin/stop-window"><input type="hidden" name="csrf" value="{{$.CSRF}}"><select name="kind"><option value="order_stop">{{T "order_stop"}}</option><option value="total_stop">{{T "total_stop"}}</option></select> <input name="starts" type="datetime-local" required> <input name="ends" type="datetime-local" required> ({{T "Swedish time"}}) <input name="note" placeholder="{{T "note"}}"> <button>{{T "Add stop window"}}</button></form>{{end}}
 <h2>{{T "Validity (RC-1)"}}</h2>
 <table><tr><th>{{T "Reason"}}</th><th>{{T "Max days"}}</th></tr>{{range .Validity}}<tr><td>{{.Reason}}</td><td>{{.MaxDays}}</td></tr>{{end}}</table>
 {{if .CanManage}}<form method="post" action="/admin/validity"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input name="reason" placeholder="{{T "reason"}}" required> <input name="max_days" type="number" min="1" max="366" required> <button>{{T "Set"}}</button></form>{{end}}
@@ -183,7 +184,7 @@ func (c *Console) routes() http.Handler {
 			if d != "approve" && d != "reject" {
 				return "", fmt.Errorf("%w: decision must be approve or reject", ErrInvalid)
 			}
-			return map[string]string{"approve": "approved", "reject": "rejected"}[d], s.Decide(r.Context(), r.FormValue("id"), d == "approve")
+			return map[string]string{"approve": "approved", "reject": "rejected"}[d], s.DecideIssuance(r.Context(), r.FormValue("id"), d == "approve", principalFrom(r.Context()).actor, r.FormValue("reason"))
 		}},
 		{path: "/admin/station-policy", kind: "station.policy", role: RoleStationManager, subject: "station", do: func(r *http.Request) (string, error) {
 			typed, err := strconv.ParseBool(r.FormValue("typed_attestors"))
@@ -196,10 +197,13 @@ func (c *Console) routes() http.Handler {
 			return "blocked", s.BlockCard(r.Context(), r.FormValue("serial"), r.FormValue("reason"))
 		}},
 		{path: "/admin/stop-window", kind: "stop_window.add", role: RoleStationManager, subject: "kind", do: func(r *http.Request) (string, error) {
-			st, err1 := parseFormTime(r.FormValue("starts"))
-			en, err2 := parseFormTime(r.FormValue("ends"))
+			st, err1 := parseStockholm(r.FormValue("starts"), false) // Swedish time, DST handled (stopwindows.go)
+			en, err2 := parseStockholm(r.FormValue("ends"), true)
 			if err := errors.Join(err1, err2); err != nil {
 				return "", errors.Join(ErrInvalid, err)
+			}
+			if !en.After(s.now()) { // published ahead of time; one already over is a typing mistake
+				return "", fmt.Errorf("%w: the stop window has already ended", ErrInvalid)
 			}
 			return s.AddStopWindow(r.Context(), r.FormValue("kind"), st, en, r.FormValue("note"))
 		}},
@@ -241,6 +245,9 @@ func (c *Console) routes() http.Handler {
 		mux.HandleFunc("POST "+a.path, func(w http.ResponseWriter, r *http.Request) { c.act(w, r, a) })
 	}
 	c.deadlineRoutes(mux, get) // issue 14: deviations and deadlines (deadlines_page.go)
+	c.searchRoutes(mux, get)   // issue 14: search (search.go)
+	c.reportRoutes(get)        // issue 14: reports (reports.go)
+	c.evidenceRoutes(get)      // issue 14: approval with evidence (console_evidence.go)
 	return mux
 }
 
@@ -399,15 +406,6 @@ func groundText(g string) string {
 	return g
 }
 
-func parseFormTime(v string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02T15:04", time.RFC3339, "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errors.New("time must be YYYY-MM-DDTHH:MM (UTC)")
-}
-
 // render shows the console page; it shows personal data (issuances with
 // their attestors' HSA-IDs and card serials, blocked cards, events held
 // for review), so every view is audited.
@@ -420,6 +418,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v a
 	var err error
 	if v.Stations, err = s.Stations(ctx); err == nil {
 		if v.Issuances, err = s.Issuances(ctx); err == nil {
+			err = s.queueEvidence(ctx, v.Issuances) // operator, receipt, central review (console_evidence.go)
+		}
+		if err == nil {
 			var resp protocol.PullResponse
 			resp, err = s.Pull(ctx, "", map[string]string{protocol.RefBlockedCards: "", protocol.RefStopWindows: "", protocol.RefValidity: ""}, 0)
 			if err == nil {

@@ -80,6 +80,8 @@ func localized(name, src string) map[string]*template.Template {
 			// "Days offline"); the console marks it.
 			"near":      func(t time.Time) bool { return !t.IsZero() && time.Until(t) < 24*time.Hour },
 			"Stockholm": func(t time.Time) string { return t.In(calendar.Stockholm()).Format("2006-01-02 15:04") },
+			// Stored times and personal numbers (search.go, reports.go).
+			"pnr": pnrText, "day": dayText, "when": whenText,
 		}).Parse(src))
 	}
 	return out
@@ -132,6 +134,10 @@ const (
 // goes to the audit trail.
 func errorText(lang string, err error) string {
 	switch {
+	case errors.Is(err, ErrTotalStop): // issue 14 (console_evidence.go, stopwindows.go)
+		return tr(lang, "No certificates are approved during a total stop (CP-3). Nothing was changed.")
+	case errors.Is(err, ErrNoSuchLocalTime):
+		return tr(lang, "That time does not exist in Sweden: the clocks go forward then. Nothing was changed.")
 	case errors.Is(err, ErrAlreadyEnrolled):
 		return tr(lang, "The station already has a certificate: use “Re-enrol” under Station trust, which revokes the current certificate.")
 	case errors.Is(err, ErrDecided):

@@ -198,6 +198,9 @@ CREATE TABLE admin_audit_head (
 	// 3: deadlines that act and notifications that arrive (issue 14,
 	// deadlines.go, notify.go).
 	deadlinesMigration,
+	// 4: the index for the console's search, reports and approval
+	// evidence (issue 14, items 1, 7, 8; index.go).
+	indexMigration,
 }
 
 // migrate applies every migration above the database's user_version.

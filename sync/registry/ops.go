@@ -363,32 +363,7 @@ func (s *Server) Ship(ctx context.Context, station, shipmentRef, cardType string
 // Decide approves or rejects an issuance (CP-1); the card's state reaches
 // its station with the next pull.
 func (s *Server) Decide(ctx context.Context, issuanceID string, approve bool) error {
-	decision, state := "rejected", protocol.CardRejected
-	if approve {
-		decision, state = "approved", protocol.CardApproved
-	}
-	now := s.now().UTC().Format(time.RFC3339Nano)
-	return s.db.write(ctx, func(tx *sql.Tx) error {
-		var station, serial, kind string
-		err := tx.QueryRowContext(ctx, `UPDATE issuances SET decision = ?, decided_at = ? WHERE id = ? AND decision = 'pending' RETURNING station_id, card_serial, kind`,
-			decision, now, issuanceID).Scan(&station, &serial, &kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("registry: pending issuance %q: %w", issuanceID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if err := setCardStatus(ctx, tx, station, serial, state, nil, now); err != nil {
-			return err
-		}
-		if !approve && kind == protocol.KindIssuance {
-			return releaseReserveCard(ctx, tx, serial) // a rejected card is not out (RC-4)
-		}
-		if approve && kind == protocol.KindIssuance {
-			return s.enqueueApproved(ctx, tx, issuanceID, serial, s.now()) // RE-5: ready to activate (notify.go)
-		}
-		return nil
-	})
+	return s.decide(ctx, issuanceID, approve, "", "") // console_evidence.go
 }
 
 // Compact removes tombstones; cursors older than now get "cursor too old".
@@ -541,6 +516,12 @@ type Issuance struct {
 	ReceivedAt                                                  time.Time
 	AttestationGround                                           string
 	Attestors                                                   []Attestor
+	// Operator, ReceiptID and, for a pending issuance, the rules its
+	// central review found broken (Findings) or that it found none
+	// (Reviewed) (console_evidence.go).
+	Operator, ReceiptID string
+	Findings            []string
+	Reviewed            bool
 }
 
 // Issuances lists issuances, pending first, each with its attestors.

@@ -149,6 +149,13 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 // apply applies a decoded event the station may send (or one a case
 // officer applied from central review) to the registry's views.
 func (s *Server) apply(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, payload protocol.Payload, now string) error {
+	if err := s.applyViews(ctx, tx, station, ev, payload, now); err != nil {
+		return err
+	}
+	return s.indexEvent(ctx, tx, station, ev, payload) // issue 14: search, reports, approval evidence (index.go)
+}
+
+func (s *Server) applyViews(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, payload protocol.Payload, now string) error {
 	if err := s.trackDeadlines(ctx, tx, station, ev, payload); err != nil { // RE-2, RC-6, BL-2, RE-5 (deadlines.go)
 		return err
 	}

@@ -150,6 +150,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		d.close()
 		return nil, err
 	}
+	if err := s.backfillIndex(ctx); err != nil { // issue 14: search and reports over events stored before (index.go)
+		d.close()
+		return nil, err
+	}
 	return s, nil
 }
 

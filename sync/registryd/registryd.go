@@ -48,7 +48,7 @@ const usage = `usage:
   registryd admin [CONN] approve ISSUANCE-ID
   registryd admin [CONN] reject ISSUANCE-ID REASON
   registryd admin [CONN] block SERIAL REASON
-  registryd admin [CONN] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM UTC)
+  registryd admin [CONN] stop-window order_stop|total_stop START END [NOTE]   (times YYYY-MM-DDTHH:MM Swedish time, or RFC 3339 with an offset)
   registryd admin [CONN] validity REASON MAX-DAYS
   registryd admin [CONN] set-policy STATION typed-attestors=true|false   (allow attestors typed in without a card, marked unverified)
   registryd admin [CONN] add-intermediate FILE      (a SITHS intermediate CA certificate, DER or PEM)

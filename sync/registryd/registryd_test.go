@@ -235,9 +235,10 @@ func TestServeEnrolAdmin(t *testing.T) {
 		t.Fatalf("sync: %v", err)
 	}
 	for q, want := range map[string]int{
-		`SELECT count(*) FROM ref_card_status WHERE serial LIKE 'RK-%-0001' AND state = 'approved'`:           1,
-		`SELECT count(*) FROM ref_blocked_cards WHERE serial = 'RK-LOST'`:                                     1,
-		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T08:00:00Z'`: 1,
+		`SELECT count(*) FROM ref_card_status WHERE serial LIKE 'RK-%-0001' AND state = 'approved'`: 1,
+		`SELECT count(*) FROM ref_blocked_cards WHERE serial = 'RK-LOST'`:                           1,
+		// 08:00 Swedish time (CET in January) is 07:00 UTC (CP-3, issue 14).
+		`SELECT count(*) FROM ref_stop_windows WHERE kind = 'order_stop' AND starts = '2030-01-01T07:00:00Z'`: 1,
 		`SELECT max_days FROM ref_validity WHERE reason = 'forgotten'`:                                        30,
 		`SELECT count(*) FROM ref_shipments`:                                                                  10,
 		`SELECT count(*) FROM ref_trust_intermediates WHERE subject LIKE '%Person HSA-id 3 CA v1%'`:           2, // the admin's CA and the one added
