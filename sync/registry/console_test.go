@@ -159,7 +159,7 @@ func TestConsole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: time.Now})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: time.Now}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +645,7 @@ func withCSRF(v url.Values, tok string) url.Values {
 // it is development mode, and still needs its CSRF token.
 func TestDevConsole(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir(), Logger: registrytest.Logger(t)})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir(), Logger: registrytest.Logger(t)}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,6 +139,7 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 	if replaced != "" {
 		s.markRevoked(replaced)
 		s.hub.notify(resp.StationID)
+		s.tellPeers(ctx, peerRevoked, resp.StationID)
 		s.log.Warn("station re-enrolled; its old certificate is revoked", "station", resp.StationID, "serial", replaced)
 	}
 	s.log.Info("station enrolled", "station", resp.StationID)

@@ -2,6 +2,12 @@
 // real TLS listener on loopback, with helpers to issue station identities,
 // stop and restart it on the same address, and a fault-injecting TCP proxy
 // to put between a station and the registry.
+//
+// The registries run on SQLite in the data directory, or, with
+// KORTSTATION_TEST_REGISTRY_DB=postgres in the environment, each on a
+// fresh database of a real PostgreSQL server the test binary starts
+// (pgtest); a package that uses them calls Main from its TestMain so the
+// server is stopped at the end.
 package registrytest
 
 import (
@@ -20,7 +26,55 @@ import (
 	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest/pgtest"
 )
+
+// BackendEnv names the environment variable that selects the tests'
+// registry database: "postgres", or empty for SQLite.
+const BackendEnv = "KORTSTATION_TEST_REGISTRY_DB"
+
+// pg is the test binary's PostgreSQL server, started on first use.
+var pg pgtest.Shared
+
+// Main runs the tests and stops the PostgreSQL server if one was started;
+// call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+// OnPostgres reports whether the tests' registries run on PostgreSQL.
+func OnPostgres() bool { return os.Getenv(BackendEnv) == "postgres" }
+
+// Postgres is the URL of a fresh database on the test binary's
+// PostgreSQL server, whatever the backend setting.
+func Postgres(tb testing.TB) string {
+	tb.Helper()
+	return pg.Database(tb)
+}
+
+// Database is the Config.Database of a test registry in dir: "" (SQLite
+// in dir) or, on PostgreSQL, a fresh database the first time for dir and
+// the same one again for a registry reopened in dir.
+func Database(tb testing.TB, dir string) string {
+	tb.Helper()
+	if !OnPostgres() {
+		return ""
+	}
+	marker := filepath.Join(dir, "test-database.url")
+	if b, err := os.ReadFile(marker); err == nil {
+		return string(b)
+	}
+	dsn := Postgres(tb)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(marker, []byte(dsn), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return dsn
+}
 
 // Registry is a running registry.
 type Registry struct {
@@ -47,6 +101,16 @@ type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
 
+// On is cfg with its Database set for the tests' backend (Database of
+// cfg.DataDir).
+func On(tb testing.TB, cfg registry.Config) registry.Config {
+	tb.Helper()
+	if cfg.Database == "" {
+		cfg.Database = Database(tb, cfg.DataDir)
+	}
+	return cfg
+}
+
 // Start opens a registry in a temporary directory and serves it on a free
 // loopback port; it is stopped at the end of the test.
 func Start(t testing.TB) *Registry {
@@ -67,7 +131,7 @@ func New(t testing.TB, dir string) *Registry {
 func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	t.Helper()
 	log := Logger(t)
-	cfg := registry.Config{DataDir: dir, Logger: log, MaxWait: 5 * time.Second}
+	cfg := registry.Config{DataDir: dir, Database: Database(t, dir), Logger: log, MaxWait: 5 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
