@@ -531,7 +531,7 @@ type AuditAlarm struct {
 func (s *Server) AuditAlarms(ctx context.Context) ([]AuditAlarm, error) {
 	rows, err := s.db.reader.QueryContext(ctx, `SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at FROM (
 		SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at, 0 AS src, id FROM audit_alarms
-		UNION ALL SELECT station_id, event_seq, why, seq, hash, 0, '', received_at, 1, id FROM audit_refused_checkpoints)
+		UNION ALL SELECT station_id, event_seq, why, seq, hash, 0, '', received_at, 1, id FROM audit_refused_checkpoints) AS alarms
 		ORDER BY received_at DESC, src DESC, id DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: audit alarms: %w", err)
@@ -561,7 +561,7 @@ func (s *Server) fillBoundaries(ctx context.Context, stations []StationInfo) err
 			(SELECT count(*) FROM audit_alarms WHERE station_id = ?1) + (SELECT count(*) FROM audit_refused_checkpoints WHERE station_id = ?1),
 			coalesce((SELECT d FROM (
 				SELECT kind || ' at checkpoint ' || seq || ' (head ' || head_seq || ')' AS d, received_at AS at, 0 AS src, id FROM audit_alarms WHERE station_id = ?1
-				UNION ALL SELECT why || ' checkpoint ' || seq || ' (not anchored)', received_at, 1, id FROM audit_refused_checkpoints WHERE station_id = ?1)
+				UNION ALL SELECT why || ' checkpoint ' || seq || ' (not anchored)', received_at, 1, id FROM audit_refused_checkpoints WHERE station_id = ?1) AS latest
 				ORDER BY at DESC, src DESC, id DESC LIMIT 1), ''),
 			(SELECT count(*) FROM review_items r WHERE r.station_id = ?1 AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.item_id = r.id)),
 			EXISTS (SELECT 1 FROM revoked_certs WHERE station_id = ?1)`, si.ID).

@@ -84,8 +84,8 @@ func (s *Server) trackDeadlines(ctx context.Context, tx *sql.Tx, station string,
 			ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, issuance_id = excluded.issuance_id,
 			  card_type = excluded.card_type, personal_number = excluded.personal_number, issued_at = excluded.issued_at,
 			  valid_until = excluded.valid_until,
-			  receipt_at = CASE WHEN issuance_id = excluded.issuance_id THEN receipt_at ELSE '' END,
-			  returned_at = CASE WHEN issuance_id = excluded.issuance_id THEN returned_at ELSE '' END`,
+			  receipt_at = CASE WHEN card_loans.issuance_id = excluded.issuance_id THEN card_loans.receipt_at ELSE '' END,
+			  returned_at = CASE WHEN card_loans.issuance_id = excluded.issuance_id THEN card_loans.returned_at ELSE '' END`,
 			p.CardSerial, station, p.IssuanceID, typ, p.PersonalNumber, ts(at), tsOrEmpty(p.ValidUntil))
 		if err != nil {
 			return fmt.Errorf("registry: card loan: %w", err)
@@ -184,7 +184,7 @@ func (s *Server) recordJobRun(ctx context.Context, job string, effects int, err 
 	}
 	werr := s.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO job_runs (job, runs, last_run, last_error, effects) VALUES (?, 1, ?, ?, ?)
-			ON CONFLICT (job) DO UPDATE SET runs = runs + 1, last_run = excluded.last_run, last_error = excluded.last_error, effects = effects + excluded.effects`,
+			ON CONFLICT (job) DO UPDATE SET runs = job_runs.runs + 1, last_run = excluded.last_run, last_error = excluded.last_error, effects = job_runs.effects + excluded.effects`,
 			job, ts(s.now()), msg, effects)
 		return err
 	})

@@ -87,6 +87,18 @@ func (c *rebindConn) QueryContext(ctx context.Context, q string, args []driver.N
 	return c.Conn.QueryContext(ctx, rebind(q), args)
 }
 
+// CheckNamedValue stores a bool as 1 or 0, as SQLite does: the schema's
+// flags are integers in both dialects.
+func (c *rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		nv.Value = int64(0)
+		if b {
+			nv.Value = int64(1)
+		}
+	}
+	return c.Conn.CheckNamedValue(nv)
+}
+
 // rebind turns ? placeholders into $1, $2, … in order and ?N into $N,
 // outside string literals, quoted identifiers, comments and
 // dollar-quoted bodies.

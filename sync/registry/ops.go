@@ -40,7 +40,7 @@ func (s *Server) AddStation(ctx context.Context, id, name string) error {
 		return fmt.Errorf("registry: station ID %q: %w", id, ErrInvalid)
 	}
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO stations (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END`, id, name)
+		_, err := tx.ExecContext(ctx, `INSERT INTO stations (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name ELSE stations.name END`, id, name)
 		return err
 	})
 }

@@ -278,9 +278,9 @@ func setCardStatus(ctx context.Context, tx *sql.Tx, station, serial, state strin
 	_, err = tx.ExecContext(ctx, `INSERT INTO card_status (serial, station_id, state, receipt_received, updated_at, rev)
 		VALUES (?1, ?2, ?3, CASE WHEN ?4 > 0 THEN ?4 ELSE 0 END, ?5, ?6)
 		ON CONFLICT (serial) DO UPDATE SET
-		  station_id = CASE WHEN ?7 != '' THEN excluded.station_id ELSE station_id END,
-		  state = CASE WHEN ?7 != '' THEN ?7 ELSE state END,
-		  receipt_received = CASE WHEN ?4 >= 0 THEN ?4 ELSE receipt_received END,
+		  station_id = CASE WHEN ?7 != '' THEN excluded.station_id ELSE card_status.station_id END,
+		  state = CASE WHEN ?7 != '' THEN ?7 ELSE card_status.state END,
+		  receipt_received = CASE WHEN ?4 >= 0 THEN ?4 ELSE card_status.receipt_received END,
 		  updated_at = ?5, deleted = 0, rev = ?6`,
 		serial, station, initial, rr, now, rev, state)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // RawDB on PostgreSQL
 
 	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
@@ -109,6 +112,24 @@ func On(tb testing.TB, cfg registry.Config) registry.Config {
 		cfg.Database = Database(tb, cfg.DataDir)
 	}
 	return cfg
+}
+
+// RawDB opens the database of the test registry in dir directly, behind
+// the registry's back (one connection: temporary tables stay). Queries
+// are the dialect's own (OnPostgres).
+func RawDB(tb testing.TB, dir string) *sql.DB {
+	tb.Helper()
+	driver, dsn := "sqlite3", "file:"+filepath.Join(dir, "registry.db")
+	if OnPostgres() {
+		driver, dsn = "pgx", Database(tb, dir)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // Start opens a registry in a temporary directory and serves it on a free
