@@ -24,7 +24,6 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-
 // initBoundaries: on the first start with the boundary tables (person_serials,
 // person_links in baseSchema) it
 // indexes the person facts already held and starts a new cursor epoch, so

@@ -41,7 +41,6 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-
 // jobActor is the audit trail's actor of the scheduled jobs' effects.
 const jobActor = "registry"
 

@@ -31,7 +31,7 @@ type Jobs struct {
 	sched  gocron.Scheduler
 	leader *pgLeader // PostgreSQL: this instance's claim to run the jobs
 	once   sync.Once
-	err   error
+	err    error
 }
 
 // StartJobs schedules the deadline jobs and the outbox until ctx ends or
