@@ -81,8 +81,9 @@ func Database(tb testing.TB, dir string) string {
 
 // Registry is a running registry.
 type Registry struct {
-	Server *registry.Server
-	Dir    string
+	Server   *registry.Server
+	Dir      string
+	Database string // Config.Database: "" (SQLite in Dir) or a PostgreSQL URL
 	Addr   string // host:port of the TLS listener
 	URL    string // https://Addr
 	Log    *slog.Logger
@@ -160,12 +161,32 @@ func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}
-	r := &Registry{Server: srv, Dir: dir, Log: log}
+	r := &Registry{Server: srv, Dir: dir, Database: cfg.Database, Log: log}
 	t.Cleanup(func() {
 		r.Stop()
 		srv.Close()
 	})
 	return r
+}
+
+// Peer opens another instance of r's registry: its own data directory
+// with a copy of r's CA, the same PostgreSQL database (several instances,
+// one database). mod adjusts its configuration when not nil.
+func Peer(t testing.TB, r *Registry, mod func(*registry.Config)) *Registry {
+	t.Helper()
+	if !registry.IsPostgresURL(r.Database) {
+		t.Fatal("registrytest: instances share a PostgreSQL database; this registry is on SQLite")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "ca"), os.DirFS(filepath.Join(r.Dir, "ca"))); err != nil {
+		t.Fatal(err)
+	}
+	return NewWith(t, dir, func(c *registry.Config) {
+		c.Database = r.Database
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
 
 // Serve starts serving, on the same address as before if there was one.
