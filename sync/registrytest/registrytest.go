@@ -84,9 +84,9 @@ type Registry struct {
 	Server   *registry.Server
 	Dir      string
 	Database string // Config.Database: "" (SQLite in Dir) or a PostgreSQL URL
-	Addr   string // host:port of the TLS listener
-	URL    string // https://Addr
-	Log    *slog.Logger
+	Addr     string // host:port of the TLS listener
+	URL      string // https://Addr
+	Log      *slog.Logger
 	// Wrap, when set before Start, wraps the station handler (fault
 	// injection at the HTTP level, still behind real TLS).
 	Wrap func(http.Handler) http.Handler
