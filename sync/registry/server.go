@@ -1,6 +1,7 @@
 // Package registry is the reference central registry: it implements the
 // whole sync protocol (docs/sync-protocol.md) over HTTPS with mutual TLS,
-// stores what stations push in its own SQLite, serves reference data with
+// stores what stations push in its SQLite or PostgreSQL database (dialect.go,
+// several instances on one PostgreSQL: peers.go), serves reference data with
 // cursors, delivers remote commands over a long poll, issues station
 // certificates at enrolment and offers central admins an HTML page and a
 // small HTTP API (used by `registryd admin`).
