@@ -73,10 +73,16 @@ func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // placeholders rebound to $n; everything else is pgx's.
 type rebindConn struct{ *stdlib.Conn }
 
-func (c *rebindConn) Prepare(q string) (driver.Stmt, error) { return c.Conn.Prepare(rebind(q)) }
+// Prepare returns a statement that runs through the connection: pgx
+// already prepares each query once per connection and caches it, so an
+// explicit prepare (and its deallocation) would only add two round trips
+// inside a write transaction, which holds the write lock.
+func (c *rebindConn) Prepare(q string) (driver.Stmt, error) {
+	return &connStmt{c: c, q: rebind(q)}, nil
+}
 
-func (c *rebindConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebind(q))
+func (c *rebindConn) PrepareContext(_ context.Context, q string) (driver.Stmt, error) {
+	return c.Prepare(q)
 }
 
 func (c *rebindConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -97,6 +103,39 @@ func (c *rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
 		}
 	}
 	return c.Conn.CheckNamedValue(nv)
+}
+
+// connStmt is a prepared statement that is only its query (Prepare).
+type connStmt struct {
+	c *rebindConn
+	q string // rebound
+}
+
+func (s *connStmt) Close() error  { return nil }
+func (s *connStmt) NumInput() int { return -1 }
+
+func (s *connStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	return s.c.Conn.ExecContext(ctx, s.q, args)
+}
+
+func (s *connStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	return s.c.Conn.QueryContext(ctx, s.q, args)
+}
+
+func (s *connStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+func (s *connStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
+}
+
+func named(args []driver.Value) []driver.NamedValue {
+	out := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return out
 }
 
 // rebind turns ? placeholders into $1, $2, … in order and ?N into $N,
