@@ -31,6 +31,10 @@ go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconci
 go test -run '^$' -bench 'EmptyPull' -benchtime 2000x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 go test -run '^$' -bench '1000Stations' -benchtime 1x -count 3 ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
+echo "== registry on PostgreSQL (issue 17): 10,000 stations, SQLite vs two instances on PostgreSQL; 100k backlog push on PostgreSQL"
+go test -run '^$' -bench '10000Stations' -benchtime 1x -count 1 -timeout 30m ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+KORTSTATION_TEST_REGISTRY_DB=postgres go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"
 go test -run '^$' -bench 'CardInsertToDOM|CardEventToWebsocket' -benchtime 300x -count 3 ./kiosk/e2e/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 go test -run '^$' -bench 'Issuance' -benchtime 100x -count 3 ./kiosk/counter/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
