@@ -93,6 +93,11 @@ func TestServeEnrolAdmin(t *testing.T) {
 	addr, adminAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	if registrytest.OnPostgres() { // every command below takes it from the environment
 		t.Setenv("REGISTRYD_DATABASE", registrytest.Database(t, dir))
+		t.Cleanup(func() {
+			if _, err := os.Stat(filepath.Join(dir, "registry.db")); err == nil {
+				t.Error("registryd made a SQLite database although REGISTRYD_DATABASE names PostgreSQL")
+			}
+		})
 	}
 	p := newAdminPKI(t, keys)
 	roles := filepath.Join(keys, "roles")
