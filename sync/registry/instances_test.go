@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -374,5 +375,45 @@ func TestInstancesAuditChainOneWriterAtATime(t *testing.T) {
 	}
 	if res.Entries != before.Entries+2*each {
 		t.Errorf("%d entries, want %d", res.Entries, before.Entries+2*each)
+	}
+}
+
+// TestInstancesListenerReconnects: when an instance's listening
+// connection is cut (a database restart, a failover), it reconnects and
+// a command queued elsewhere meanwhile still reaches the long poll it
+// holds.
+func TestInstancesListenerReconnects(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t, func(c *registry.Config) { c.MaxWait = 20 * time.Second })
+	st := stationClient(t, a, "ST-2L")
+	db, err := sql.Open("pgx", a.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cut int
+	if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'registryd-listen'`).Scan(&cut); err != nil || cut != 2 {
+		t.Fatalf("cut %d listening connections, want both instances': %v", cut, err)
+	}
+	res := make(chan []protocol.Command, 1)
+	go func() {
+		var resp protocol.ControlResponse
+		if err := protocol.Post(ctx, st.hc, b.URL+protocol.PathControl, protocol.ControlRequest{StationID: st.id, WaitSeconds: 20}, &resp); err != nil {
+			t.Error(err)
+		}
+		res <- resp.Commands
+	}()
+	time.Sleep(200 * time.Millisecond) // the poll waits at b, whose listener is down
+	id, err := a.Server.SendCommand(ctx, st.id, protocol.CmdLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case cmds := <-res:
+		if len(cmds) != 1 || cmds[0].ID != id {
+			t.Fatalf("commands: %+v, want lock %d", cmds, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not reach the poll at the instance whose listener was cut")
 	}
 }

@@ -24,6 +24,10 @@ import (
 // peerChannel is the NOTIFY channel between instances.
 const peerChannel = "kortstation_registry"
 
+// listenerName is the application_name of the listening connection (as
+// it shows in pg_stat_activity).
+const listenerName = "registryd-listen"
+
 // Peer message kinds: "<kind> <station>".
 const (
 	peerCommand = "command" // a command was queued for the station
@@ -88,7 +92,9 @@ func (s *Server) listenPeers(ctx context.Context) (*peerListener, error) {
 }
 
 func (s *Server) listenConn(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.db.pgcfg)
+	cfg := s.db.pgcfg.Copy()
+	cfg.RuntimeParams["application_name"] = listenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("registry: listen for other instances: %w", err)
 	}
