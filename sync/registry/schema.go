@@ -20,14 +20,6 @@ type schemaStep struct {
 	sqlite, postgres string
 }
 
-// text is the step in dialect d.
-func (s schemaStep) text(d dialect) string {
-	if d == postgres {
-		return s.postgres
-	}
-	return s.sqlite
-}
-
 // baseSchema is version 0: CREATE … IF NOT EXISTS, run at every open, so
 // tables added to it before the migrations existed reach old registries
 // too. A change after version 0 goes into migrations, never here.
