@@ -6,6 +6,16 @@ package registry
 // PostgreSQL the driver below rebinds them to $n — the one place where
 // the dialects meet at query time. Schema differences live side by side
 // in schema.go.
+//
+// Writing a query for both: ? placeholders; INSERT … ON CONFLICT DO
+// NOTHING (after INSERT … SELECT add WHERE true, SQLite's parser needs
+// it) instead of INSERT OR IGNORE / OR REPLACE; in ON CONFLICT … DO
+// UPDATE SET qualify the old row's columns with the table name
+// (PostgreSQL finds a bare column there ambiguous); an alias on every
+// subquery in FROM; RETURNING instead of LastInsertId; coalesce, CASE
+// and count instead of SQLite's ifnull, iif and two-argument max/min.
+// Bools are stored as 1/0 on both (CheckNamedValue). A new schema step
+// goes into schema.go in both dialects (TestSchemaParity).
 
 import (
 	"context"
