@@ -274,7 +274,8 @@ func refusedInHandshake(t *testing.T, addr string, tc *tls.Config) bool {
 
 // TestInstancesJobsRunOnce: two instances schedule the same jobs; each
 // tick runs them once (the leader holds a PostgreSQL advisory lock); when
-// the leader stops, the other instance takes over.
+// the leader stops, the other instance takes over, and a leader whose
+// connection is cut takes the lock again.
 func TestInstancesJobsRunOnce(t *testing.T) {
 	ctx := context.Background()
 	const every = 10 * time.Minute
@@ -340,6 +341,20 @@ func TestInstancesJobsRunOnce(t *testing.T) {
 	}
 	clocks[1].Advance(every)
 	waitRuns(5)
+	// The leader's connection is cut (its lock goes with it): at the next
+	// tick it takes the lock again on a new connection.
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cut int
+	if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'registryd-jobs'`).Scan(&cut); err != nil || cut != 1 {
+		t.Fatalf("cut %d leader connections, want 1: %v", cut, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	clocks[1].Advance(every)
+	waitRuns(6)
 }
 
 // TestInstancesAuditChainOneWriterAtATime: console actions on two

@@ -28,6 +28,9 @@ const peerChannel = "kortstation_registry"
 // it shows in pg_stat_activity).
 const listenerName = "registryd-listen"
 
+// leaderName is the application_name of the jobs' leader connection.
+const leaderName = "registryd-jobs"
+
 // Peer message kinds: "<kind> <station>".
 const (
 	peerCommand = "command" // a command was queued for the station
@@ -158,7 +161,9 @@ func (l *pgLeader) IsLeader(ctx context.Context) error {
 		l.conn.Close(context.Background())
 		l.conn = nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, l.cfg)
+	cfg := l.cfg.Copy()
+	cfg.RuntimeParams["application_name"] = leaderName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("registry: jobs' leader: %w", err)
 	}
