@@ -31,8 +31,10 @@ run: build
 	$(BIN)/kioskd $(DEV_FLAGS)
 
 ## test: install what the tests need, then every test with the race detector
+## (the registry's and the sync client's once more with the registry on PostgreSQL)
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
+	KORTSTATION_TEST_REGISTRY_DB=postgres $(GO) test -race -count=1 -timeout 10m ./sync/registry/ ./sync/client/reconcile/
 	scripts/fuzz.sh 20000x
 
 ## lint: gofmt and go vet

@@ -33,6 +33,9 @@ go test -run '^$' -bench '1000Stations' -benchtime 1x -count 3 ./sync/registry |
 
 echo "== central console (issue 14): search and a yearly report over 1,000,000 issuances"
 go test -run '^$' -bench 'Search1M|YearlyReport1M' -benchtime 300x -v ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|by field|: p50|^ok'
+echo "== registry on PostgreSQL (issue 17): 10,000 stations, SQLite vs two instances on PostgreSQL; 100k backlog push on PostgreSQL"
+go test -run '^$' -bench '10000Stations' -benchtime 1x -count 1 -timeout 30m ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+KORTSTATION_TEST_REGISTRY_DB=postgres go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"
 go test -run '^$' -bench 'CardInsertToDOM|CardEventToWebsocket' -benchtime 300x -count 3 ./kiosk/e2e/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 build=(gcc pkg-config libpcsclite-dev)
-test=(cryptsetup-bin pcscd vsmartcard-vpcd pcsc-tools softhsm2 cups cups-bsd printer-driver-cups-pdf poppler-utils chromium fonts-dejavu-core libnss3-tools e2fsprogs mount util-linux)
+test=(cryptsetup-bin pcscd vsmartcard-vpcd pcsc-tools softhsm2 cups cups-bsd printer-driver-cups-pdf poppler-utils chromium fonts-dejavu-core libnss3-tools e2fsprogs mount util-linux postgresql)
 # The appliance packages: cross-building for arm64 needs the foreign
 # architecture enabled (and its package lists fetched) before
 # libpcsclite-dev:arm64 can be installed.

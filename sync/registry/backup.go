@@ -12,6 +12,10 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
+// ErrBackupPostgres: Backup is SQLite's; a registry on PostgreSQL is
+// backed up with PostgreSQL's tools, its CA directory with the files.
+var ErrBackupPostgres = errors.New("registry: the database is on PostgreSQL: back it up with pg_dump or point-in-time recovery, and copy the data directory's ca/ (docs/registry-operations.md)")
+
 // Backup writes a consistent copy of the registry's data directory into
 // dir while it serves: the database through SQLite's online backup API
 // (one read transaction, which in WAL mode does not hold up the writers),
@@ -19,6 +23,9 @@ import (
 // certificate files. Restoring is pointing -data at dir. dir must not
 // exist yet.
 func (s *Server) Backup(ctx context.Context, dir string) error {
+	if s.db.dialect == postgres {
+		return ErrBackupPostgres
+	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("registry: backup: %w", err)
 	}

@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,7 +21,11 @@ import (
 // registry opens with the same CA and a verifying admin audit trail.
 func TestBackupWhileServing(t *testing.T) {
 	ctx := context.Background()
-	reg := registrytest.Start(t)
+	// The SQLite backup API: on SQLite whatever the tests' backend
+	// (PostgreSQL is backed up with pg_dump: TestBackupRefusedOnPostgres).
+	data := t.TempDir()
+	reg := registrytest.NewWith(t, data, func(c *registry.Config) { c.Database = filepath.Join(data, "registry.db") })
+	reg.Serve(t)
 	tc, err := reg.Identity(t, "ST-B").TLSConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -82,5 +87,26 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "ca")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("backup's CA directory: %v %v, want 0700", fi.Mode(), err)
+	}
+}
+
+// TestBackupRefusedOnPostgres: on PostgreSQL, Backup refuses with the way
+// to back the database up (pg_dump, point-in-time recovery) instead of
+// writing a backup without the data.
+func TestBackupRefusedOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	srv, err := registry.Open(ctx, registry.Config{DataDir: data, Database: registrytest.Postgres(t), Logger: registrytest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "backup")
+	err = srv.Backup(ctx, dir)
+	if !errors.Is(err, registry.ErrBackupPostgres) {
+		t.Fatalf("backup on PostgreSQL: %v, want ErrBackupPostgres", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Errorf("a refused backup left %s behind", dir)
 	}
 }

@@ -24,118 +24,13 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// boundarySchema is added to schema by Open.
-//
-// person_serials indexes the serials a person's facts mention (role
-// regular, order or reserve; station when the document names one);
-// person_links says which stations receive the person's facts. Links are
-// only added: a station keeps receiving (at least the tombstone of) a
-// person it once held.
-const boundarySchema = `
-CREATE TABLE IF NOT EXISTS revoked_certs (
-    serial     TEXT PRIMARY KEY,
-    station_id TEXT NOT NULL,
-    revoked_at TEXT NOT NULL,
-    reason     TEXT NOT NULL
-) STRICT;
-
--- Enrolment codes that may replace a station's current certificate.
-CREATE TABLE IF NOT EXISTS enrol_replace (code_hash TEXT PRIMARY KEY) STRICT;
-
--- Pushed events that were stored but not applied: the station may not do
--- what they say. For central review.
-CREATE TABLE IF NOT EXISTS review_items (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    station_id  TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    event_id    TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    card_serial TEXT NOT NULL DEFAULT '',
-    reason      TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    UNIQUE (station_id, seq)
-) STRICT;
--- A case officer's decision on a held event (console_review.go).
-CREATE TABLE IF NOT EXISTS review_decisions (
-    item_id    INTEGER PRIMARY KEY REFERENCES review_items (id),
-    decision   TEXT NOT NULL CHECK (decision IN ('applied', 'rejected')),
-    reason     TEXT NOT NULL,
-    actor      TEXT NOT NULL,
-    decided_at TEXT NOT NULL
-) STRICT;
-
--- Audit anchoring: every checkpoint a station pushed, its highest one,
--- and the alarms raised when a checkpoint went backwards or forked.
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    station_id  TEXT NOT NULL,
-    event_seq   INTEGER NOT NULL,
-    seq         INTEGER NOT NULL,
-    hash        TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (station_id, event_seq)
-) STRICT;
-CREATE TABLE IF NOT EXISTS audit_heads (
-    station_id TEXT PRIMARY KEY,
-    seq        INTEGER NOT NULL,
-    hash       TEXT NOT NULL,
-    event_seq  INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-) STRICT;
--- Checkpoints not anchored: unsigned, or not signed by the station's key.
-CREATE TABLE IF NOT EXISTS audit_refused_checkpoints (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    station_id  TEXT NOT NULL,
-    event_seq   INTEGER NOT NULL,
-    why         TEXT NOT NULL CHECK (why IN ('unsigned', 'bad_signature')),
-    seq         INTEGER NOT NULL,
-    hash        TEXT NOT NULL,
-    received_at TEXT NOT NULL
-) STRICT;
--- The certificates the registry issued to stations (DER), to verify
--- what a station signed outside the TLS connection it came on.
-CREATE TABLE IF NOT EXISTS station_certs (
-    serial     TEXT PRIMARY KEY,
-    station_id TEXT NOT NULL,
-    der        BLOB NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS audit_alarms (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    station_id  TEXT NOT NULL,
-    event_seq   INTEGER NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('backwards', 'fork')),
-    seq         INTEGER NOT NULL,
-    hash        TEXT NOT NULL,
-    head_seq    INTEGER NOT NULL,
-    head_hash   TEXT NOT NULL,
-    received_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS person_serials (
-    serial          TEXT NOT NULL,
-    personal_number TEXT NOT NULL,
-    role            TEXT NOT NULL CHECK (role IN ('regular', 'order', 'reserve')),
-    station_id      TEXT NOT NULL DEFAULT '',
-    valid_until     TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (serial, personal_number, role)
-) STRICT;
-CREATE INDEX IF NOT EXISTS person_serials_pnr ON person_serials(personal_number);
-CREATE TABLE IF NOT EXISTS person_links (
-    station_id      TEXT NOT NULL,
-    personal_number TEXT NOT NULL,
-    PRIMARY KEY (station_id, personal_number)
-) STRICT;
-CREATE INDEX IF NOT EXISTS person_links_pnr ON person_links(personal_number);
-`
-
-// initBoundaries creates the tables above. On the first start with them it
+// initBoundaries: on the first start with the boundary tables (person_serials,
+// person_links in baseSchema) it
 // indexes the person facts already held and starts a new cursor epoch, so
 // every station resyncs its delta kinds and keeps only its own people.
 func initBoundaries(ctx context.Context, d *db) error {
-	if _, err := d.writer.ExecContext(ctx, boundarySchema); err != nil {
-		return fmt.Errorf("registry: schema: %w", err)
-	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta (key, value) VALUES ('person_scope', '1')`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('person_scope', '1') ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("registry: person scope: %w", err)
 		}
@@ -192,7 +87,8 @@ func indexPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte)
 		if serial == "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO person_serials (serial, personal_number, role, station_id, valid_until) VALUES (?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO person_serials (serial, personal_number, role, station_id, valid_until) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (serial, personal_number, role) DO UPDATE SET station_id = excluded.station_id, valid_until = excluded.valid_until`,
 			serial, pnr, role, station, validUntil)
 		return err
 	}
@@ -203,7 +99,7 @@ func indexPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte)
 	}
 	for _, o := range doc.Orders {
 		if o.Station != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_links (station_id, personal_number) VALUES (?, ?)`, o.Station, pnr); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO person_links (station_id, personal_number) VALUES (?, ?) ON CONFLICT DO NOTHING`, o.Station, pnr); err != nil {
 				return fmt.Errorf("index person facts: %w", err)
 			}
 		}
@@ -216,11 +112,12 @@ func indexPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte)
 			return fmt.Errorf("index person facts: %w", err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_links (station_id, personal_number)
+	_, err := tx.ExecContext(ctx, `INSERT INTO person_links (station_id, personal_number)
 		SELECT st, ?1 FROM (
 		  SELECT station_id AS st FROM person_serials WHERE personal_number = ?1 AND station_id != ''
 		  UNION SELECT s.station_id FROM shipments s JOIN person_serials p ON p.serial = s.serial WHERE p.personal_number = ?1 AND s.deleted = 0
-		  UNION SELECT c.station_id FROM card_status c JOIN person_serials p ON p.serial = c.serial WHERE p.personal_number = ?1 AND c.deleted = 0)`, pnr)
+		  UNION SELECT c.station_id FROM card_status c JOIN person_serials p ON p.serial = c.serial WHERE p.personal_number = ?1 AND c.deleted = 0) AS linked
+		WHERE true ON CONFLICT DO NOTHING`, pnr)
 	if err != nil {
 		return fmt.Errorf("link person: %w", err)
 	}
@@ -231,8 +128,8 @@ func indexPersonFacts(ctx context.Context, tx *sql.Tx, pnr string, facts []byte)
 // there) and gives the facts of each newly linked person a new rev, so the
 // station receives them with its next pull.
 func linkBySerial(ctx context.Context, tx *sql.Tx, station, serial string) error {
-	rows, err := tx.QueryContext(ctx, `INSERT OR IGNORE INTO person_links (station_id, personal_number)
-		SELECT DISTINCT ?, personal_number FROM person_serials WHERE serial = ? RETURNING personal_number`, station, serial)
+	rows, err := tx.QueryContext(ctx, `INSERT INTO person_links (station_id, personal_number)
+		SELECT DISTINCT ?, personal_number FROM person_serials WHERE serial = ? ON CONFLICT DO NOTHING RETURNING personal_number`, station, serial)
 	if err != nil {
 		return fmt.Errorf("link holders of a shipped card: %w", err)
 	}
@@ -523,7 +420,7 @@ func cardOfAnotherStation(ctx context.Context, tx *sql.Tx, station, serial strin
 
 // holdForReview records that the event was stored but not applied.
 func (s *Server) holdForReview(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, serial, reason, now string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO review_items (station_id, seq, event_id, kind, card_serial, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO review_items (station_id, seq, event_id, kind, card_serial, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		station, ev.Seq, ev.ID, ev.Kind, serial, reason, now); err != nil {
 		return fmt.Errorf("hold event for review: %w", err)
 	}
@@ -598,7 +495,7 @@ func (s *Server) anchorAudit(ctx context.Context, tx *sql.Tx, station string, ev
 		s.log.Error("audit chain alarm: a checkpoint not signed by the station's key; not anchored", "station", station, "seq", evSeq, "alarm", why, "err", err)
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO audit_checkpoints (station_id, event_seq, seq, hash, received_at) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (station_id, event_seq, seq, hash, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		station, evSeq, p.Seq, p.Hash, now); err != nil {
 		return fmt.Errorf("anchor audit checkpoint: %w", err)
 	}
@@ -650,7 +547,7 @@ type AuditAlarm struct {
 func (s *Server) AuditAlarms(ctx context.Context) ([]AuditAlarm, error) {
 	rows, err := s.db.reader.QueryContext(ctx, `SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at FROM (
 		SELECT station_id, event_seq, kind, seq, hash, head_seq, head_hash, received_at, 0 AS src, id FROM audit_alarms
-		UNION ALL SELECT station_id, event_seq, why, seq, hash, 0, '', received_at, 1, id FROM audit_refused_checkpoints)
+		UNION ALL SELECT station_id, event_seq, why, seq, hash, 0, '', received_at, 1, id FROM audit_refused_checkpoints) AS alarms
 		ORDER BY received_at DESC, src DESC, id DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: audit alarms: %w", err)
@@ -680,7 +577,7 @@ func (s *Server) fillBoundaries(ctx context.Context, stations []StationInfo) err
 			(SELECT count(*) FROM audit_alarms WHERE station_id = ?1) + (SELECT count(*) FROM audit_refused_checkpoints WHERE station_id = ?1),
 			coalesce((SELECT d FROM (
 				SELECT kind || ' at checkpoint ' || seq || ' (head ' || head_seq || ')' AS d, received_at AS at, 0 AS src, id FROM audit_alarms WHERE station_id = ?1
-				UNION ALL SELECT why || ' checkpoint ' || seq || ' (not anchored)', received_at, 1, id FROM audit_refused_checkpoints WHERE station_id = ?1)
+				UNION ALL SELECT why || ' checkpoint ' || seq || ' (not anchored)', received_at, 1, id FROM audit_refused_checkpoints WHERE station_id = ?1) AS latest
 				ORDER BY at DESC, src DESC, id DESC LIMIT 1), ''),
 			(SELECT count(*) FROM review_items r WHERE r.station_id = ?1 AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.item_id = r.id)),
 			EXISTS (SELECT 1 FROM revoked_certs WHERE station_id = ?1)`, si.ID).
@@ -777,7 +674,7 @@ func revokeInTx(ctx context.Context, tx *sql.Tx, station, reason, now string) (s
 	if !serial.Valid || serial.String == "" {
 		return "", nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO revoked_certs (serial, station_id, revoked_at, reason) VALUES (?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_certs (serial, station_id, revoked_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		serial.String, station, now, reason); err != nil {
 		return "", fmt.Errorf("registry: revoke: %w", err)
 	}
@@ -810,6 +707,7 @@ func (s *Server) RevokeStation(ctx context.Context, station string) error {
 	}
 	s.markRevoked(serial)
 	s.hub.notify(station)
+	s.tellPeers(ctx, peerRevoked, station)
 	s.log.Warn("station certificate revoked", "station", station, "serial", serial)
 	return nil
 }
@@ -865,7 +763,8 @@ func recordStationCert(ctx context.Context, tx *sql.Tx, station, serial string, 
 	if err != nil {
 		return fmt.Errorf("registry: record station certificate: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO station_certs (serial, station_id, der) VALUES (?, ?, ?)`, serial, station, c.Raw); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO station_certs (serial, station_id, der) VALUES (?, ?, ?)
+		ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, der = excluded.der`, serial, station, c.Raw); err != nil {
 		return fmt.Errorf("registry: record station certificate: %w", err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 // TestReserveCardsLeaveFactsWhenNoLongerOut: RC-4 at the registry. A
@@ -24,7 +25,7 @@ func TestReserveCardsLeaveFactsWhenNoLongerOut(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir(), Now: clock})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir(), Now: clock}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestReserveCardsLeaveFactsWhenNoLongerOut(t *testing.T) {
 // certificate is revoked there is none, and nothing more is anchored.
 func TestAuditCheckpointVerifiedAgainstCertificateOnRecord(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}

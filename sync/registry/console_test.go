@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,11 +105,7 @@ func (f *consoleFixture) post(c *http.Client, path string, form url.Values, mod 
 func (f *consoleFixture) blocked() int {
 	f.t.Helper()
 	var n int
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(f.dir, "registry.db")+"?_query_only=true")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer db.Close()
+	db := registrytest.RawDB(f.t, f.dir)
 	if err := db.QueryRow(`SELECT count(*) FROM blocked_cards`).Scan(&n); err != nil {
 		f.t.Fatal(err)
 	}
@@ -159,7 +153,7 @@ func TestConsole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: time.Now})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: time.Now}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,11 +576,7 @@ func TestConsole(t *testing.T) {
 		if err != nil || res.Entries < 20 {
 			t.Fatalf("verify: %+v, %v", res, err)
 		}
-		db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := registrytest.RawDB(t, dir)
 		if _, err := db.Exec(`UPDATE admin_audit SET actor = 'x' WHERE seq = 3`); err == nil {
 			t.Fatal("the trail let an entry be edited")
 		}
@@ -594,7 +584,11 @@ func TestConsole(t *testing.T) {
 			t.Fatal("the trail let an entry be deleted")
 		}
 		// Behind the triggers' back, as someone with the database file.
-		if _, err := db.Exec(`DROP TRIGGER admin_audit_no_update; DROP TRIGGER admin_audit_no_delete`); err != nil {
+		drop := `DROP TRIGGER admin_audit_no_update; DROP TRIGGER admin_audit_no_delete`
+		if registrytest.OnPostgres() {
+			drop = `ALTER TABLE admin_audit DISABLE TRIGGER USER`
+		}
+		if _, err := db.Exec(drop); err != nil {
 			t.Fatal(err)
 		}
 		last := res.Entries
@@ -645,7 +639,7 @@ func withCSRF(v url.Values, tok string) url.Values {
 // it is development mode, and still needs its CSRF token.
 func TestDevConsole(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir(), Logger: registrytest.Logger(t)})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir(), Logger: registrytest.Logger(t)}))
 	if err != nil {
 		t.Fatal(err)
 	}

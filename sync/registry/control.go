@@ -113,17 +113,17 @@ func (s *Server) SendCommand(ctx context.Context, station, kind string) (int64, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("registry: station %q: %w", station, ErrNotFound)
 		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO commands (station_id, kind, created_at) VALUES (?, ?, ?)`, station, kind, s.now().UTC().Format(time.RFC3339Nano))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO commands (station_id, kind, created_at) VALUES (?, ?, ?) RETURNING id`,
+			station, kind, s.now().UTC().Format(time.RFC3339Nano)).Scan(&id); err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	s.hub.notify(station)
+	s.tellPeers(ctx, peerCommand, station)
 	s.log.Info("command queued", "station", station, "command", kind, "id", id)
 	return id, nil
 }

@@ -8,203 +8,33 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
 
 	_ "github.com/mattn/go-sqlite3" // the registry's SQLite
 )
 
-// schema is the registry's database. rev is one counter for every change
-// to reference data: each changed row takes the next value inside its write
-// transaction, and SQLite serialises writers, so a reader never sees rev N+1
-// committed without every rev ≤ N. That is what makes cursors exact.
-const schema = `
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+// Advisory lock keys on PostgreSQL (arbitrary, fixed: "Kortstation
+// registry" + a purpose).
+const (
+	lockSchema int64 = 0x4b5245470001 // schema steps at open
+	lockWrite  int64 = 0x4b5245470002 // every write transaction (db.write)
+	lockJobs   int64 = 0x4b5245470003 // the scheduled jobs' leader (jobs.go)
+)
 
-CREATE TABLE IF NOT EXISTS stations (
-    id           TEXT PRIMARY KEY,
-    name         TEXT NOT NULL DEFAULT '',
-    cert_serial  TEXT,
-    enrolled_at  TEXT,
-    locked       INTEGER NOT NULL DEFAULT 0,
-    last_seen    TEXT,
-    status       TEXT NOT NULL DEFAULT '{}'
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS enrol_codes (
-    code_hash  TEXT PRIMARY KEY,
-    station_id TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    used_at    TEXT
-) STRICT;
-
--- Every event a station pushed, kept forever. Idempotent by (station, id)
--- and by (station, seq).
-CREATE TABLE IF NOT EXISTS events (
-    station_id   TEXT NOT NULL,
-    seq          INTEGER NOT NULL,
-    event_id     TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    payload      BLOB NOT NULL,
-    created_at   TEXT NOT NULL,
-    clock_source TEXT NOT NULL,
-    received_at  TEXT NOT NULL,
-    PRIMARY KEY (station_id, event_id),
-    UNIQUE (station_id, seq)
-) STRICT;
-CREATE TRIGGER IF NOT EXISTS events_keep BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'pushed events are kept forever'); END;
-
-CREATE TABLE IF NOT EXISTS issuances (
-    id          TEXT PRIMARY KEY,
-    station_id  TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    card_serial TEXT NOT NULL,
-    reason      TEXT NOT NULL DEFAULT '',
-    valid_until TEXT NOT NULL DEFAULT '',
-    decision    TEXT NOT NULL DEFAULT 'pending' CHECK (decision IN ('pending', 'approved', 'rejected')),
-    decided_at  TEXT,
-    received_at TEXT NOT NULL
-) STRICT;
-
--- RC-7 drawer alarms (drawer_alarm events), for the station status.
--- at is the station's time of the alarm, fixed width.
-CREATE TABLE IF NOT EXISTS drawer_alarms (
-    station_id  TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    at          TEXT NOT NULL,
-    found_open  INTEGER NOT NULL DEFAULT 0,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (station_id, seq)
-) STRICT;
-CREATE INDEX IF NOT EXISTS drawer_alarms_at ON drawer_alarms(station_id, at);
-
-CREATE TABLE IF NOT EXISTS commands (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    station_id TEXT NOT NULL,
-    kind       TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    acked_at   TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS commands_station ON commands(station_id, id);
-
-CREATE TABLE IF NOT EXISTS operators (hsa_id TEXT PRIMARY KEY, name TEXT NOT NULL, authorised INTEGER NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS blocked_cards (serial TEXT PRIMARY KEY, reason TEXT NOT NULL, blocked_at TEXT NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS stop_windows (id TEXT PRIMARY KEY, kind TEXT NOT NULL, starts TEXT NOT NULL, ends TEXT NOT NULL, note TEXT NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS validity (reason TEXT PRIMARY KEY, max_days INTEGER NOT NULL CHECK (max_days > 0)) STRICT;
-
--- SITHS trust material for the stations' kiosk/trust (snapshot kinds
--- trust_intermediates and crls). fingerprint: hex SHA-256 of the DER.
--- One CRL per issuing CA: issuer_key is hex SHA-256 of the CRL's raw
--- issuer name and authority key ID; a newer CRL replaces the older.
-CREATE TABLE IF NOT EXISTS trust_intermediates (
-    fingerprint TEXT PRIMARY KEY,
-    subject     TEXT NOT NULL,
-    not_after   TEXT NOT NULL,
-    der         BLOB NOT NULL,
-    added_at    TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS crls (
-    issuer_key  TEXT PRIMARY KEY,
-    issuer      TEXT NOT NULL,
-    number      TEXT NOT NULL,
-    this_update TEXT NOT NULL,
-    next_update TEXT NOT NULL,
-    entries     INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL,
-    der         BLOB NOT NULL,
-    added_at    TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE IF NOT EXISTS person_facts (
-    personal_number TEXT PRIMARY KEY,
-    facts   TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    rev     INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS person_facts_rev ON person_facts(rev);
-
-CREATE TABLE IF NOT EXISTS shipments (
-    serial       TEXT PRIMARY KEY,
-    station_id   TEXT NOT NULL,
-    card_type    TEXT NOT NULL,
-    shipment_ref TEXT NOT NULL,
-    shipped_at   TEXT NOT NULL,
-    deleted      INTEGER NOT NULL DEFAULT 0,
-    rev          INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS shipments_rev ON shipments(station_id, rev);
-
-CREATE TABLE IF NOT EXISTS card_status (
-    serial           TEXT PRIMARY KEY,
-    station_id       TEXT NOT NULL,
-    state            TEXT NOT NULL,
-    receipt_received INTEGER NOT NULL DEFAULT 0,
-    updated_at       TEXT NOT NULL,
-    deleted          INTEGER NOT NULL DEFAULT 0,
-    rev              INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS card_status_rev ON card_status(station_id, rev);
-`
-
-// migrations change the schema after the base schema above, an
-// append-only list: migrations[i] brings the database from user_version i
-// to i+1, in one transaction with the version bump. The base schema is
-// version 0 (CREATE … IF NOT EXISTS); a later change goes here, never into
-// schema, so an existing registry gets it too.
-var migrations = []string{
-	// 1: the registry's policy per station (snapshot kind station_policy;
-	// each station pulls only its own row, none means the fail-closed
-	// default), and how each issuance's recipient was identified (AT-1,
-	// ID-6), for the CP-1 approval view: the attestation ground on the
-	// issuance, each attestor with how they proved who they are
-	// (siths_card or typed), in the station's order.
-	`CREATE TABLE station_policies (
-    station_id      TEXT PRIMARY KEY,
-    typed_attestors INTEGER NOT NULL DEFAULT 0 CHECK (typed_attestors IN (0, 1)),
-    updated_at      TEXT NOT NULL
-) STRICT;
-ALTER TABLE issuances ADD COLUMN attestation_ground TEXT NOT NULL DEFAULT '';
-CREATE TABLE issuance_attestors (
-    issuance_id TEXT NOT NULL,
-    pos         INTEGER NOT NULL,
-    hsa_id      TEXT NOT NULL,
-    proof       TEXT NOT NULL,
-    PRIMARY KEY (issuance_id, pos)
-) STRICT;`,
-	// 2: the central console's audit trail (adminaudit.go): append-only
-	// (no UPDATE, no DELETE), hash-chained by kiosk/audit, its head kept
-	// beside it so a cut-off tail is found too.
-	`CREATE TABLE admin_audit (
-    seq          INTEGER PRIMARY KEY,
-    at           TEXT NOT NULL,
-    clock_source TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    actor        TEXT NOT NULL,
-    subject      TEXT NOT NULL,
-    detail       TEXT NOT NULL,
-    prev_hash    TEXT NOT NULL,
-    hash         TEXT NOT NULL
-) STRICT;
-CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
-BEGIN SELECT RAISE(ABORT, 'the admin audit trail is append-only'); END;
-CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
-BEGIN SELECT RAISE(ABORT, 'the admin audit trail is append-only'); END;
-CREATE TABLE admin_audit_head (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    seq  INTEGER NOT NULL,
-    hash TEXT NOT NULL
-) STRICT;`,
-	// 3: deadlines that act and notifications that arrive (issue 14,
-	// deadlines.go, notify.go).
-	deadlinesMigration,
-	// 4: the index for the console's search, reports and approval
-	// evidence (issue 14, items 1, 7, 8; index.go).
-	indexMigration,
-}
-
-// migrate applies every migration above the database's user_version.
-func migrate(ctx context.Context, w *sql.DB) error {
+// migrate brings the database to the newest schema: the base schema
+// (idempotent) and every migration above the database's version, each in
+// one transaction with its version bump.
+func migrate(ctx context.Context, d *db) error {
+	if d.dialect == postgres {
+		return migratePostgres(ctx, d.writer)
+	}
+	w := d.writer
+	if _, err := w.ExecContext(ctx, baseSchema.sqlite); err != nil {
+		return fmt.Errorf("registry: schema: %w", err)
+	}
 	var version int
 	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("registry: read schema version: %w", err)
@@ -219,7 +49,7 @@ func migrate(ctx context.Context, w *sql.DB) error {
 				return err
 			}
 			defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			if _, err := tx.ExecContext(ctx, migrations[i].sqlite); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
@@ -234,13 +64,69 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	return nil
 }
 
-// db is the registry's SQLite: one writer connection, a pool of readers.
-type db struct {
-	writer *sql.DB
-	reader *sql.DB
-	mu     sync.Mutex // serialises Go-side writers so revs commit in order
+// migratePostgres is migrate on PostgreSQL: all steps in one transaction
+// under an advisory lock, so instances starting together migrate once.
+func migratePostgres(ctx context.Context, w *sql.DB) error {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registry: schema: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockSchema); err != nil {
+		return fmt.Errorf("registry: schema lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, baseSchema.postgres+`
+CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;`); err != nil {
+		return fmt.Errorf("registry: schema: %w", err)
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE id = 1`).Scan(&version); err != nil {
+		return fmt.Errorf("registry: read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("registry: schema version %d is newer than this registry's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i].postgres); err != nil {
+			return fmt.Errorf("registry: migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ? WHERE id = 1`, len(migrations)); err != nil {
+		return fmt.Errorf("registry: schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: schema: %w", err)
+	}
+	return nil
 }
 
+// db is the registry's database. SQLite: one writer connection, a pool
+// of read-only readers. PostgreSQL: a pool for writers (serialised across
+// instances by an advisory lock) and a pool of read-only snapshot
+// readers.
+type db struct {
+	dialect dialect
+	writer  *sql.DB
+	reader  *sql.DB
+	mu      sync.Mutex      // serialises Go-side writers so revs commit in order
+	pgcfg   *pgx.ConnConfig // PostgreSQL: for the listener and the jobs' leader
+}
+
+// openDatabase opens the configured database: a PostgreSQL URL, or the
+// SQLite file in the data directory.
+func openDatabase(ctx context.Context, cfg Config) (*db, error) {
+	if IsPostgresURL(cfg.Database) {
+		return openPostgres(ctx, cfg.Database)
+	}
+	path := cfg.Database
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "registry.db")
+	}
+	return openDB(ctx, path)
+}
+
+// openDB opens the SQLite registry at path.
 func openDB(ctx context.Context, path string) (*db, error) {
 	mk := func(ro bool) string {
 		q := url.Values{}
@@ -266,24 +152,10 @@ func openDB(ctx context.Context, path string) (*db, error) {
 		w.Close()
 		return nil, fmt.Errorf("registry: %s: journal_mode %q, want wal: %v", path, mode, err)
 	}
-	if _, err := w.ExecContext(ctx, schema); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("registry: schema: %w", err)
-	}
-	if err := migrate(ctx, w); err != nil {
+	d := &db{dialect: sqlite, writer: w}
+	if err := initDB(ctx, d); err != nil {
 		w.Close()
 		return nil, err
-	}
-	epoch := make([]byte, 6)
-	if _, err := rand.Read(epoch); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("registry: epoch: %w", err)
-	}
-	if _, err := w.ExecContext(ctx, `
-		INSERT OR IGNORE INTO counters (name, value) VALUES ('rev', 0), ('horizon', 0);
-		INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?);`, hex.EncodeToString(epoch)); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("registry: init counters: %w", err)
 	}
 	r, err := sql.Open("sqlite3", mk(true))
 	if err != nil {
@@ -292,18 +164,71 @@ func openDB(ctx context.Context, path string) (*db, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &db{writer: w, reader: r}, nil
+	d.reader = r
+	return d, nil
+}
+
+// openPostgres opens the registry on the PostgreSQL server at dsn.
+func openPostgres(ctx context.Context, dsn string) (*db, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("registry: database URL: %w", err)
+	}
+	w := openPostgresPool(cfg, map[string]string{"application_name": "registryd"}, 16)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("registry: connect to PostgreSQL %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
+	}
+	d := &db{dialect: postgres, writer: w, pgcfg: cfg}
+	if err := initDB(ctx, d); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// Readers: read-only, and each transaction one snapshot (as SQLite's
+	// deferred read transactions), so a page and its rev agree.
+	d.reader = openPostgresPool(cfg, map[string]string{
+		"application_name":              "registryd",
+		"default_transaction_read_only": "on",
+		"default_transaction_isolation": "repeatable read",
+	}, 16)
+	return d, nil
+}
+
+// initDB migrates and sets the counters and the cursor epoch once.
+func initDB(ctx context.Context, d *db) error {
+	if err := migrate(ctx, d); err != nil {
+		return err
+	}
+	epoch := make([]byte, 6)
+	if _, err := rand.Read(epoch); err != nil {
+		return fmt.Errorf("registry: epoch: %w", err)
+	}
+	if _, err := d.writer.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('rev', 0), ('horizon', 0) ON CONFLICT DO NOTHING`); err != nil {
+		return fmt.Errorf("registry: init counters: %w", err)
+	}
+	if _, err := d.writer.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('epoch', ?) ON CONFLICT DO NOTHING`, hex.EncodeToString(epoch)); err != nil {
+		return fmt.Errorf("registry: init epoch: %w", err)
+	}
+	return nil
 }
 
 func (d *db) close() error { return errors.Join(d.reader.Close(), d.writer.Close()) }
 
-// write runs fn in one immediate transaction.
+// write runs fn in one immediate transaction, one writer at a time.
 func (d *db) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	tx, err := d.writer.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
+	}
+	if d.dialect == postgres {
+		// One writer at a time across every instance, as on SQLite: revs
+		// and per-station sequences are taken and committed in order.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockWrite); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("registry: write lock: %w", err)
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

@@ -41,82 +41,6 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// deadlinesMigration is migration 3 (db.go).
-const deadlinesMigration = `CREATE TABLE card_loans (
-    serial          TEXT PRIMARY KEY,
-    station_id      TEXT NOT NULL,
-    issuance_id     TEXT NOT NULL,
-    card_type       TEXT NOT NULL,
-    personal_number TEXT NOT NULL DEFAULT '',
-    issued_at       TEXT NOT NULL,
-    valid_until     TEXT NOT NULL DEFAULT '',
-    receipt_at      TEXT NOT NULL DEFAULT '',
-    returned_at     TEXT NOT NULL DEFAULT ''
-) STRICT;
-CREATE INDEX card_loans_pnr ON card_loans(personal_number);
-CREATE INDEX card_loans_issuance ON card_loans(issuance_id);
-CREATE TABLE deadline_blocks (
-    card_serial TEXT NOT NULL,
-    issuance_id TEXT NOT NULL,
-    station_id  TEXT NOT NULL,
-    deadline    TEXT NOT NULL,
-    blocked_at  TEXT NOT NULL,
-    PRIMARY KEY (card_serial, issuance_id)
-) STRICT;
-CREATE TABLE deviations (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    rule           TEXT NOT NULL,
-    card_serial    TEXT NOT NULL,
-    issuance_id    TEXT NOT NULL,
-    station_id     TEXT NOT NULL,
-    key            TEXT NOT NULL,
-    since          TEXT NOT NULL,
-    detected_at    TEXT NOT NULL,
-    returned_at    TEXT NOT NULL DEFAULT '',
-    followed_up_at TEXT NOT NULL DEFAULT '',
-    followed_up_by TEXT NOT NULL DEFAULT '',
-    note           TEXT NOT NULL DEFAULT '',
-    UNIQUE (rule, card_serial, issuance_id)
-) STRICT;
-CREATE TABLE certificate_blocks (
-    card_serial TEXT NOT NULL,
-    issuance_id TEXT NOT NULL,
-    station_id  TEXT NOT NULL,
-    returned_at TEXT NOT NULL,
-    blocked_at  TEXT NOT NULL,
-    PRIMARY KEY (card_serial, issuance_id)
-) STRICT;
-CREATE TABLE contacts (
-    addressee TEXT PRIMARY KEY,
-    email     TEXT NOT NULL,
-    lang      TEXT NOT NULL DEFAULT 'sv' CHECK (lang IN ('sv', 'en'))
-) STRICT;
-CREATE TABLE mail_outbox (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedup       TEXT NOT NULL UNIQUE,
-    event       TEXT NOT NULL,
-    role        TEXT NOT NULL,
-    card_serial TEXT NOT NULL,
-    to_addr     TEXT NOT NULL,
-    lang        TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'logged', 'failed', 'no_address')),
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    next_at     TEXT NOT NULL,
-    last_error  TEXT NOT NULL DEFAULT '',
-    created_at  TEXT NOT NULL,
-    sent_at     TEXT NOT NULL DEFAULT ''
-) STRICT;
-CREATE INDEX mail_outbox_due ON mail_outbox(state, next_at);
-CREATE TABLE job_runs (
-    job        TEXT PRIMARY KEY,
-    runs       INTEGER NOT NULL,
-    last_run   TEXT NOT NULL,
-    last_error TEXT NOT NULL DEFAULT '',
-    effects    INTEGER NOT NULL DEFAULT 0
-) STRICT;`
-
 // jobActor is the audit trail's actor of the scheduled jobs' effects.
 const jobActor = "registry"
 
@@ -159,8 +83,8 @@ func (s *Server) trackDeadlines(ctx context.Context, tx *sql.Tx, station string,
 			ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, issuance_id = excluded.issuance_id,
 			  card_type = excluded.card_type, personal_number = excluded.personal_number, issued_at = excluded.issued_at,
 			  valid_until = excluded.valid_until,
-			  receipt_at = CASE WHEN issuance_id = excluded.issuance_id THEN receipt_at ELSE '' END,
-			  returned_at = CASE WHEN issuance_id = excluded.issuance_id THEN returned_at ELSE '' END`,
+			  receipt_at = CASE WHEN card_loans.issuance_id = excluded.issuance_id THEN card_loans.receipt_at ELSE '' END,
+			  returned_at = CASE WHEN card_loans.issuance_id = excluded.issuance_id THEN card_loans.returned_at ELSE '' END`,
 			p.CardSerial, station, p.IssuanceID, typ, p.PersonalNumber, ts(at), tsOrEmpty(p.ValidUntil))
 		if err != nil {
 			return fmt.Errorf("registry: card loan: %w", err)
@@ -218,7 +142,7 @@ func (s *Server) recordReturn(ctx context.Context, tx *sql.Tx, station, serial s
 	if !rules.BlockOnReturn(rules.Card{Number: serial, State: cardState(state, ""), ValidUntil: parseTS(until)}, at, blocked) {
 		return nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO certificate_blocks (card_serial, issuance_id, station_id, returned_at, blocked_at) VALUES (?, ?, ?, ?, ?)`,
+	res, err := tx.ExecContext(ctx, `INSERT INTO certificate_blocks (card_serial, issuance_id, station_id, returned_at, blocked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		serial, issuance, station, ts(at), ts(now))
 	if err != nil {
 		return fmt.Errorf("registry: BL-2 certificate block: %w", err)
@@ -259,7 +183,7 @@ func (s *Server) recordJobRun(ctx context.Context, job string, effects int, err 
 	}
 	werr := s.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO job_runs (job, runs, last_run, last_error, effects) VALUES (?, 1, ?, ?, ?)
-			ON CONFLICT (job) DO UPDATE SET runs = runs + 1, last_run = excluded.last_run, last_error = excluded.last_error, effects = effects + excluded.effects`,
+			ON CONFLICT (job) DO UPDATE SET runs = job_runs.runs + 1, last_run = excluded.last_run, last_error = excluded.last_error, effects = job_runs.effects + excluded.effects`,
 			job, ts(s.now()), msg, effects)
 		return err
 	})
@@ -336,7 +260,7 @@ func (s *Server) blockOverdueReceipts(ctx context.Context) (int, error) {
 			if t := parseTS(receipt); returned != "" || (!t.IsZero() && t.Before(d.deadline)) {
 				return nil
 			}
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deadline_blocks (card_serial, issuance_id, station_id, deadline, blocked_at) VALUES (?, ?, ?, ?, ?)`,
+			res, err := tx.ExecContext(ctx, `INSERT INTO deadline_blocks (card_serial, issuance_id, station_id, deadline, blocked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 				d.serial, d.issuance, d.station, ts(d.deadline), ts(now))
 			if err != nil {
 				return fmt.Errorf("registry: RE-2 block: %w", err)
@@ -420,7 +344,7 @@ func (s *Server) detectUnreturned(ctx context.Context) (int, error) {
 	for _, d := range rules.Unreturned(cards, now, 0) {
 		l := bySerial[d.CardNumber]
 		err := s.db.write(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deviations (rule, card_serial, issuance_id, station_id, key, since, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			res, err := tx.ExecContext(ctx, `INSERT INTO deviations (rule, card_serial, issuance_id, station_id, key, since, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 				d.Rule, d.CardNumber, l.issuance, l.station, string(d.Key), ts(d.Since), ts(now))
 			if err != nil {
 				return fmt.Errorf("registry: RC-6 deviation: %w", err)

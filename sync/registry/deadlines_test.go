@@ -73,8 +73,8 @@ func newDeadlineFixture(t *testing.T, start time.Time) *deadlineFixture {
 func (f *deadlineFixture) open(now time.Time) {
 	f.t.Helper()
 	f.fc = clockwork.NewFakeClockAt(now)
-	srv, err := registry.Open(f.ctx, registry.Config{DataDir: f.dir, Logger: registrytest.Logger(f.t), Clock: f.fc,
-		Mail: f.smtp.config(), JobEvery: jobEvery, MailEvery: jobEvery})
+	srv, err := registry.Open(f.ctx, registrytest.On(f.t, registry.Config{DataDir: f.dir, Logger: registrytest.Logger(f.t), Clock: f.fc,
+		Mail: f.smtp.config(), JobEvery: jobEvery, MailEvery: jobEvery}))
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 // TestSetPersonFactsTakesOnlyTheDocument: person facts are a
@@ -14,7 +15,7 @@ import (
 // a fact no station would read) is refused rather than stored unread.
 func TestSetPersonFactsTakesOnlyTheDocument(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,7 @@ import (
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
-// indexMigration is migration 4 (db.go). Portable SQL: the PostgreSQL
-// port runs it too.
+// indexMigration is migration 4 (schema.go) on SQLite.
 const indexMigration = `ALTER TABLE issuances ADD COLUMN personal_number TEXT NOT NULL DEFAULT '';
 ALTER TABLE issuances ADD COLUMN operator TEXT NOT NULL DEFAULT '';
 ALTER TABLE issuances ADD COLUMN card_type TEXT NOT NULL DEFAULT '';
@@ -84,6 +83,13 @@ CREATE TABLE card_voids (
     PRIMARY KEY (station_id, seq)
 );
 CREATE INDEX card_voids_month ON card_voids(month);`
+
+// indexMigrationPostgres is indexMigration in PostgreSQL's words: 64-bit
+// integers, and name keys that compare bytewise.
+var indexMigrationPostgres = strings.NewReplacer(
+	"INTEGER", "BIGINT",
+	"name_key   TEXT NOT NULL", `name_key   TEXT COLLATE "C" NOT NULL`,
+).Replace(indexMigration)
 
 // monthOf is the Europe/Stockholm month of t, YYYY-MM.
 func monthOf(t time.Time) string { return t.In(calendar.Stockholm()).Format("2006-01") }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 // TestStationsSeeOnlyTheirOwnStockAndCards: shipments and card states are
@@ -14,7 +15,7 @@ import (
 // the stations of their people: TestPersonFactsScopedToStation).
 func TestStationsSeeOnlyTheirOwnStockAndCards(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,10 @@ const (
 
 // Jobs are the running scheduled jobs.
 type Jobs struct {
-	sched gocron.Scheduler
-	once  sync.Once
-	err   error
+	sched  gocron.Scheduler
+	leader *pgLeader // PostgreSQL: this instance's claim to run the jobs
+	once   sync.Once
+	err    error
 }
 
 // StartJobs schedules the deadline jobs and the outbox until ctx ends or
@@ -39,6 +40,12 @@ func (s *Server) StartJobs(ctx context.Context) (*Jobs, error) {
 	opts := []gocron.SchedulerOption{gocron.WithLocation(calendar.Stockholm())}
 	if s.cfg.Clock != nil {
 		opts = append(opts, gocron.WithClock(s.cfg.Clock))
+	}
+	var leader *pgLeader
+	if s.db.dialect == postgres {
+		// Several instances: only the leader runs the jobs (peers.go).
+		leader = &pgLeader{cfg: s.db.pgcfg}
+		opts = append(opts, gocron.WithDistributedElector(leader))
 	}
 	sched, err := gocron.NewScheduler(opts...)
 	if err != nil {
@@ -79,7 +86,7 @@ func (s *Server) StartJobs(ctx context.Context) (*Jobs, error) {
 		}
 	}
 	sched.Start()
-	jb := &Jobs{sched: sched}
+	jb := &Jobs{sched: sched, leader: leader}
 	go func() {
 		<-ctx.Done()
 		_ = jb.Stop()
@@ -92,6 +99,9 @@ func (j *Jobs) Stop() error {
 	j.once.Do(func() {
 		if err := j.sched.Shutdown(); err != nil {
 			j.err = fmt.Errorf("registry: stop jobs: %w", err)
+		}
+		if j.leader != nil {
+			j.leader.resign()
 		}
 	})
 	return j.err

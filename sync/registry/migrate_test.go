@@ -19,7 +19,7 @@ func TestMigrateRegistryOfVersion0(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.ExecContext(ctx, schema); err != nil {
+	if _, err := old.ExecContext(ctx, baseSchema.sqlite); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := old.ExecContext(ctx, `INSERT INTO issuances (id, station_id, kind, card_serial, received_at) VALUES ('old-1', 'ST-1', 'issuance', 'RK-1', '2026-01-01T00:00:00Z')`); err != nil {

@@ -40,7 +40,7 @@ func (s *Server) AddStation(ctx context.Context, id, name string) error {
 		return fmt.Errorf("registry: station ID %q: %w", id, ErrInvalid)
 	}
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO stations (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END`, id, name)
+		_, err := tx.ExecContext(ctx, `INSERT INTO stations (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name ELSE stations.name END`, id, name)
 		return err
 	})
 }
@@ -139,6 +139,7 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 	if replaced != "" {
 		s.markRevoked(replaced)
 		s.hub.notify(resp.StationID)
+		s.tellPeers(ctx, peerRevoked, resp.StationID)
 		s.log.Warn("station re-enrolled; its old certificate is revoked", "station", resp.StationID, "serial", replaced)
 	}
 	s.log.Info("station enrolled", "station", resp.StationID)

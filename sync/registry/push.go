@@ -196,7 +196,7 @@ func (s *Server) applyViews(ctx context.Context, tx *sql.Tx, station string, ev 
 		if at.IsZero() {
 			at = ev.CreatedAt
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO drawer_alarms (station_id, seq, at, found_open, received_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO drawer_alarms (station_id, seq, at, found_open, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			station, ev.Seq, alarmTime(at), p.FoundOpen, now); err != nil {
 			return fmt.Errorf("project drawer alarm: %w", err)
 		}
@@ -222,8 +222,8 @@ func (s *Server) projectIssuance(ctx context.Context, tx *sql.Tx, station string
 	if ev.Kind == protocol.KindReturn {
 		state = protocol.CardReturned
 	} else if p.IssuanceID != "" {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at, attestation_ground)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now, p.AttestationGround)
+		res, err := tx.ExecContext(ctx, `INSERT INTO issuances (id, station_id, kind, card_serial, reason, valid_until, received_at, attestation_ground)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, p.IssuanceID, station, ev.Kind, p.CardSerial, p.Reason, fmtTime(p.ValidUntil), now, p.AttestationGround)
 		if err != nil {
 			return fmt.Errorf("project issuance: %w", err)
 		}
@@ -253,7 +253,7 @@ func projectAttestors(ctx context.Context, tx *sql.Tx, p protocol.IssuancePayloa
 		if i < len(p.AttestorProofs) {
 			proof = p.AttestorProofs[i]
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO issuance_attestors (issuance_id, pos, hsa_id, proof) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issuance_attestors (issuance_id, pos, hsa_id, proof) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			p.IssuanceID, i, h, proof); err != nil {
 			return fmt.Errorf("project attestors: %w", err)
 		}
@@ -287,11 +287,11 @@ func setCardStatus(ctx context.Context, tx *sql.Tx, station, serial, state strin
 		initial = protocol.CardPending
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO card_status (serial, station_id, state, receipt_received, updated_at, rev)
-		VALUES (?1, ?2, ?3, max(?4, 0), ?5, ?6)
+		VALUES (?1, ?2, ?3, CASE WHEN ?4 > 0 THEN ?4 ELSE 0 END, ?5, ?6)
 		ON CONFLICT (serial) DO UPDATE SET
-		  station_id = CASE WHEN ?7 != '' THEN excluded.station_id ELSE station_id END,
-		  state = CASE WHEN ?7 != '' THEN ?7 ELSE state END,
-		  receipt_received = CASE WHEN ?4 >= 0 THEN ?4 ELSE receipt_received END,
+		  station_id = CASE WHEN ?7 != '' THEN excluded.station_id ELSE card_status.station_id END,
+		  state = CASE WHEN ?7 != '' THEN ?7 ELSE card_status.state END,
+		  receipt_received = CASE WHEN ?4 >= 0 THEN ?4 ELSE card_status.receipt_received END,
 		  updated_at = ?5, deleted = 0, rev = ?6`,
 		serial, station, initial, rr, now, rev, state)
 	if err != nil {

@@ -70,15 +70,14 @@ func tmpDir() (string, error) {
 	return os.MkdirTemp("", "registry-bench-")
 }
 
-// TestMain removes the benchmarks' generated registry.
-func TestMain(m *testing.M) {
-	code := m.Run()
+// removeBenchData removes the benchmarks' generated registry (main_test.go
+// runs it after the tests).
+func removeBenchData() {
 	if benchData.dir != "" && os.Getenv("REGISTRY_BENCH_KEEP") == "" {
 		_ = os.RemoveAll(benchData.dir)
 	} else if benchData.dir != "" {
 		fmt.Println("generated registry kept in", benchData.dir)
 	}
-	os.Exit(code)
 }
 
 // generate fills the registry's issuance index with benchRows rows.

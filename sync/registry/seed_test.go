@@ -10,6 +10,7 @@ import (
 
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 // TestSeedCP4OrderedCardsReadyAndPastTheirDeadline: the demonstration
@@ -19,7 +20,7 @@ import (
 func TestSeedCP4OrderedCardsReadyAndPastTheirDeadline(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir(), Now: func() time.Time { return now }})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir(), Now: func() time.Time { return now }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestSeedCP4OrderedCardsReadyAndPastTheirDeadline(t *testing.T) {
 // (RE-5) are stored like every other event kind.
 func TestStoreKeepsNotificationEventsRE5(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestStoreKeepsNotificationEventsRE5(t *testing.T) {
 // exactly one policy, typed-in attestors not allowed (AT-1).
 func TestSeedLeavesTypedAttestorsOff(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package registry is the reference central registry: it implements the
 // whole sync protocol (docs/sync-protocol.md) over HTTPS with mutual TLS,
-// stores what stations push in its own SQLite, serves reference data with
+// stores what stations push in its SQLite or PostgreSQL database (dialect.go,
+// several instances on one PostgreSQL: peers.go), serves reference data with
 // cursors, delivers remote commands over a long poll, issues station
 // certificates at enrolment and offers central admins an HTML page and a
 // small HTTP API (used by `registryd admin`).
@@ -36,6 +37,10 @@ import (
 type Config struct {
 	// DataDir holds registry.db, the CA and the server certificate.
 	DataDir string
+	// Database is where the registry's data lives: a PostgreSQL URL
+	// (postgres://…; several instances may share it) or a SQLite file;
+	// default registry.db in DataDir.
+	Database string
 	// Hosts are the names and IPs in the server certificate; default
 	// localhost and 127.0.0.1.
 	Hosts []string
@@ -83,6 +88,8 @@ type Server struct {
 	revoked map[string]bool // revoked station certificate serials (hex), refused in the TLS handshake
 
 	obs *observer // request metrics (metrics.go)
+
+	peers *peerListener // PostgreSQL: the other instances' notifications (peers.go)
 }
 
 // Open opens (creating on first start) the registry in cfg.DataDir: the
@@ -127,7 +134,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := openDB(ctx, filepath.Join(cfg.DataDir, "registry.db"))
+	d, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +160,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.backfillIndex(ctx); err != nil { // issue 14: search and reports over events stored before (index.go)
 		d.close()
 		return nil, err
+	}
+	if d.dialect == postgres {
+		if s.peers, err = s.listenPeers(ctx); err != nil {
+			d.close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -207,7 +220,10 @@ func coversHosts(dns []string, ips []net.IP, hosts []string) bool {
 func (s *Server) CA() *pki.CA { return s.ca }
 
 // Close closes the database.
-func (s *Server) Close() error { return s.db.close() }
+func (s *Server) Close() error {
+	s.peers.stop()
+	return s.db.close()
+}
 
 // TLSConfig is the station listener's TLS configuration: the server
 // certificate, and client certificates verified against the registry's CA
@@ -352,6 +368,16 @@ func (h *hub) wait(station string) <-chan struct{} {
 		h.ch[station] = c
 	}
 	return c
+}
+
+// notifyAll wakes every waiting long poll.
+func (h *hub) notifyAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for st, c := range h.ch {
+		close(c)
+		delete(h.ch, st)
+	}
 }
 
 func (h *hub) notify(station string) {

@@ -69,6 +69,7 @@ func contactsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("contacts", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory")
+	database := databaseFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -96,7 +97,7 @@ func contactsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		cs = append(cs, c)
 	}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}

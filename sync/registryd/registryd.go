@@ -28,14 +28,16 @@ import (
 )
 
 const usage = `usage:
-  registryd serve [-data DIR] [-listen ADDR] [-hosts a,b] [-seed STATION] [-metrics ADDR|-]
+  registryd serve [-data DIR] [-database URL|FILE] [-listen ADDR] [-hosts a,b] [-seed STATION] [-metrics ADDR|-]
                   [-admin ADDR|-] -console-anchors FILE -console-roles FILE [-console-cert FILE -console-key FILE] [-console-crl-grace D]
                   (the console is HTTPS with SITHS client certificates; -admin - runs without it)
                   [-smtp-relay HOST:PORT -smtp-from ADDR [-smtp-starttls required|opportunistic|none]
                    [-smtp-user U -smtp-password-file FILE] [-smtp-ca FILE]]   (RE-5 e-mail; without a relay: log only)
+                  (-database postgres://…: PostgreSQL, several instances may share it; default $REGISTRYD_DATABASE,
+                   else SQLite in -data. Every command with -data takes -database too)
   registryd contacts [-data DIR] FILE                       (e-mail addresses for notifications: lines "HSA-ID-OR-PERSONAL-NUMBER EMAIL [sv|en]")
   registryd seed  [-data DIR] STATION
-  registryd backup [-data DIR] -out DIR                      (a consistent copy while the registry serves; restore: -data DIR)
+  registryd backup [-data DIR] -out DIR                      (SQLite: a consistent copy while the registry serves; restore: -data DIR)
   registryd audit verify [-data DIR]                        (checks the console's hash-chained audit trail)
   registryd trust add-intermediate|add-crl [-data DIR] FILE (on the registry host: the first SITHS material, or a CRL
                                                              when a stale one keeps everyone out of the console)
@@ -92,10 +94,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // client authentication.
 var ErrInsecureConsole = registry.ErrConsoleInsecure
 
+// databaseEnv is the environment variable with the default of -database
+// (registryd.env: a PostgreSQL URL with its password stays out of ps).
+const databaseEnv = "REGISTRYD_DATABASE"
+
+// databaseFlag registers -database: a PostgreSQL URL or a SQLite file.
+func databaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("database", os.Getenv(databaseEnv),
+		"the registry's database: postgres://user@host/db?sslmode=verify-full (several instances may share it) or a SQLite file; default $"+databaseEnv+", else registry.db in -data")
+}
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory (database, CA, server certificate)")
+	database := databaseFlag(fs)
 	listen := fs.String("listen", ":8443", "station API address (mutual TLS)")
 	adminAddr := fs.String("admin", "127.0.0.1:8444", "console address (HTTPS, SITHS client certificates); - for none")
 	anchorsFile := fs.String("console-anchors", "", "PEM trust anchors of the central admins' SITHS certificates (required for the console)")
@@ -152,7 +165,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	log.Info("notifications (RE-5)", "config", mailCfg.String())
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Hosts: strings.Split(*hosts, ","), Logger: log, Mail: mailCfg})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Hosts: strings.Split(*hosts, ","), Logger: log, Mail: mailCfg})
 	if err != nil {
 		return err
 	}
@@ -230,6 +243,7 @@ func trustCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("trust", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory")
+	database := databaseFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -240,7 +254,7 @@ func trustCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}
@@ -268,10 +282,11 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory")
+	database := databaseFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}
@@ -290,6 +305,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory")
+	database := databaseFlag(fs)
 	out := fs.String("out", "", "the backup's directory (must not exist)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -297,7 +313,7 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("%w: backup needs -out DIR", ErrUsage)
 	}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}
@@ -313,13 +329,14 @@ func seed(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "/var/lib/registryd", "data directory")
+	database := databaseFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: seed needs a station ID", ErrUsage)
 	}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		return err
 	}

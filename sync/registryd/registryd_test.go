@@ -91,6 +91,14 @@ func TestServeEnrolAdmin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dir, keys := t.TempDir(), t.TempDir()
 	addr, adminAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	if registrytest.OnPostgres() { // every command below takes it from the environment
+		t.Setenv("REGISTRYD_DATABASE", registrytest.Database(t, dir))
+		t.Cleanup(func() {
+			if _, err := os.Stat(filepath.Join(dir, "registry.db")); err == nil {
+				t.Error("registryd made a SQLite database although REGISTRYD_DATABASE names PostgreSQL")
+			}
+		})
+	}
 	p := newAdminPKI(t, keys)
 	roles := filepath.Join(keys, "roles")
 	if err := os.WriteFile(roles, []byte("# test admins\n"+adminHSAID+" case_officer,station_manager,security_officer\n"), 0o600); err != nil {

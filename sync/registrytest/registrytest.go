@@ -2,12 +2,19 @@
 // real TLS listener on loopback, with helpers to issue station identities,
 // stop and restart it on the same address, and a fault-injecting TCP proxy
 // to put between a station and the registry.
+//
+// The registries run on SQLite in the data directory, or, with
+// KORTSTATION_TEST_REGISTRY_DB=postgres in the environment, each on a
+// fresh database of a real PostgreSQL server the test binary starts
+// (pgtest); a package that uses them calls Main from its TestMain so the
+// server is stopped at the end.
 package registrytest
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,18 +24,72 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // RawDB on PostgreSQL
+
 	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest/pgtest"
 )
+
+// BackendEnv names the environment variable that selects the tests'
+// registry database: "postgres", or empty for SQLite.
+const BackendEnv = "KORTSTATION_TEST_REGISTRY_DB"
+
+// pg is the test binary's PostgreSQL server, started on first use.
+var pg pgtest.Shared
+
+// Main runs the tests and stops the PostgreSQL server if one was started;
+// call it from TestMain.
+func Main(m *testing.M, cleanup ...func()) {
+	code := m.Run()
+	for _, c := range cleanup {
+		c()
+	}
+	pg.Stop()
+	os.Exit(code)
+}
+
+// OnPostgres reports whether the tests' registries run on PostgreSQL.
+func OnPostgres() bool { return os.Getenv(BackendEnv) == "postgres" }
+
+// Postgres is the URL of a fresh database on the test binary's
+// PostgreSQL server, whatever the backend setting.
+func Postgres(tb testing.TB) string {
+	tb.Helper()
+	return pg.Database(tb)
+}
+
+// Database is the Config.Database of a test registry in dir: "" (SQLite
+// in dir) or, on PostgreSQL, a fresh database the first time for dir and
+// the same one again for a registry reopened in dir.
+func Database(tb testing.TB, dir string) string {
+	tb.Helper()
+	if !OnPostgres() {
+		return ""
+	}
+	marker := filepath.Join(dir, "test-database.url")
+	if b, err := os.ReadFile(marker); err == nil {
+		return string(b)
+	}
+	dsn := Postgres(tb)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(marker, []byte(dsn), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return dsn
+}
 
 // Registry is a running registry.
 type Registry struct {
-	Server *registry.Server
-	Dir    string
-	Addr   string // host:port of the TLS listener
-	URL    string // https://Addr
-	Log    *slog.Logger
+	Server   *registry.Server
+	Dir      string
+	Database string // Config.Database: "" (SQLite in Dir) or a PostgreSQL URL
+	Addr     string // host:port of the TLS listener
+	URL      string // https://Addr
+	Log      *slog.Logger
 	// Wrap, when set before Start, wraps the station handler (fault
 	// injection at the HTTP level, still behind real TLS).
 	Wrap func(http.Handler) http.Handler
@@ -46,6 +107,34 @@ func Logger(t testing.TB) *slog.Logger {
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// On is cfg with its Database set for the tests' backend (Database of
+// cfg.DataDir).
+func On(tb testing.TB, cfg registry.Config) registry.Config {
+	tb.Helper()
+	if cfg.Database == "" {
+		cfg.Database = Database(tb, cfg.DataDir)
+	}
+	return cfg
+}
+
+// RawDB opens the database of the test registry in dir directly, behind
+// the registry's back (one connection: temporary tables stay). Queries
+// are the dialect's own (OnPostgres).
+func RawDB(tb testing.TB, dir string) *sql.DB {
+	tb.Helper()
+	driver, dsn := "sqlite3", "file:"+filepath.Join(dir, "registry.db")
+	if OnPostgres() {
+		driver, dsn = "pgx", Database(tb, dir)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
 
 // Start opens a registry in a temporary directory and serves it on a free
 // loopback port; it is stopped at the end of the test.
@@ -67,7 +156,7 @@ func New(t testing.TB, dir string) *Registry {
 func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	t.Helper()
 	log := Logger(t)
-	cfg := registry.Config{DataDir: dir, Logger: log, MaxWait: 5 * time.Second}
+	cfg := registry.Config{DataDir: dir, Database: Database(t, dir), Logger: log, MaxWait: 5 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -75,12 +164,32 @@ func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}
-	r := &Registry{Server: srv, Dir: dir, Log: log}
+	r := &Registry{Server: srv, Dir: dir, Database: cfg.Database, Log: log}
 	t.Cleanup(func() {
 		r.Stop()
 		srv.Close()
 	})
 	return r
+}
+
+// Peer opens another instance of r's registry: its own data directory
+// with a copy of r's CA, the same PostgreSQL database (several instances,
+// one database). mod adjusts its configuration when not nil.
+func Peer(t testing.TB, r *Registry, mod func(*registry.Config)) *Registry {
+	t.Helper()
+	if !registry.IsPostgresURL(r.Database) {
+		t.Fatal("registrytest: instances share a PostgreSQL database; this registry is on SQLite")
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "ca"), os.DirFS(filepath.Join(r.Dir, "ca"))); err != nil {
+		t.Fatal(err)
+	}
+	return NewWith(t, dir, func(c *registry.Config) {
+		c.Database = r.Database
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
 
 // Serve starts serving, on the same address as before if there was one.

@@ -3,9 +3,7 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -36,11 +34,7 @@ func TestDrawerAlarmReachesRegistryAsDocumented(t *testing.T) {
 
 	// At the registry's database: exactly one drawer_alarm, decoding
 	// into the documented payload.
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(reg.Dir, "registry.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := registrytest.RawDB(t, reg.Dir)
 	rows, err := db.QueryContext(ctx, `SELECT kind, payload FROM events WHERE station_id = 'ST-RC7' ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,12 @@
+package registry_test
+
+import (
+	"testing"
+
+	"github.com/kortstation/kortstation/sync/registrytest"
+)
+
+// TestMain stops the PostgreSQL server the registries of the tests ran on
+// (registrytest.BackendEnv=postgres) and removes the benchmarks' generated
+// registry.
+func TestMain(m *testing.M) { registrytest.Main(m, removeBenchData) }
