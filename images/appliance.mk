@@ -30,7 +30,7 @@ CROSS_ENV_arm64 := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gc
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 CROSS_ENV_amd64 := CGO_ENABLED=1 GOOS=linux GOARCH=amd64
 
-.PHONY: appliance-deps image-deps cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
+.PHONY: appliance-deps image-deps bundle-deps cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
 
 # The update signing keys (docs/appliance.md, "Key handling"). The image
 # trusts RAUC_KEYRING (the update CA); bundles are signed with RAUC_KEY and
@@ -52,6 +52,9 @@ appliance-deps:
 
 image-deps:
 	@scripts/install-deps.sh image
+
+bundle-deps:
+	@scripts/install-deps.sh bundle
 
 ## cross: kioskd (and registryd) for linux/arm64, cgo with Debian's cross toolchain
 cross: appliance-deps
@@ -95,7 +98,7 @@ image: image-deps deb $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEYRING)),rauc-dev
 
 ## bundle: the signed RAUC update of the image's root and boot file systems
 ## (run `make image` first, or give ROOT_EXT4= and BOOT_VFAT=)
-bundle: image-deps $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEY)),rauc-dev-keys)
+bundle: bundle-deps $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEY)),rauc-dev-keys)
 	@[ -r '$(ROOT_EXT4)' ] || { echo "bundle: no $(ROOT_EXT4): run make image first (or set ROOT_EXT4=)" >&2; exit 1; }
 	images/rauc/build-bundle.sh -r '$(ROOT_EXT4)' $(if $(wildcard $(BOOT_VFAT)),-b '$(BOOT_VFAT)') \
 	  -V '$(DEB_VERSION)' -k '$(RAUC_KEY)' -c '$(RAUC_CERT)' -K '$(RAUC_KEYRING)' \

@@ -6,6 +6,7 @@
 #                                       dpkg-dev: `make cross`, `make deb`, the rootfs check
 #   scripts/install-deps.sh image   – plus what `make image` and `make bundle` need (mtools,
 #                                     dosfstools, fdisk, rauc, squashfs-tools)
+#   scripts/install-deps.sh bundle  – only what `make bundle` needs (rauc, squashfs-tools)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 
@@ -19,13 +20,15 @@ test+=(rauc squashfs-tools dbus openssl mtools dosfstools e2fsprogs)
 # libpcsclite-dev:arm64 can be installed.
 appliance=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user-static mmdebstrap arch-test dpkg-dev fakeroot systemd)
 image=(mtools dosfstools fdisk e2fsprogs rauc squashfs-tools openssl)
+bundle=(rauc squashfs-tools openssl)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test) want=("${build[@]}" "${test[@]}") ;;
   appliance) want=("${build[@]}" "${appliance[@]}") ;;
   image) want=("${build[@]}" "${appliance[@]}" "${image[@]}") ;;
-  *) echo "usage: $0 build|test|appliance|image" >&2; exit 2 ;;
+  bundle) want=("${bundle[@]}") ;;
+  *) echo "usage: $0 build|test|appliance|image|bundle" >&2; exit 2 ;;
 esac
 
 # binfmt registers qemu-aarch64 with the kernel so that an arm64 chroot
