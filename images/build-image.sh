@@ -2,6 +2,9 @@
 # Builds the bootable Raspberry Pi 4 image (Debian 12 arm64) with A/B root
 # slots for RAUC updates:
 #   images/build-image.sh -d KORTSTATION_ARM64_DEB -o IMAGE -k KEYRING -V VERSION [-c CACHEDIR]
+#   images/build-image.sh -r ROOTDIR -o IMAGE -k KEYRING -V VERSION
+# -r takes a root directory made beforehand (build-rootfs.sh -p image, or a
+# test's stand-in) instead of building one; it is changed in place.
 #
 # Partitions (MBR; 4 is the extended partition holding 5-7):
 #   1 KSBOOT  FAT32  64 MiB    autoboot.txt (tryboot_a_b: which of 2/3 boots),
@@ -23,15 +26,16 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-deb= out= cache= keyring= version=
+deb= out= cache= keyring= version= prebuilt=
 CONF_MIB=${CONF_MIB:-64}
 BOOT_MIB=${BOOT_MIB:-256}
 SLOT_MIB=${SLOT_MIB:-3072}
 DATA_MIB=${DATA_MIB:-512}
-usage() { echo "usage: $0 -d DEB -o IMAGE -k KEYRING -V VERSION [-c CACHEDIR]" >&2; exit 2; }
-while getopts d:o:c:k:V: opt; do
+usage() { echo "usage: $0 -d DEB|-r ROOTDIR -o IMAGE -k KEYRING -V VERSION [-c CACHEDIR]" >&2; exit 2; }
+while getopts d:r:o:c:k:V: opt; do
 	case $opt in
 	d) deb=$OPTARG ;;
+	r) prebuilt=$OPTARG ;;
 	o) out=$OPTARG ;;
 	c) cache=$OPTARG ;;
 	k) keyring=$OPTARG ;;
@@ -39,7 +43,7 @@ while getopts d:o:c:k:V: opt; do
 	*) usage ;;
 	esac
 done
-[ -n "$deb" ] && [ -n "$out" ] && [ -n "$keyring" ] && [ -n "$version" ] || usage
+[ -n "$deb$prebuilt" ] && [ -n "$out" ] && [ -n "$keyring" ] && [ -n "$version" ] || usage
 openssl x509 -in "$keyring" -noout 2>/dev/null || { echo "build-image: $keyring is not a PEM certificate (the update CA)" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kortstation-image.XXXXXX")
@@ -49,7 +53,11 @@ t0=$(date +%s)
 step() { echo "build-image: [$(( $(date +%s) - t0 ))s] $*" >&2; }
 
 step "root file system (mmdebstrap, arm64 under qemu-user)"
-"$here/build-rootfs.sh" -a arm64 -p image -d "$deb" -o "$root" ${cache:+-c "$cache"}
+if [ -n "$prebuilt" ]; then
+	root=$(cd "$prebuilt" && pwd)
+else
+	"$here/build-rootfs.sh" -a arm64 -p image -d "$deb" -o "$root" ${cache:+-c "$cache"}
+fi
 
 step "appliance configuration"
 cp -a "$here/rootfs/etc/." "$root/etc/"
