@@ -97,6 +97,19 @@ func TestImageToBundleToSlot(t *testing.T) {
 		t.Errorf("/etc/kortstation-release: %q", rel)
 	}
 
+	// No gettys on the touchscreen's or spare VTs, no Ctrl+Alt+Del (the
+	// image layout test checks the same in the real image).
+	for _, u := range []string{"getty@tty1.service", "getty@.service", "autovt@.service", "ctrl-alt-del.target"} {
+		st := sh(t, nil, "debugfs", "-R", "stat /etc/systemd/system/"+u, rootfs)
+		if !strings.Contains(st, `Fast link dest: "/dev/null"`) {
+			t.Errorf("%s is not masked in the image's root:\n%s", u, st)
+		}
+	}
+	logind := sh(t, nil, "debugfs", "-R", "cat /etc/systemd/logind.conf.d/kortstation.conf", rootfs)
+	if !strings.Contains(logind, "NAutoVTs=0") || !strings.Contains(logind, "ReserveVT=0") {
+		t.Errorf("logind starts gettys on spare VTs:\n%s", logind)
+	}
+
 	// make bundle from the image's file systems, then install on a station.
 	bin := filepath.Join(dir, "bin")
 	sh(t, nil, "make", "--no-print-directory", "-C", repo(t), "-f", "images/appliance.mk", "bundle",
