@@ -7,6 +7,7 @@
 #   make deb           bin/deb/kortstation_<version>_{arm64,amd64}.deb
 #   make rootfs-check  the CI-sized image check (also run by `make test`)
 #   make image         bin/image/kortstation-<version>-rpi-arm64.img + layout test
+#   make bundle        bin/bundle/kortstation-<version>.raucb: the signed update
 
 GO      ?= go
 BIN     ?= bin
@@ -29,13 +30,31 @@ CROSS_ENV_arm64 := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gc
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 CROSS_ENV_amd64 := CGO_ENABLED=1 GOOS=linux GOARCH=amd64
 
-.PHONY: appliance-deps image-deps cross cross-amd64 deb rootfs-check image
+.PHONY: appliance-deps image-deps bundle-deps cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
+
+# The update signing keys (docs/appliance.md, "Key handling"). The image
+# trusts RAUC_KEYRING (the update CA); bundles are signed with RAUC_KEY and
+# RAUC_CERT (a certificate that CA issued). Unset, a development CA is made
+# once in $(BIN)/rauc-dev-keys: fine for a test bench, never for stations.
+RAUC_DEV_KEYS := $(BIN)/rauc-dev-keys
+RAUC_KEYRING  ?= $(RAUC_DEV_KEYS)/ca.cert.pem
+RAUC_KEY      ?= $(RAUC_DEV_KEYS)/signing.key.pem
+RAUC_CERT     ?= $(RAUC_DEV_KEYS)/signing.cert.pem
+# verity for stations; plain for machines without device-mapper (tests).
+BUNDLE_FORMAT ?= verity
+IMAGE_BASE    := $(BIN)/image/kortstation-$(DEB_VERSION)
+# The file systems the bundle carries: those `make image` built, unless given.
+ROOT_EXT4     ?= $(IMAGE_BASE)-root.ext4
+BOOT_VFAT     ?= $(IMAGE_BASE)-boot.vfat
 
 appliance-deps:
 	@scripts/install-deps.sh appliance
 
 image-deps:
 	@scripts/install-deps.sh image
+
+bundle-deps:
+	@scripts/install-deps.sh bundle
 
 ## cross: kioskd (and registryd) for linux/arm64, cgo with Debian's cross toolchain
 cross: appliance-deps
@@ -63,9 +82,24 @@ rootfs-check: appliance-deps
 	KORTSTATION_CACHE=$(APPLIANCE_CACHE) \
 	  $(GO) test -count=1 -timeout 30m -run 'TestRootfs' -v ./images/
 
+## rauc-dev-keys: a throwaway update CA and signing key (development only)
+rauc-dev-keys: $(RAUC_DEV_KEYS)/ca.cert.pem
+$(RAUC_DEV_KEYS)/ca.cert.pem:
+	@echo "rauc: making a DEVELOPMENT update CA in $(RAUC_DEV_KEYS) (not for stations)" >&2
+	images/rauc/make-keys.sh $(RAUC_DEV_KEYS) "Kortstation development"
+
 ## image: the bootable Raspberry Pi image, then its layout test
-image: image-deps deb
+image: image-deps deb $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEYRING)),rauc-dev-keys)
 	images/build-image.sh -d $(BIN)/deb/kortstation_$(DEB_VERSION)_arm64.deb \
-	  -o $(BIN)/image/kortstation-$(DEB_VERSION)-rpi-arm64.img -c $(APPLIANCE_CACHE)
+	  -o $(IMAGE_BASE)-rpi-arm64.img -c $(APPLIANCE_CACHE) \
+	  -k $(RAUC_KEYRING) -V '$(DEB_VERSION)'
 	KORTSTATION_IMAGE=$(CURDIR)/$(BIN)/image/kortstation-$(DEB_VERSION)-rpi-arm64.img \
 	  $(GO) test -tags imagetest -count=1 -timeout 10m -run 'TestImageLayout' -v ./images/
+
+## bundle: the signed RAUC update of the image's root and boot file systems
+## (run `make image` first, or give ROOT_EXT4= and BOOT_VFAT=)
+bundle: bundle-deps $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEY)),rauc-dev-keys)
+	@[ -r '$(ROOT_EXT4)' ] || { echo "bundle: no $(ROOT_EXT4): run make image first (or set ROOT_EXT4=)" >&2; exit 1; }
+	images/rauc/build-bundle.sh -r '$(ROOT_EXT4)' $(if $(wildcard $(BOOT_VFAT)),-b '$(BOOT_VFAT)') \
+	  -V '$(DEB_VERSION)' -k '$(RAUC_KEY)' -c '$(RAUC_CERT)' -K '$(RAUC_KEYRING)' \
+	  -f $(BUNDLE_FORMAT) -o $(BIN)/bundle/kortstation-$(DEB_VERSION).raucb

@@ -176,6 +176,16 @@ var packagedFiles = []string{
 	"/usr/lib/tmpfiles.d/kortstation.conf",
 	"/usr/lib/kortstation/kiosk-browser",
 	"/usr/share/doc/kortstation/README.md",
+	// Issue 16: updates and the kiosk lockdown.
+	"/lib/systemd/system/kortstation-health.service",
+	"/usr/lib/kortstation/rauc-tryboot",
+	"/usr/lib/kortstation/rauc-pre-install",
+	"/usr/lib/kortstation/rauc-post-install",
+	"/usr/lib/kortstation/kortstation-health",
+	"/usr/lib/kortstation/kortstation-update",
+	"/usr/lib/kortstation/usb-authorize",
+	"/lib/udev/rules.d/70-kortstation-usb.rules",
+	"/etc/chromium/policies/managed/kortstation.json",
 }
 
 func TestDebPackage(t *testing.T) {
@@ -227,8 +237,10 @@ func TestDebPackage(t *testing.T) {
 			ctrl := t.TempDir()
 			run(t, time.Minute, nil, "dpkg-deb", "--control", deb, ctrl)
 			conff, _ := os.ReadFile(filepath.Join(ctrl, "conffiles"))
-			if !strings.Contains(string(conff), "/etc/kortstation/kioskd.json") {
-				t.Errorf("conffiles %q lacks /etc/kortstation/kioskd.json", conff)
+			for _, c := range []string{"/etc/kortstation/kioskd.json", "/etc/chromium/policies/managed/kortstation.json"} {
+				if !strings.Contains(string(conff), c) {
+					t.Errorf("conffiles %q lacks %s", conff, c)
+				}
 			}
 			for _, s := range []string{"postinst", "prerm", "postrm"} {
 				fi, err := os.Stat(filepath.Join(ctrl, s))
@@ -351,6 +363,7 @@ func checkInstalledRoot(t *testing.T, root string, env []string) {
 		"etc/systemd/system/multi-user.target.wants/kortstation-provision.service": "/lib/systemd/system/kortstation-provision.service",
 		"etc/systemd/system/graphical.target.wants/kortstation-display.service":    "/lib/systemd/system/kortstation-display.service",
 		"etc/systemd/system/sockets.target.wants/pcscd.socket":                     "/lib/systemd/system/pcscd.socket",
+		"etc/systemd/system/multi-user.target.wants/kortstation-health.service":    "/lib/systemd/system/kortstation-health.service",
 	} {
 		got, err := os.Readlink(filepath.Join(root, link))
 		if err != nil {

@@ -47,6 +47,8 @@ image)
 	security=$("$here/debian-mirror.sh" bookworm-security)
 	sources=("deb $mirror bookworm $components" "deb $mirror bookworm-updates $components" "deb $security bookworm-security $components")
 	pkgs=$pkgs,linux-image-arm64,raspi-firmware,initramfs-tools,dosfstools,e2fsprogs,iproute2,kmod,cups-filters,printer-driver-gutenprint
+	# A/B updates: RAUC and its D-Bus service; mtools for rauc-post-install.
+	pkgs=$pkgs,rauc,rauc-service,mtools
 	# raspi-firmware's kernel hook writes cmdline.txt and config.txt from
 	# these when the kernel is configured: they must be there first.
 	hooks+=(--setup-hook="mkdir -p \"\$1/etc/default\" && cp '$here/rootfs/etc/default/'raspi-* \"\$1/etc/default/\"")

@@ -4,14 +4,17 @@ package images
 
 // TestImageLayout checks the image `make image` built (KORTSTATION_IMAGE):
 // the partition table, the file systems' labels, the files on each and the
-// enabled units. It reads the image without mounting it: the MBR and
-// superblocks directly, FAT with mtools, ext4 with debugfs.
+// enabled units. It reads the image without mounting it: the partition
+// table with sfdisk, superblocks directly, FAT with mtools, ext4 with debugfs.
 // Run by `make image` (go test -tags imagetest), not by `make test`.
 
 import (
 	"bytes"
+	"crypto/x509"
 	"debug/elf"
 	"encoding/binary"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,36 +28,6 @@ type partition struct {
 	boot         bool
 	kind         byte
 	start, bytes int64
-}
-
-func readMBR(t *testing.T, img string) []partition {
-	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	mbr := make([]byte, 512)
-	if _, err := f.ReadAt(mbr, 0); err != nil {
-		t.Fatal(err)
-	}
-	if mbr[510] != 0x55 || mbr[511] != 0xaa {
-		t.Fatalf("no MBR signature: % x", mbr[510:])
-	}
-	var ps []partition
-	for i := 0; i < 4; i++ {
-		e := mbr[446+16*i : 446+16*(i+1)]
-		if e[4] == 0 {
-			continue
-		}
-		ps = append(ps, partition{
-			boot:  e[0] == 0x80,
-			kind:  e[4],
-			start: int64(binary.LittleEndian.Uint32(e[8:12])) * 512,
-			bytes: int64(binary.LittleEndian.Uint32(e[12:16])) * 512,
-		})
-	}
-	return ps
 }
 
 func readAt(t *testing.T, img string, off int64, n int) []byte {
@@ -130,6 +103,49 @@ func extStat(t *testing.T, img string, off int64, path string) (uid, gid int, mo
 	return uid, gid, mode, link, true
 }
 
+// sfdiskParts reads the partition table, logical partitions included, with
+// sfdisk --json: number (1-7) -> partition.
+func sfdiskParts(t *testing.T, img string) map[int]partition {
+	t.Helper()
+	out, err := exec.Command("sfdisk", "--json", img).Output()
+	if err != nil {
+		t.Fatalf("sfdisk --json: %v", err)
+	}
+	var tbl struct {
+		PartitionTable struct {
+			Label      string `json:"label"`
+			Partitions []struct {
+				Node     string `json:"node"`
+				Start    int64  `json:"start"`
+				Size     int64  `json:"size"`
+				Type     string `json:"type"`
+				Bootable bool   `json:"bootable"`
+			} `json:"partitions"`
+		} `json:"partitiontable"`
+	}
+	if err := json.Unmarshal(out, &tbl); err != nil {
+		t.Fatalf("sfdisk --json: %v", err)
+	}
+	if tbl.PartitionTable.Label != "dos" {
+		t.Errorf("partition table %q, want dos (MBR, for the Pi's boot ROM)", tbl.PartitionTable.Label)
+	}
+	ps := map[int]partition{}
+	for _, p := range tbl.PartitionTable.Partitions {
+		n, err := strconv.Atoi(strings.TrimPrefix(p.Node, img))
+		if err != nil {
+			t.Fatalf("partition node %q", p.Node)
+		}
+		kind, _ := strconv.ParseUint(p.Type, 16, 8)
+		ps[n] = partition{boot: p.Bootable, kind: byte(kind), start: p.Start * 512, bytes: p.Size * 512}
+	}
+	return ps
+}
+
+// TestImageLayout checks the A/B image: partition 1 with autoboot.txt,
+// two boot slots and two root slots (B empty until the first update), the
+// data partition; RAUC's configuration and keyring, the tryboot backend,
+// the health gate, and the kiosk lockdown (browser policy, no spare gettys,
+// USB by class) in the root.
 func TestImageLayout(t *testing.T) {
 	img := os.Getenv("KORTSTATION_IMAGE")
 	if img == "" {
@@ -140,41 +156,92 @@ func TestImageLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("image %s: %d MiB", img, fi.Size()>>20)
-
-	ps := readMBR(t, img)
-	if len(ps) != 3 {
-		t.Fatalf("got %d partitions, want 3 (boot, root, data): %+v", len(ps), ps)
+	repo, _ := filepath.Abs("..")
+	repoFile := func(rel string) string {
+		b, err := os.ReadFile(filepath.Join(repo, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
 	}
-	for i, p := range ps {
+
+	ps := sfdiskParts(t, img)
+	if len(ps) != 7 {
+		t.Fatalf("got %d partitions, want 7 (autoboot, boot A/B, extended, root A/B, data): %+v", len(ps), ps)
+	}
+	for n := 1; n <= 7; n++ {
+		p := ps[n]
 		if p.start%(1<<20) != 0 {
-			t.Errorf("partition %d starts at %d, not 1 MiB aligned", i+1, p.start)
+			t.Errorf("partition %d starts at %d, not 1 MiB aligned", n, p.start)
 		}
 		if p.start+p.bytes > fi.Size() {
-			t.Errorf("partition %d ends past the image", i+1)
+			t.Errorf("partition %d ends past the image", n)
 		}
-		if i > 0 && ps[i-1].start+ps[i-1].bytes > p.start {
-			t.Errorf("partition %d overlaps partition %d", i+1, i)
+		if n > 1 && n != 5 && ps[n-1].start+ps[n-1].bytes > p.start && n-1 != 4 {
+			t.Errorf("partition %d overlaps partition %d", n, n-1)
 		}
 	}
-	boot, root, data := ps[0], ps[1], ps[2]
-	if boot.kind != 0x0c || !boot.boot {
-		t.Errorf("partition 1: type %#x boot %v, want FAT32 LBA (0xc), bootable", boot.kind, boot.boot)
+	ext := ps[4]
+	for n := 5; n <= 7; n++ {
+		if ps[n].start < ext.start || ps[n].start+ps[n].bytes > ext.start+ext.bytes {
+			t.Errorf("logical partition %d is outside the extended partition", n)
+		}
 	}
-	if root.kind != 0x83 || data.kind != 0x83 {
-		t.Errorf("partitions 2, 3: types %#x %#x, want Linux (0x83)", root.kind, data.kind)
+	if ps[6].start < ps[5].start+ps[5].bytes || ps[7].start < ps[6].start+ps[6].bytes {
+		t.Error("logical partitions overlap")
 	}
-	if lbl := strings.TrimSpace(string(readAt(t, img, boot.start+0x47, 11))); lbl != "KSBOOT" {
-		t.Errorf("boot label %q, want KSBOOT", lbl)
+	conf, bootA, bootB, rootA, rootB, data := ps[1], ps[2], ps[3], ps[5], ps[6], ps[7]
+	if conf.kind != 0x0c || !conf.boot {
+		t.Errorf("partition 1: type %#x boot %v, want FAT32 LBA (0xc), bootable", conf.kind, conf.boot)
 	}
+	if bootA.kind != 0x0c || bootB.kind != 0x0c || ext.kind != 0x05 {
+		t.Errorf("partitions 2, 3, 4: types %#x %#x %#x, want 0xc 0xc 0x5", bootA.kind, bootB.kind, ext.kind)
+	}
+	if rootA.kind != 0x83 || rootB.kind != 0x83 || data.kind != 0x83 {
+		t.Errorf("partitions 5, 6, 7: types %#x %#x %#x, want Linux (0x83)", rootA.kind, rootB.kind, data.kind)
+	}
+	// Both slots of a pair are the same size: any update fits either.
+	if bootA.bytes != bootB.bytes || rootA.bytes != rootB.bytes {
+		t.Errorf("slot sizes differ: boot %d/%d, root %d/%d", bootA.bytes, bootB.bytes, rootA.bytes, rootB.bytes)
+	}
+	fatLabel := func(p partition) string { return strings.TrimSpace(string(readAt(t, img, p.start+0x47, 11))) }
+	if lbl := fatLabel(conf); lbl != "KSBOOT" {
+		t.Errorf("partition 1 label %q, want KSBOOT", lbl)
+	}
+	if lbl := fatLabel(bootA); lbl != "KSFW" {
+		t.Errorf("boot slot A label %q, want KSFW", lbl)
+	}
+	root := rootA
 	if lbl := ext4Label(t, img, root.start); lbl != "KSROOT" {
-		t.Errorf("root label %q, want KSROOT", lbl)
+		t.Errorf("root slot A label %q, want KSROOT", lbl)
 	}
 	if lbl := ext4Label(t, img, data.start); lbl != "KSDATA" {
 		t.Errorf("data label %q, want KSDATA", lbl)
 	}
+	// Slot B is empty until the first update writes it.
+	for name, p := range map[string]partition{"boot slot B": bootB, "root slot B": rootB} {
+		if !bytes.Equal(readAt(t, img, p.start, 4096), make([]byte, 4096)) {
+			t.Errorf("%s is not empty", name)
+		}
+	}
+
+	t.Run("autoboot", func(t *testing.T) {
+		fat := fmt.Sprintf("%s@@%d", img, conf.start)
+		ab, err := exec.Command("mtype", "-i", fat, "::/autoboot.txt").Output()
+		if err != nil {
+			t.Fatalf("partition 1 has no autoboot.txt: %v", err)
+		}
+		if want := "[all]\ntryboot_a_b=1\nboot_partition=2\n[tryboot]\nboot_partition=3\n"; string(ab) != want {
+			t.Errorf("autoboot.txt:\n%s\nwant:\n%s", ab, want)
+		}
+		state, err := exec.Command("mtype", "-i", fat, "::/kortstation-ab.state").Output()
+		if err != nil || !strings.Contains(string(state), "A=good") || !strings.Contains(string(state), "B=bad") {
+			t.Errorf("kortstation-ab.state %q (%v), want A good, B bad", state, err)
+		}
+	})
 
 	t.Run("boot", func(t *testing.T) {
-		fat := fmt.Sprintf("%s@@%d", img, boot.start)
+		fat := fmt.Sprintf("%s@@%d", img, bootA.start)
 		out, err := exec.Command("mdir", "-b", "-i", fat, "::/").CombinedOutput()
 		if err != nil {
 			t.Fatalf("mdir: %v\n%s", err, out)
@@ -182,26 +249,26 @@ func TestImageLayout(t *testing.T) {
 		list := string(out)
 		for _, want := range []string{"/config.txt", "/cmdline.txt", "/vmlinuz-", "/initrd.img-", "/bcm2711-rpi-4-b.dtb", "/start4.elf", "/fixup4.dat"} {
 			if !strings.Contains(list, want) {
-				t.Errorf("boot partition lacks %s:\n%s", want, list)
+				t.Errorf("boot slot A lacks %s:\n%s", want, list)
 			}
 		}
 		cmdline, err := exec.Command("mtype", "-i", fat, "::/cmdline.txt").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"root=LABEL=KSROOT", " ro ", "consoleblank=0", "rootwait"} {
+		for _, want := range []string{"root=/dev/mmcblk0p5 rauc.slot=A ", " ro ", "consoleblank=0", "rootwait", "usbcore.authorized_default=0"} {
 			if !strings.Contains(string(cmdline), want) {
 				t.Errorf("cmdline.txt %q lacks %q", cmdline, want)
 			}
 		}
-		if strings.Contains(string(cmdline), " rw ") || strings.Contains(string(cmdline), "cma=") {
-			t.Errorf("cmdline.txt %q: root must not be rw, no cma= on a Pi 4", cmdline)
+		if strings.Contains(string(cmdline), " rw ") || strings.Contains(string(cmdline), "cma=") || strings.Contains(string(cmdline), "LABEL=KSROOT") {
+			t.Errorf("cmdline.txt %q: root must not be rw or by label (both slots carry KSROOT), no cma= on a Pi 4", cmdline)
 		}
 		config, err := exec.Command("mtype", "-i", fat, "::/config.txt").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"arm_64bit=1", "kernel=vmlinuz-", "initramfs initrd.img-"} {
+		for _, want := range []string{"arm_64bit=1", "kernel=vmlinuz-", "initramfs initrd.img-", "dtparam=watchdog=on"} {
 			if !strings.Contains(string(config), want) {
 				t.Errorf("config.txt lacks %q", want)
 			}
@@ -215,7 +282,8 @@ func TestImageLayout(t *testing.T) {
 				t.Errorf("root lacks %s", p)
 			}
 		}
-		for _, p := range []string{"/usr/bin/cage", "/usr/bin/chromium", "/usr/sbin/pcscd", "/usr/sbin/cupsd", "/data", "/boot/firmware", "/var/lib/kortstation"} {
+		for _, p := range []string{"/usr/bin/cage", "/usr/bin/chromium", "/usr/sbin/pcscd", "/usr/sbin/cupsd", "/data", "/boot/firmware", "/var/lib/kortstation",
+			"/usr/bin/rauc", "/lib/systemd/system/rauc.service", "/usr/bin/mcopy", "/usr/bin/setpriv"} {
 			if _, _, _, _, ok := extStat(t, img, root.start, p); !ok {
 				t.Errorf("root lacks %s", p)
 			}
@@ -232,14 +300,51 @@ func TestImageLayout(t *testing.T) {
 			f.Close()
 		}
 		fstab, _ := extFile(t, img, root.start, "/etc/fstab")
-		for _, want := range []string{"LABEL=KSROOT  /               ext4   ro,", "LABEL=KSDATA  /data", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
+		for _, want := range []string{"LABEL=KSDATA  /data", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
 			if !strings.Contains(fstab, want) {
 				t.Errorf("fstab lacks %q", want)
 			}
 		}
+		if strings.Contains(fstab, "LABEL=KSROOT") {
+			t.Error("fstab mounts the root by label: both root slots carry it")
+		}
 		if strings.Contains(fstab, "gid=lp") {
 			t.Error("fstab still has gid=lp (not resolved to a number)")
 		}
+
+		// RAUC: the shipped configuration, the update CA as keyring, the
+		// running version for the downgrade check.
+		if got, _ := extFile(t, img, root.start, "/etc/rauc/system.conf"); got != repoFile("images/rauc/system.conf") {
+			t.Error("/etc/rauc/system.conf differs from images/rauc/system.conf")
+		}
+		keyring, _ := extFile(t, img, root.start, "/etc/rauc/keyring.pem")
+		if blk, _ := pem.Decode([]byte(keyring)); blk == nil {
+			t.Error("/etc/rauc/keyring.pem holds no PEM certificate")
+		} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil || !c.IsCA {
+			t.Errorf("/etc/rauc/keyring.pem: not a CA certificate (%v)", err)
+		} else {
+			t.Logf("update CA: %s", c.Subject)
+		}
+		if rel, _ := extFile(t, img, root.start, "/etc/kortstation-release"); !strings.HasPrefix(rel, "VERSION=") {
+			t.Errorf("/etc/kortstation-release %q, want VERSION=", rel)
+		}
+		// The kiosk lockdown.
+		if got, _ := extFile(t, img, root.start, "/etc/chromium/policies/managed/kortstation.json"); got != repoFile("systemd/chromium-policy.json") {
+			t.Error("the Chromium policy in the image differs from systemd/chromium-policy.json")
+		}
+		logind, _ := extFile(t, img, root.start, "/etc/systemd/logind.conf.d/kortstation.conf")
+		for _, want := range []string{"NAutoVTs=0", "ReserveVT=0", "HandlePowerKey=ignore"} {
+			if !strings.Contains(logind, want) {
+				t.Errorf("logind.conf.d/kortstation.conf lacks %s", want)
+			}
+		}
+		if wd, _ := extFile(t, img, root.start, "/etc/systemd/system.conf.d/kortstation.conf"); !strings.Contains(wd, "RuntimeWatchdogSec=") {
+			t.Error("systemd does not pet the hardware watchdog")
+		}
+		if sc, _ := extFile(t, img, root.start, "/etc/sysctl.d/60-kortstation.conf"); !strings.Contains(sc, "kernel.sysrq = 0") {
+			t.Error("magic SysRq is not off")
+		}
+
 		passwd, _ := extFile(t, img, root.start, "/etc/passwd")
 		for _, line := range strings.Split(passwd, "\n") {
 			if f := strings.Split(line, ":"); len(f) > 3 && f[0] == "kortstation" {
@@ -253,10 +358,15 @@ func TestImageLayout(t *testing.T) {
 		links := map[string]string{
 			"/etc/systemd/system/multi-user.target.wants/kioskd.service":                "/lib/systemd/system/kioskd.service",
 			"/etc/systemd/system/multi-user.target.wants/kortstation-provision.service": "/lib/systemd/system/kortstation-provision.service",
+			"/etc/systemd/system/multi-user.target.wants/kortstation-health.service":    "/lib/systemd/system/kortstation-health.service",
 			"/etc/systemd/system/graphical.target.wants/kortstation-display.service":    "/lib/systemd/system/kortstation-display.service",
 			"/etc/systemd/system/sockets.target.wants/pcscd.socket":                     "/lib/systemd/system/pcscd.socket",
 			"/etc/systemd/system/default.target":                                        "/lib/systemd/system/graphical.target",
-			"/etc/systemd/system/getty@tty1.service":                                    "/dev/null",
+			// No gettys on the touchscreen's or any spare VT, no Ctrl+Alt+Del.
+			"/etc/systemd/system/getty@tty1.service":  "/dev/null",
+			"/etc/systemd/system/getty@.service":      "/dev/null",
+			"/etc/systemd/system/autovt@.service":     "/dev/null",
+			"/etc/systemd/system/ctrl-alt-del.target": "/dev/null",
 		}
 		for l, want := range links {
 			_, _, _, got, ok := extStat(t, img, root.start, l)
@@ -288,9 +398,27 @@ func TestImageLayout(t *testing.T) {
 		if !ok || uid != stationUID || gid != stationGID || mode&0o7777 != 0o700 {
 			t.Errorf("data /kortstation: %d:%d %o (exists %v), want %d:%d 700", uid, gid, mode&0o7777, ok, stationUID, stationGID)
 		}
-		for _, p := range []string{"/cups/cupsd.conf", "/systemd", "/log/journal"} {
+		for _, p := range []string{"/cups/cupsd.conf", "/systemd", "/log/journal", "/rauc"} {
 			if _, _, _, _, ok := extStat(t, img, data.start, p); !ok {
 				t.Errorf("data partition lacks %s", p)
+			}
+		}
+	})
+
+	// What `make bundle` packs: the file systems of slot A, beside the image.
+	t.Run("bundle inputs", func(t *testing.T) {
+		base := strings.TrimSuffix(strings.TrimSuffix(img, ".img"), "-rpi-arm64")
+		for _, c := range []struct {
+			file string
+			p    partition
+		}{{base + "-root.ext4", rootA}, {base + "-boot.vfat", bootA}} {
+			b, err := os.ReadFile(c.file)
+			if err != nil {
+				t.Errorf("no %s: %v", c.file, err)
+				continue
+			}
+			if int64(len(b)) > c.p.bytes || !bytes.Equal(readAt(t, img, c.p.start, 1<<20), b[:1<<20]) {
+				t.Errorf("%s is not what slot A holds", c.file)
 			}
 		}
 	})

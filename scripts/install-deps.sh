@@ -4,24 +4,31 @@
 #   scripts/install-deps.sh test    – plus the real daemons and browser the tests drive
 #   scripts/install-deps.sh appliance – arm64 cross toolchain, qemu-user, mmdebstrap,
 #                                       dpkg-dev: `make cross`, `make deb`, the rootfs check
-#   scripts/install-deps.sh image   – plus what `make image` needs (mtools, dosfstools, fdisk)
+#   scripts/install-deps.sh image   – plus what `make image` and `make bundle` need (mtools,
+#                                     dosfstools, fdisk, rauc, squashfs-tools)
+#   scripts/install-deps.sh bundle  – only what `make bundle` needs (rauc, squashfs-tools)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 
 build=(gcc pkg-config libpcsclite-dev)
 test=(cryptsetup-bin pcscd vsmartcard-vpcd pcsc-tools softhsm2 cups cups-bsd printer-driver-cups-pdf poppler-utils chromium fonts-dejavu-core libnss3-tools e2fsprogs mount util-linux postgresql)
+# RAUC A/B updates on loop devices (images/rauc): rauc, its bundle tools,
+# a private D-Bus, and the tools that make and read the slots' file systems.
+test+=(rauc squashfs-tools dbus openssl mtools dosfstools e2fsprogs)
 # The appliance packages: cross-building for arm64 needs the foreign
 # architecture enabled (and its package lists fetched) before
 # libpcsclite-dev:arm64 can be installed.
 appliance=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user-static mmdebstrap arch-test dpkg-dev fakeroot systemd)
-image=(mtools dosfstools fdisk e2fsprogs)
+image=(mtools dosfstools fdisk e2fsprogs rauc squashfs-tools openssl)
+bundle=(rauc squashfs-tools openssl)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test) want=("${build[@]}" "${test[@]}") ;;
   appliance) want=("${build[@]}" "${appliance[@]}") ;;
   image) want=("${build[@]}" "${appliance[@]}" "${image[@]}") ;;
-  *) echo "usage: $0 build|test|appliance|image" >&2; exit 2 ;;
+  bundle) want=("${bundle[@]}") ;;
+  *) echo "usage: $0 build|test|appliance|image|bundle" >&2; exit 2 ;;
 esac
 
 # binfmt registers qemu-aarch64 with the kernel so that an arm64 chroot

@@ -35,7 +35,7 @@ inst() { # mode source destination
 }
 inst 0755 "$bindir/kioskd" usr/bin/kioskd
 inst 0755 "$bindir/kortstation-provision" usr/lib/kortstation/kortstation-provision
-for u in kioskd.service kortstation-display.service kortstation-provision.service; do
+for u in kioskd.service kortstation-display.service kortstation-provision.service kortstation-health.service; do
 	inst 0644 "$repo/systemd/$u" "lib/systemd/system/$u"
 done
 inst 0644 "$repo/systemd/pcscd.socket.d/kortstation.conf" lib/systemd/system/pcscd.socket.d/kortstation.conf
@@ -44,6 +44,16 @@ inst 0644 "$repo/systemd/kortstation.tmpfiles" usr/lib/tmpfiles.d/kortstation.co
 inst 0755 "$repo/systemd/kiosk-browser" usr/lib/kortstation/kiosk-browser
 inst 0644 "$here/kioskd.json" etc/kortstation/kioskd.json
 inst 0644 "$here/60-kortstation-gpio.rules" lib/udev/rules.d/60-kortstation-gpio.rules
+# Kiosk lockdown: the browser's managed policy, USB devices by class.
+inst 0644 "$repo/systemd/chromium-policy.json" etc/chromium/policies/managed/kortstation.json
+inst 0644 "$here/70-kortstation-usb.rules" lib/udev/rules.d/70-kortstation-usb.rules
+inst 0755 "$here/usb-authorize" usr/lib/kortstation/usb-authorize
+# A/B updates with RAUC (used on the Raspberry Pi image, which adds
+# /etc/rauc/system.conf and the keyring; kortstation-health.service runs
+# only there).
+for s in rauc-tryboot rauc-pre-install rauc-post-install kortstation-health kortstation-update; do
+	inst 0755 "$repo/images/rauc/$s" "usr/lib/kortstation/$s"
+done
 inst 0644 "$repo/images/README.md" usr/share/doc/kortstation/README.md
 inst 0644 "$here/copyright" usr/share/doc/kortstation/copyright
 
@@ -51,7 +61,7 @@ mkdir -p "$root/DEBIAN"
 for s in postinst prerm postrm; do
 	install -m 0755 "$here/$s" "$root/DEBIAN/$s"
 done
-printf '%s\n' /etc/kortstation/kioskd.json /etc/pam.d/kortstation-display > "$root/DEBIAN/conffiles"
+printf '%s\n' /etc/kortstation/kioskd.json /etc/pam.d/kortstation-display /etc/chromium/policies/managed/kortstation.json > "$root/DEBIAN/conffiles"
 
 # The shared libraries cgo linked: glibc and pcsc-lite (sqlite is compiled
 # in). Checked from the binary's ELF header rather than assumed.

@@ -88,6 +88,8 @@ func Main(ctx context.Context, env Env) error {
 		return auditVerify(ctx, cfg, env, log)
 	case "selftest":
 		return selftest(ctx, cfg, env, log)
+	case "health":
+		return healthCmd(ctx, cfg, env, log, rest)
 	case "sync":
 		if len(rest) != 1 || (rest[0] != "--once" && rest[0] != "-once") {
 			return errors.New("usage: kioskd sync --once")

@@ -386,6 +386,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, []s
 			"  retention --once  remove personal data the registry archived longer ago than -retention, and exit\n"+
 			"  enrol          obtain this station's certificate with a one-time code\n"+
 			"  selftest       open the store, run migrations, check the audit chain, exit\n"+
+			"  health         after a boot: kioskd serves, store, audit chain, registry (kioskd health -h)\n"+
 			"  version        print the version (also --version)\n\nFlags (each also settable from the environment and the config file):\n")
 		fs.PrintDefaults()
 	}
