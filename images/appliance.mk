@@ -23,7 +23,7 @@ APPLIANCE_CACHE ?= $(HOME)/.cache/kortstation-appliance
 # The commands the appliance ships (the station package holds kioskd and
 # kortstation-provision); registryd, the reference registry, is cross-built
 # too once it exists, for a registry on a Pi, but not packaged.
-APPLIANCE_CMDS := kiosk/cmd/kioskd images/cmd/kortstation-provision \
+APPLIANCE_CMDS := kiosk/cmd/kioskd images/cmd/kortstation-provision images/cmd/kortstation-unlock \
 	$(if $(wildcard sync/cmd/registryd/*.go),sync/cmd/registryd)
 
 CROSS_ENV_arm64 := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \

@@ -117,7 +117,7 @@ func TestCrossArm64UnderQemu(t *testing.T) {
 	if !contains(libs, "libc.so.6") {
 		t.Errorf("kioskd imports %v, want libc.so.6 (a cgo build)", libs)
 	}
-	for _, name := range []string{"kortstation-provision", "registryd"} {
+	for _, name := range []string{"kortstation-provision", "kortstation-unlock", "registryd"} {
 		p := filepath.Join(built.bin, "linux-arm64", name)
 		if name == "registryd" {
 			if _, err := os.Stat(filepath.Join(built.repo, "sync", "cmd", "registryd")); err != nil {
@@ -186,6 +186,9 @@ var packagedFiles = []string{
 	"/usr/lib/kortstation/usb-authorize",
 	"/lib/udev/rules.d/70-kortstation-usb.rules",
 	"/etc/chromium/policies/managed/kortstation.json",
+	// Issue 15: encryption at rest (enabled by the image, not the package).
+	"/usr/lib/kortstation/kortstation-unlock",
+	"/lib/systemd/system/kortstation-unlock.service",
 }
 
 func TestDebPackage(t *testing.T) {

@@ -15,7 +15,7 @@
 #   3         -      BOOT_MIB  slot B's boot files (empty until an update)
 #   5 KSROOT  ext4   SLOT_MIB  slot A's root file system, mounted read-only
 #   6         -      SLOT_MIB  slot B's root (empty until an update)
-#   7 KSDATA  ext4   DATA_MIB  the writable data: store, certificates, CUPS
+#   7 KSDATA  LUKS2  DATA_MIB  the writable data: store, certificates, CUPS (blank; encrypted at the first boot)
 #                              setup, systemd state, journal, RAUC status
 # Beside IMAGE it leaves the root and boot file systems (…-root.ext4,
 # …-boot.vfat) that `make bundle` packs into a signed update. KEYRING is the
@@ -48,7 +48,7 @@ openssl x509 -in "$keyring" -noout 2>/dev/null || { echo "build-image: $keyring 
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kortstation-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-root=$work/root data=$work/data
+root=$work/root
 t0=$(date +%s)
 step() { echo "build-image: [$(( $(date +%s) - t0 ))s] $*" >&2; }
 
@@ -93,7 +93,11 @@ grep -q ' ro ' "$root/boot/firmware/cmdline.txt" || { echo "build-image: cmdline
 rm -f "$root/var/cache/apt/"*.bin
 rm -rf "$root/var/lib/apt/lists/"*
 
-step "data partition contents"
+step "data partition skeleton"
+# The data partition ships blank (zeros): at the first boot
+# kortstation-unlock.service encrypts it (LUKS2, a key from the Pi's OTP),
+# makes its file system and copies this skeleton into it.
+data=$root/usr/lib/kortstation/data-skel
 mkdir -p "$data"
 cp -a "$root/var/lib/kortstation" "$data/kortstation"
 cp -a "$root/etc/cups" "$data/cups"
@@ -102,6 +106,7 @@ mkdir -p "$root/var/log/journal"
 cp -a "$root/var/log" "$data/log"
 install -d -m 0700 "$data/rauc"
 chmod 0755 "$data"
+systemctl --root="$root" enable kortstation-unlock.service >/dev/null 2>&1
 
 step "file systems"
 boot_files=$work/boot conf_files=$work/conf
@@ -120,7 +125,6 @@ mcopy -s -i "$work/conf.img" "$conf_files"/* ::/
 mkfs.vfat -F 32 -n KSFW -C "$work/boot.img" $(( BOOT_MIB * 1024 )) >/dev/null
 mcopy -s -i "$work/boot.img" "$boot_files"/* ::/
 mkfs.ext4 -q -F -L KSROOT -d "$root" -E root_owner=0:0 "$work/root.img" "${root_mib}M"
-mkfs.ext4 -q -F -L KSDATA -d "$data" "$work/data.img" "${DATA_MIB}M"
 
 step "disk image"
 mkdir -p "$(dirname "$out")"
@@ -143,7 +147,8 @@ SFDISK
 dd if="$work/conf.img" of="$out" bs=1M seek=$p1 conv=notrunc,sparse status=none
 dd if="$work/boot.img" of="$out" bs=1M seek=$p2 conv=notrunc,sparse status=none
 dd if="$work/root.img" of="$out" bs=1M seek=$p5 conv=notrunc,sparse status=none
-dd if="$work/data.img" of="$out" bs=1M seek=$p7 conv=notrunc,sparse status=none
+# Partition 7 stays zeros (the image is made with truncate): blank for the
+# first boot's encryption.
 # The file systems of slot A, for `make bundle`.
 base=${out%.img}
 base=${base%-rpi-arm64}

@@ -49,6 +49,8 @@ image)
 	pkgs=$pkgs,linux-image-arm64,raspi-firmware,initramfs-tools,dosfstools,e2fsprogs,iproute2,kmod,cups-filters,printer-driver-gutenprint
 	# A/B updates: RAUC and its D-Bus service; mtools for rauc-post-install.
 	pkgs=$pkgs,rauc,rauc-service,mtools
+	# Encryption at rest: kortstation-unlock opens the LUKS2 data partition.
+	pkgs=$pkgs,cryptsetup-bin
 	# raspi-firmware's kernel hook writes cmdline.txt and config.txt from
 	# these when the kernel is configured: they must be there first.
 	hooks+=(--setup-hook="mkdir -p \"\$1/etc/default\" && cp '$here/rootfs/etc/default/'raspi-* \"\$1/etc/default/\"")

@@ -215,8 +215,10 @@ func TestImageLayout(t *testing.T) {
 	if lbl := ext4Label(t, img, root.start); lbl != "KSROOT" {
 		t.Errorf("root slot A label %q, want KSROOT", lbl)
 	}
-	if lbl := ext4Label(t, img, data.start); lbl != "KSDATA" {
-		t.Errorf("data label %q, want KSDATA", lbl)
+	// The data partition is blank: the first boot encrypts it (LUKS2) and
+	// makes its file system from the root's skeleton (kortstation-unlock).
+	if !bytes.Equal(readAt(t, img, data.start, 1<<20), make([]byte, 1<<20)) {
+		t.Error("the data partition is not blank: it would be refused at the first boot, or hold data in the clear")
 	}
 	// Slot B is empty until the first update writes it.
 	for name, p := range map[string]partition{"boot slot B": bootB, "root slot B": rootB} {
@@ -300,7 +302,7 @@ func TestImageLayout(t *testing.T) {
 			f.Close()
 		}
 		fstab, _ := extFile(t, img, root.start, "/etc/fstab")
-		for _, want := range []string{"LABEL=KSDATA  /data", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
+		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
 			if !strings.Contains(fstab, want) {
 				t.Errorf("fstab lacks %q", want)
 			}
@@ -390,18 +392,31 @@ func TestImageLayout(t *testing.T) {
 		}
 	})
 
+	// The data skeleton the first boot copies into the encrypted data
+	// partition, and the unit that does it, enabled for data.mount.
 	t.Run("data", func(t *testing.T) {
 		if stationUID == 0 {
 			t.Fatal("root subtest found no kortstation user")
 		}
-		uid, gid, mode, _, ok := extStat(t, img, data.start, "/kortstation")
+		const skel = "/usr/lib/kortstation/data-skel"
+		uid, gid, mode, _, ok := extStat(t, img, root.start, skel+"/kortstation")
 		if !ok || uid != stationUID || gid != stationGID || mode&0o7777 != 0o700 {
-			t.Errorf("data /kortstation: %d:%d %o (exists %v), want %d:%d 700", uid, gid, mode&0o7777, ok, stationUID, stationGID)
+			t.Errorf("data skeleton /kortstation: %d:%d %o (exists %v), want %d:%d 700", uid, gid, mode&0o7777, ok, stationUID, stationGID)
 		}
 		for _, p := range []string{"/cups/cupsd.conf", "/systemd", "/log/journal", "/rauc"} {
-			if _, _, _, _, ok := extStat(t, img, data.start, p); !ok {
-				t.Errorf("data partition lacks %s", p)
+			if _, _, _, _, ok := extStat(t, img, root.start, skel+p); !ok {
+				t.Errorf("data skeleton lacks %s", p)
 			}
+		}
+		for _, p := range []string{"/usr/lib/kortstation/kortstation-unlock", "/usr/sbin/cryptsetup",
+			"/etc/systemd/system/data.mount.requires/kortstation-unlock.service"} {
+			if _, _, _, _, ok := extStat(t, img, root.start, p); !ok {
+				t.Errorf("root lacks %s", p)
+			}
+		}
+		unit, _ := extFile(t, img, root.start, "/lib/systemd/system/kortstation-unlock.service")
+		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) {
+			t.Errorf("the unlock unit does not open partition 7 with the skeleton:\n%s", unit)
 		}
 	})
 

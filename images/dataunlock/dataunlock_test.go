@@ -288,3 +288,44 @@ func TestPassphrase(t *testing.T) {
 		t.Error("a 5-byte secret accepted")
 	}
 }
+
+// TestPopulateFromSkeleton: the first boot's new file system gets the
+// image's data skeleton, ownership and modes kept (here on an ext4 image
+// file mounted through a loop device, as the mapped volume would be).
+func TestPopulateFromSkeleton(t *testing.T) {
+	ctx := context.Background()
+	skel := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(skel, "kortstation"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(skel, "kortstation"), 4242, 4343); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(skel, "cups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(skel, "cups", "cupsd.conf"), []byte("Listen localhost:631\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	img := partition(t)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-L", "KSDATA", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	if err := dataunlock.PopulateFrom(skel)(ctx, img); err != nil {
+		t.Fatalf("populate: %v", err)
+	}
+	// Read it back with debugfs, without mounting again.
+	stat := func(path string) string {
+		out, err := exec.Command("debugfs", "-R", "stat "+path, img).CombinedOutput()
+		if err != nil {
+			t.Fatalf("debugfs stat %s: %v: %s", path, err, out)
+		}
+		return string(out)
+	}
+	if st := stat("/kortstation"); !strings.Contains(st, "User:  4242") || !strings.Contains(st, "Group:  4343") || !strings.Contains(st, "Mode:  0700") {
+		t.Errorf("/kortstation on the new file system:\n%s", st)
+	}
+	if st := stat("/cups/cupsd.conf"); !strings.Contains(st, "Mode:  0640") || !strings.Contains(st, "Size: 21") {
+		t.Errorf("/cups/cupsd.conf on the new file system:\n%s", st)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -30,7 +31,10 @@ type Config struct {
 	// Mkfs makes the file system in the newly opened volume at the first
 	// boot; default mkfs.ext4 labelled Label.
 	Mkfs func(ctx context.Context, dev, label string) error
-	Log  *slog.Logger
+	// Populate fills the new file system at the first boot (the image's
+	// data skeleton: directories, CUPS's setup); nil leaves it empty.
+	Populate func(ctx context.Context, dev string) error
+	Log      *slog.Logger
 }
 
 // Result says what Unlock did.
@@ -108,9 +112,45 @@ func Unlock(ctx context.Context, cfg Config) (Result, error) {
 	if err := mkfs(ctx, res.Mapped, cfg.Label); err != nil {
 		return res, err
 	}
+	if cfg.Populate != nil {
+		if err := cfg.Populate(ctx, res.Mapped); err != nil {
+			return res, err
+		}
+	}
 	res.Formatted = true
 	log.Info("data partition encrypted and opened", "device", cfg.Device, "mapped", res.Mapped)
 	return res, nil
+}
+
+// PopulateFrom copies the directory skel (ownership, modes and all) into
+// the file system on dev: mounted on a private directory, copied, synced
+// and unmounted.
+func PopulateFrom(skel string) func(ctx context.Context, dev string) error {
+	return func(ctx context.Context, dev string) error {
+		dir, err := os.MkdirTemp("", "kortstation-data-")
+		if err != nil {
+			return fmt.Errorf("dataunlock: populate: %w", err)
+		}
+		defer os.Remove(dir)
+		run := func(name string, args ...string) error {
+			out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("dataunlock: populate: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+			}
+			return nil
+		}
+		if err := run("mount", "-t", "ext4", dev, dir); err != nil {
+			return err
+		}
+		err = run("cp", "-a", skel+"/.", dir+"/")
+		if err == nil {
+			err = run("sync", "-f", dir)
+		}
+		if uerr := run("umount", dir); err == nil {
+			err = uerr
+		}
+		return err
+	}
 }
 
 func mkfsExt4(ctx context.Context, dev, label string) error {

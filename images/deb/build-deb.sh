@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the kortstation .deb from prebuilt binaries, without debhelper:
 #   images/deb/build-deb.sh -a arm64|amd64 -v DEBIAN_VERSION -b BINDIR -o OUTDIR
-# BINDIR holds kioskd and kortstation-provision for that architecture.
+# BINDIR holds kioskd, kortstation-provision and kortstation-unlock for that architecture.
 # Prints the path of the package it wrote.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ arm64) triplet=aarch64-linux-gnu ;;
 amd64) triplet=x86_64-linux-gnu ;;
 *) echo "build-deb: unsupported architecture $arch" >&2; exit 2 ;;
 esac
-for b in kioskd kortstation-provision; do
+for b in kioskd kortstation-provision kortstation-unlock; do
 	[ -x "$bindir/$b" ] || { echo "build-deb: missing $bindir/$b (run make cross)" >&2; exit 1; }
 done
 
@@ -35,6 +35,11 @@ inst() { # mode source destination
 }
 inst 0755 "$bindir/kioskd" usr/bin/kioskd
 inst 0755 "$bindir/kortstation-provision" usr/lib/kortstation/kortstation-provision
+# Encryption at rest: opens the LUKS2 data partition at boot. Shipped here,
+# enabled only by the Raspberry Pi image (images/build-image.sh), which
+# knows its data partition.
+inst 0755 "$bindir/kortstation-unlock" usr/lib/kortstation/kortstation-unlock
+inst 0644 "$repo/systemd/kortstation-unlock.service" lib/systemd/system/kortstation-unlock.service
 for u in kioskd.service kortstation-display.service kortstation-provision.service kortstation-health.service; do
 	inst 0644 "$repo/systemd/$u" "lib/systemd/system/$u"
 done

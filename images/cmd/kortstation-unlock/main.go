@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	label := fs.String("label", "KSDATA", "the volume's label (LUKS and file system)")
 	source := fs.String("key-source", "rpi-otp", "where the device secret lives: rpi-otp (the Raspberry Pi's OTP private key) or tpm2 (a secret sealed by the TPM in -sealed-file)")
 	sealed := fs.String("sealed-file", "/boot/firmware/kortstation-data.cred", "the TPM-sealed secret (key-source tpm2)")
+	skel := fs.String("skel", "", "at the first boot, copy this directory into the new file system (the image's data skeleton)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,7 +49,11 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	default:
 		return fmt.Errorf("unknown -key-source %q (rpi-otp or tpm2)", *source)
 	}
-	res, err := dataunlock.Unlock(ctx, dataunlock.Config{Device: *device, Name: *name, Label: *label, Source: src, Volume: dataunlock.Cryptsetup{}, Log: log})
+	cfg := dataunlock.Config{Device: *device, Name: *name, Label: *label, Source: src, Volume: dataunlock.Cryptsetup{}, Log: log}
+	if *skel != "" {
+		cfg.Populate = dataunlock.PopulateFrom(*skel)
+	}
+	res, err := dataunlock.Unlock(ctx, cfg)
 	if err != nil {
 		return err
 	}
