@@ -33,6 +33,7 @@ type flowState struct {
 	tally                          // stock_receive, stock_count
 	day      *dayList              // daylist (daylist.go, correction.go)
 	handedIn *rules.Card           // pickup: the old card handed in (pickup_extra.go)
+	admins   *adminFlow            // admins: a change of administrators (admins.go)
 
 	result map[string]any // what the done screen shows
 }
@@ -69,6 +70,9 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 	case KindDayList:
 		f.step = StepList
 		f.day = &dayList{days: defaultDays}
+	case KindAdmins:
+		f.step = StepList
+		f.admins = &adminFlow{}
 	default:
 		return refuse(msg("unknown_flow", "Okänt ärende.", "Unknown task."))
 	}
@@ -104,6 +108,8 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		return m.stockStep(ctx, f, step, data)
 	case KindDayList:
 		return m.dayListStep(ctx, f, step, data)
+	case KindAdmins:
+		return m.adminsStep(ctx, f, step, data)
 	}
 	return errWrongStep
 }
@@ -132,6 +138,8 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 		ferr = m.extendCardRead(ctx, f, card.Serial)
 	case f.kind == KindReturn && f.step == StepInsert:
 		ferr = m.returnCardRead(ctx, f, card.Serial)
+	case f.kind == KindAdmins && f.step == StepManager:
+		ferr = m.managerCardRead(ctx, f, reader, card)
 	}
 	if ferr != nil {
 		var r *Refusal

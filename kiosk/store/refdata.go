@@ -19,13 +19,15 @@ import (
 // RegistryForOrder, AuthorisedAdmins, ValidityTable, StopWindows,
 // PersonFacts, Blocked) and sync's bookkeeping (Cursors, RefStates).
 
-// AuthorisedAdmins is the registry's list of issuing administrators (AD-1).
+// AuthorisedAdmins is the registry's list of issuing administrators
+// (AD-1), less those whose removal was asked for at this station and is
+// pending (AD-2, admins.go).
 func (s *Store) AuthorisedAdmins(ctx context.Context) ([]ident.HSAID, error) {
 	return authorisedAdmins(ctx, s.reader)
 }
 
 func authorisedAdmins(ctx context.Context, q querier) ([]ident.HSAID, error) {
-	rows, err := q.QueryContext(ctx, `SELECT hsa_id FROM operators WHERE authorised = 1`)
+	rows, err := q.QueryContext(ctx, `SELECT hsa_id FROM operators WHERE authorised = 1 AND hsa_id NOT IN (`+pendingRemovals+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("read operators: %w", err)
 	}

@@ -198,6 +198,9 @@ CREATE TABLE admin_audit_head (
 	// 3: deadlines that act and notifications that arrive (issue 14,
 	// deadlines.go, notify.go).
 	deadlinesMigration,
+	// 4: changes of administrators and the administrators authorised per
+	// station (AD-1, AD-2; admins.go).
+	adminsMigration,
 }
 
 // migrate applies every migration above the database's user_version.
