@@ -8,6 +8,7 @@ const rows = {
   text: ["1234567890", "QWERTYUIOPÅ", "ASDFGHJKLÖÄ", "ZXCVBNM-"],
   upper: ["1234567890", "QWERTYUIOPÅ", "ASDFGHJKLÖÄ", "ZXCVBNM-"],
   numeric: ["123", "456", "789", "-0"],
+  email: ["1234567890", "qwertyuiopå", "asdfghjklöä", "zxcvbnm-._@"], // e-mail addresses (screens/admins.js)
 };
 
 // Keyboard keeps the typed values (form) across re-renders.

@@ -6,7 +6,7 @@ import { Kind } from "../steps.js";
 import { messages } from "./common.js";
 import { offlineBanner } from "./offline.js";
 
-const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList];
+const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList, Kind.Admins];
 
 export function create(ctx) {
   return {
