@@ -131,8 +131,8 @@ export function create(ctx) {
     if (change === "appointed") {
       fields.push(kb.field("email", "ad.email", "email", { placeholder: w("email") }),
         kb.field("phone", "ad.phone", "numeric", { placeholder: w("phone") }),
-        h("label", { class: "check fieldrow", for: "ad-trained" },
-          h("input", { id: "ad-trained", type: "checkbox", checked: trained, onchange: (e) => { trained = e.target.checked; } }), " ", w("trained")));
+        h("div", { class: "buttons" },
+          button({ id: "ad-trained", "aria-pressed": String(trained), onclick: () => { trained = !trained; ctx.render(); } }, (trained ? "☑ " : "☐ ") + w("trained"))));
     }
     return {
       body: h("div", { id: "admins", class: "admins" },
