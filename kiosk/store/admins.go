@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/kiosk/rules"
+	"github.com/kortstation/kortstation/kiosk/rules/ident"
 	"github.com/kortstation/kortstation/sync/protocol"
 )
 
@@ -137,3 +139,48 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 // pendingRemovals are the administrators whose removal was asked for at
 // this station and is not decided yet (in force at once).
 const pendingRemovals = `SELECT admin FROM admin_requests WHERE change = 'removed' AND status = 'pending'`
+
+// auditAdminsDiff records what a new operators snapshot changes in the
+// administrators authorised here (rules.DiffAdmins, AD-2): one audit entry
+// naming those added and those withdrawn, none when nothing changed. Call
+// it in the snapshot's transaction before the list is replaced.
+func (t *Tx) auditAdminsDiff(ctx context.Context, items []protocol.Operator) error {
+	rows, err := t.tx.QueryContext(ctx, `SELECT hsa_id FROM operators WHERE authorised = 1`)
+	if err != nil {
+		return fmt.Errorf("read operators: %w", err)
+	}
+	var before, after []ident.HSAID
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return fmt.Errorf("read operators: %w", err)
+		}
+		if h, err := ident.ParseHSAID(s); err == nil {
+			before = append(before, h)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read operators: %w", err)
+	}
+	for _, o := range items {
+		if h, err := ident.ParseHSAID(o.HSAID); err == nil && o.Authorised {
+			after = append(after, h)
+		}
+	}
+	added, removed := rules.DiffAdmins(before, after)
+	if len(added) == 0 && len(removed) == 0 {
+		return nil
+	}
+	names := func(hs []ident.HSAID) []string {
+		out := make([]string, len(hs))
+		for i, h := range hs {
+			out[i] = h.String()
+		}
+		return out
+	}
+	_, err = t.Audit(ctx, audit.Entry{Kind: "admins.changed", Actor: "registry", Subject: "operators",
+		Detail: map[string]any{"added": names(added), "removed": names(removed), "rules": []string{"AD-1", "AD-2"}}})
+	return err
+}

@@ -481,8 +481,12 @@ func (t *Tx) PutCursor(ctx context.Context, kind, cursor, hash string, now time.
 
 // ReplaceOperators applies a snapshot of the authorised administrators
 // (AD-1). An administrator is never deleted (sessions refer to them): one
-// missing from the snapshot is no longer authorised.
+// missing from the snapshot is no longer authorised. What changed is
+// audited (AD-2).
 func (t *Tx) ReplaceOperators(ctx context.Context, items []protocol.Operator, now time.Time) error {
+	if err := t.auditAdminsDiff(ctx, items); err != nil { // AD-2: each addition and removal (admins.go)
+		return err
+	}
 	stamp := ts(now)
 	if _, err := t.tx.ExecContext(ctx, `UPDATE operators SET authorised = 0, updated_at = ? WHERE authorised = 1`, stamp); err != nil {
 		return fmt.Errorf("withdraw operators: %w", err)

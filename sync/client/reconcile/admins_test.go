@@ -165,6 +165,10 @@ func TestAdminChangeRequestApprovedAD1AD2(t *testing.T) {
 	if n := a.count(`SELECT count(*) FROM audit_log WHERE kind = 'admin_change.decided'`); n != 2 {
 		t.Errorf("station audit: %d admin_change.decided entries, want 2", n)
 	}
+	// AD-2: the station audits what the new list changed (rules.DiffAdmins).
+	if n := a.count(`SELECT count(*) FROM audit_log WHERE kind = 'admins.changed' AND detail LIKE ?`, `%"added":["`+adNew+`"]%`); n != 1 {
+		t.Errorf("station audit: %d admins.changed entries adding the appointee, want 1", n)
+	}
 	if n := b.count(`SELECT count(*) FROM admin_requests`); n != 0 {
 		t.Errorf("ST-B holds %d of ST-A's admin requests, want 0", n)
 	}
