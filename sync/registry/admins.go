@@ -65,6 +65,42 @@ CREATE TABLE station_admins (
     PRIMARY KEY (station_id, hsa_id)
 ) STRICT;`
 
+// adminsMigrationPostgres is adminsMigration for PostgreSQL (the registry
+// on PostgreSQL, schema.go's schemaStep on main): no STRICT, BIGINT for
+// INTEGER.
+const adminsMigrationPostgres = `CREATE TABLE admin_requests (
+    station_id         TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    source             TEXT NOT NULL CHECK (source IN ('station', 'console')),
+    event_seq          BIGINT NOT NULL DEFAULT 0,
+    change             TEXT NOT NULL CHECK (change IN ('appointed', 'removed')),
+    admin              TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    email              TEXT NOT NULL DEFAULT '',
+    phone              TEXT NOT NULL DEFAULT '',
+    manager            TEXT NOT NULL DEFAULT '',
+    manager_name       TEXT NOT NULL DEFAULT '',
+    manager_proof      TEXT NOT NULL DEFAULT '',
+    training_confirmed BIGINT NOT NULL DEFAULT 0,
+    requested_by       TEXT NOT NULL,
+    requested_at       TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    reason             TEXT NOT NULL DEFAULT '',
+    decided_by         TEXT NOT NULL DEFAULT '',
+    decided_at         TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (station_id, id)
+);
+CREATE INDEX admin_requests_status ON admin_requests(status, requested_at);
+CREATE TABLE station_admins (
+    station_id TEXT NOT NULL,
+    hsa_id     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    authorised BIGINT NOT NULL,
+    request_id TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, hsa_id)
+);`
+
 // ReviewAdminOtherStation: an admin_change for another station than the
 // one that pushed it.
 const ReviewAdminOtherStation = "admin_change_for_another_station"
