@@ -108,6 +108,10 @@ func previousStep(f *flowState) Step {
 		if f.step == StepPreview {
 			return StepInsert
 		}
+	case KindAdmins:
+		if f.step == StepManager {
+			return StepList // what was typed stays
+		}
 	case KindBlock:
 		if f.step == StepRequest && (f.found != nil || f.card.Number != "") {
 			return StepRequest // back to the look-up
@@ -129,6 +133,8 @@ func (m *Counter) back(ctx context.Context, f *flowState) error {
 	switch {
 	case f.kind == KindBlock:
 		f.card, f.found = rules.Card{}, nil
+	case f.kind == KindAdmins:
+		f.attLogin, f.admins.manager = nil, nil
 	case f.step == StepInsert && prev == StepCard:
 		// The card chosen from the drawer goes back into it.
 		f.back.putBack = f.card.Number

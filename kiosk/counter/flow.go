@@ -33,6 +33,7 @@ type flowState struct {
 	tally                          // stock_receive, stock_count
 	day      *dayList              // daylist (daylist.go, correction.go)
 	handedIn *rules.Card           // pickup: the old card handed in (pickup_extra.go)
+	admins   *adminFlow            // admins: a change of administrators (admins.go)
 
 	result map[string]any // what the done screen shows
 }
@@ -77,6 +78,9 @@ func (m *Counter) start(ctx context.Context, kind Kind) error {
 	case KindDayList:
 		f.step = StepList
 		f.day = &dayList{days: defaultDays}
+	case KindAdmins:
+		f.step = StepList
+		f.admins = &adminFlow{}
 	default:
 		return refuse(msg("unknown_flow", "Stationen känner inte till ärendet. Välj ett ärende på startsidan.", "The station does not know this task. Choose a task on the home screen."))
 	}
@@ -117,6 +121,8 @@ func (m *Counter) step(ctx context.Context, step Action, data json.RawMessage) e
 		return m.stockStep(ctx, f, step, data)
 	case KindDayList:
 		return m.dayListStep(ctx, f, step, data)
+	case KindAdmins:
+		return m.adminsStep(ctx, f, step, data)
 	}
 	return errWrongStep
 }
@@ -145,6 +151,8 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 		ferr = m.extendCardRead(ctx, f, card.Serial)
 	case f.kind == KindReturn && f.step == StepInsert:
 		ferr = m.returnCardRead(ctx, f, card.Serial)
+	case f.kind == KindAdmins && f.step == StepManager:
+		ferr = m.managerCardRead(ctx, f, reader, card)
 	}
 	if ferr != nil {
 		var r *Refusal

@@ -18,6 +18,7 @@ const (
 	KindStockVoid    Kind = "stock_void"    // card voided (RC-8, CP-4)
 	KindStatus       Kind = "status"        // station status for the operator
 	KindDayList      Kind = "daylist"       // the day list and history, receipt corrections (RE-3, RC-6)
+	KindAdmins       Kind = "admins"        // the station's administrators and their changes (AD-1, AD-2)
 )
 
 // Step is where a flow is: the screen it shows.
@@ -74,6 +75,7 @@ const (
 	ActList        Action = "list"        // daylist: back to the list
 	ActNoDocument  Action = "no_document" // pickup: no valid ID document, the manager present (seed 003, ID-6)
 	ActHandIn      Action = "hand_in"     // pickup: the old card handed in, to be voided
+	ActManagerPIN  Action = "manager_pin" // admins: the manager's PIN for their own card in the card reader (AD-1)
 )
 
 // State is the counter's state as a screen sees it.

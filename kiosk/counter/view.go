@@ -187,6 +187,8 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 		d["stock"] = m.stockList(ctx, string(f.kind))
 	case f.kind == KindDayList:
 		m.dayListView(ctx, f, d)
+	case f.kind == KindAdmins:
+		m.adminsView(ctx, f, d)
 	}
 	if f.kind == KindPickup {
 		pickupExtraView(f, d)

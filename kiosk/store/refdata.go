@@ -19,13 +19,15 @@ import (
 // RegistryForOrder, AuthorisedAdmins, ValidityTable, StopWindows,
 // PersonFacts, Blocked) and sync's bookkeeping (Cursors, RefStates).
 
-// AuthorisedAdmins is the registry's list of issuing administrators (AD-1).
+// AuthorisedAdmins is the registry's list of issuing administrators
+// (AD-1), less those whose removal was asked for at this station and is
+// pending (AD-2, admins.go).
 func (s *Store) AuthorisedAdmins(ctx context.Context) ([]ident.HSAID, error) {
 	return authorisedAdmins(ctx, s.reader)
 }
 
 func authorisedAdmins(ctx context.Context, q querier) ([]ident.HSAID, error) {
-	rows, err := q.QueryContext(ctx, `SELECT hsa_id FROM operators WHERE authorised = 1`)
+	rows, err := q.QueryContext(ctx, `SELECT hsa_id FROM operators WHERE authorised = 1 AND hsa_id NOT IN (`+pendingRemovals+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("read operators: %w", err)
 	}
@@ -479,8 +481,12 @@ func (t *Tx) PutCursor(ctx context.Context, kind, cursor, hash string, now time.
 
 // ReplaceOperators applies a snapshot of the authorised administrators
 // (AD-1). An administrator is never deleted (sessions refer to them): one
-// missing from the snapshot is no longer authorised.
+// missing from the snapshot is no longer authorised. What changed is
+// audited (AD-2).
 func (t *Tx) ReplaceOperators(ctx context.Context, items []protocol.Operator, now time.Time) error {
+	if err := t.auditAdminsDiff(ctx, items); err != nil { // AD-2: each addition and removal (admins.go)
+		return err
+	}
 	stamp := ts(now)
 	if _, err := t.tx.ExecContext(ctx, `UPDATE operators SET authorised = 0, updated_at = ? WHERE authorised = 1`, stamp); err != nil {
 		return fmt.Errorf("withdraw operators: %w", err)

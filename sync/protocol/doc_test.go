@@ -144,6 +144,7 @@ var documentedTypes = []reflect.Type{
 	reflect.TypeFor[OrderFact](),
 	reflect.TypeFor[ReserveCardFact](),
 	reflect.TypeFor[TrustIntermediate](),
+	reflect.TypeFor[AdminRequest](),
 	reflect.TypeFor[CRL](),
 	reflect.TypeFor[StationPolicy](),
 }

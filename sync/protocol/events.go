@@ -23,6 +23,7 @@ const (
 	KindDrawerAlarm     = "drawer_alarm"     // DrawerAlarmPayload: drawer opened with nobody logged in (RC-7)
 	KindDrawerEvent     = "drawer_event"     // DrawerEventPayload: every other drawer state change
 	KindAuditCheckpoint = "audit.checkpoint" // AuditCheckpointPayload: head of the audit chain
+	KindAdminChange     = "admin_change"     // AdminChangePayload: a change of administrators asked for (AD-2)
 )
 
 // Payload is the payload of an event a station pushes; it knows the kind
@@ -73,6 +74,7 @@ func EventKinds() []KindInfo {
 		kindInfo[DrawerAlarmPayload]("the drawer opened with nobody logged in (RC-7)"),
 		kindInfo[DrawerEventPayload]("any other drawer state change: opened in a session, closed, flapping, fault, recovered"),
 		kindInfo[AuditCheckpointPayload]("the head of the station's audit chain, whenever it moved"),
+		kindInfo[AdminChangePayload]("a change of administrators at the station asked for by its manager (AD-1, AD-2)"),
 	}
 }
 

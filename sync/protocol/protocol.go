@@ -43,16 +43,17 @@ const (
 	RefPersonFacts        = "person_facts"        // RC-2..4, delta
 	RefShipments          = "shipments"           // stock shipped to this station, delta
 	RefCardStatus         = "card_status"         // RE-2, state of cards this station issued, delta
+	RefAdminRequests      = "admin_requests"      // AD-2, this station's changes of administrators and their decisions, snapshot
 )
 
 // RefKinds lists every reference data kind in the order a station pulls them.
-var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy, RefPersonFacts, RefShipments, RefCardStatus}
+var RefKinds = []string{RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy, RefPersonFacts, RefShipments, RefCardStatus, RefAdminRequests}
 
 // IsSnapshotKind reports whether kind is sent as a whole snapshot with a
 // content hash rather than as a delta.
 func IsSnapshotKind(kind string) bool {
 	switch kind {
-	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy:
+	case RefOperators, RefBlockedCards, RefStopWindows, RefValidity, RefTrustIntermediates, RefCRLs, RefStationPolicy, RefAdminRequests:
 		return true
 	}
 	return false

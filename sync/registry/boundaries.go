@@ -326,6 +326,9 @@ func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol
 		return ok, err
 	}
 	switch p := payload.(type) {
+	case protocol.AdminChangePayload: // AD-2: only for itself, by its own administrator (admins.go)
+		reason, err := permittedAdminChange(ctx, tx, station, p)
+		return reason, "", err
 	case protocol.IssuancePayload:
 		serial, operator, needOperator = p.CardSerial, p.Operator, true
 		allow = func() (bool, error) {
@@ -371,10 +374,9 @@ func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol
 		if operator == "" {
 			return ReviewOperatorMissing, serial, nil
 		}
-		var authorised bool
-		err := tx.QueryRowContext(ctx, `SELECT authorised FROM operators WHERE hsa_id = ?`, operator).Scan(&authorised)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", "", fmt.Errorf("check operator: %w", err)
+		authorised, err := operatorAuthorisedAt(ctx, tx, station, operator) // AD-1 at this station (admins.go)
+		if err != nil {
+			return "", "", err
 		}
 		if !authorised {
 			return ReviewOperatorNotAuthorised, serial, nil

@@ -65,6 +65,7 @@ var consoleEn = map[string]string{
 	"backwards": "chain went backwards", "fork": "chain rewritten (fork)", "unsigned": "unsigned checkpoint", "bad_signature": "checkpoint signature wrong",
 	ReviewOperatorMissing: "no operator named", ReviewOperatorNotAuthorised: "operator not authorised",
 	ReviewCardOfAnotherStation: "another station's card", ReviewCardNotShippedHere: "card not shipped to the station",
+	ReviewAdminOtherStation: "administrator change for another station", "admin_change": "administrator change",
 }
 
 // localized parses a console template once per language.
@@ -280,6 +281,9 @@ var consoleSv = map[string]string{
 	ReviewOperatorNotAuthorised:  "operatören är inte behörig",
 	ReviewCardOfAnotherStation:   "kortet hör till en annan station",
 	ReviewCardNotShippedHere:     "kortet har inte skickats till stationen",
+	ReviewAdminOtherStation:      "administratörsändring för en annan station",
+	"Administrators (AD-2)":      "Administratörer (AD-2)",
+	"admin_change":               "administratörsändring",
 	"by":                         "av",
 	"Apply":                      "Genomför",
 	"waiting for a case officer": "väntar på en handläggare",

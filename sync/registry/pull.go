@@ -183,7 +183,7 @@ func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, station, kind string,
 		s.snapCache, s.snapRev = map[string]protocol.Page{}, rev
 	}
 	key := kind
-	if kind == protocol.RefStationPolicy {
+	if kind == protocol.RefStationPolicy || kind == protocol.RefOperators || kind == protocol.RefAdminRequests {
 		key = kind + "/" + station
 	}
 	if p, ok := s.snapCache[key]; ok {
@@ -193,10 +193,9 @@ func (s *Server) snapshot(ctx context.Context, tx *sql.Tx, station, kind string,
 	var err error
 	switch kind {
 	case protocol.RefOperators:
-		items, err = collect(ctx, tx, `SELECT hsa_id, name, authorised FROM operators ORDER BY hsa_id`, func(r *sql.Rows) (protocol.Operator, error) {
-			var o protocol.Operator
-			return o, r.Scan(&o.HSAID, &o.Name, &o.Authorised)
-		})
+		items, err = operatorsAt(ctx, tx, station) // AD-1: the station's own (admins.go)
+	case protocol.RefAdminRequests:
+		items, err = adminRequestsAt(ctx, tx, station) // AD-2 (admins.go)
 	case protocol.RefBlockedCards:
 		items, err = collect(ctx, tx, `SELECT serial, reason, blocked_at FROM blocked_cards ORDER BY serial`, func(r *sql.Rows) (protocol.BlockedCard, error) {
 			var b protocol.BlockedCard

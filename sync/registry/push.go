@@ -178,6 +178,8 @@ func (s *Server) applyViews(ctx context.Context, tx *sql.Tx, station string, ev 
 		}
 	case protocol.AuditCheckpointPayload:
 		return s.anchorAudit(ctx, tx, station, ev.Seq, p, now)
+	case protocol.AdminChangePayload:
+		return recordAdminRequest(ctx, tx, station, ev.Seq, p, now) // AD-2 (admins.go)
 	case protocol.ReceiptPayload:
 		if p.CardSerial == "" {
 			s.log.Warn("receipt event without a card serial; stored only", "station", station, "seq", ev.Seq)

@@ -711,4 +711,7 @@ CREATE TABLE job_runs (
 	// keys compare bytewise (COLLATE "C"), as the prefix search's ranges
 	// expect.
 	{sqlite: indexMigration, postgres: indexMigrationPostgres},
+	// 5: changes of administrators (AD-2) and per-station authorisation
+	// (AD-1; admins.go).
+	{sqlite: adminsMigration, postgres: adminsMigrationPostgres},
 }

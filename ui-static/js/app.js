@@ -25,6 +25,7 @@ import * as stockCount from "./screens/stock_count.js";
 import * as stockVoid from "./screens/stock_void.js";
 import * as status from "./screens/status.js";
 import * as daylist from "./screens/daylist.js";
+import * as admins from "./screens/admins.js";
 
 const $ = (id) => document.getElementById(id);
 let snapshot = null;
@@ -44,6 +45,7 @@ const flows = {
   [Kind.StockVoid]: stockVoid,
   [Kind.Status]: status,
   [Kind.DayList]: daylist,
+  [Kind.Admins]: admins,
 };
 const unknownFlow = { create: (c) => createFlow(c, {}) };
 

@@ -15,6 +15,7 @@ const layers = {
   // keyboard, and their punctuation.
   accents: ["ÉÈÊËÁÀÂ", "ÜÚÙÛÍÌÏ", "ØÆÓÒÔÕÑ", "ÇŠŽ'-."],
   numeric: ["123", "456", "789", "-0"],
+  email: ["1234567890", "qwertyuiopå", "asdfghjklöä", "zxcvbnm-._@"], // e-mail addresses (screens/admins.js)
 };
 
 // variants are what a long-press on a letter offers.

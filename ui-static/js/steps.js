@@ -26,6 +26,7 @@ export const Kind = Object.freeze({
   StockVoid: "stock_void", // card voided (RC-8, CP-4)
   Status: "status", // station status for the operator
   DayList: "daylist", // the day list and history, receipt corrections (RE-3, RC-6)
+  Admins: "admins", // the station's administrators and their changes (AD-1, AD-2)
 });
 
 // Step is view.flow.step: where the flow is, i.e. what the screen shows.
@@ -77,4 +78,5 @@ export const Action = Object.freeze({
   List: "list", // daylist: back to the list
   NoDocument: "no_document", // pickup: no valid ID document, the manager present (seed 003, ID-6)
   HandIn: "hand_in", // pickup: the old card handed in, to be voided
+  ManagerPin: "manager_pin", // admins: the manager's PIN for their own card in the card reader (AD-1)
 });

@@ -198,6 +198,12 @@ func applyPage(ctx context.Context, t *store.Tx, kind string, full bool, p proto
 			return err
 		}
 		return t.RecordStationPolicy(ctx, items, now)
+	case protocol.RefAdminRequests:
+		var items []protocol.AdminRequest
+		if err := decode(&items); err != nil {
+			return err
+		}
+		return t.ReplaceAdminRequests(ctx, items, now)
 	case protocol.RefPersonFacts:
 		var items []protocol.PersonFacts
 		if err := decode(&items); err != nil {

@@ -67,6 +67,9 @@ func TestRoundTrip(t *testing.T) {
 	s.enqueue(protocol.ReturnPayload{IssuanceID: "iss-4", CardSerial: "RK-2", RefersTo: "iss-3", Operator: op})
 	s.enqueue(protocol.BlockRequestPayload{CardSerial: "RK-3", Reason: "pin_exposed", Operator: op})
 	s.enqueue(protocol.StockMovementPayload{CardSerial: "RK-4", Movement: "received", ShipmentRef: "SHIP-0001"})
+	s.enqueue(protocol.AdminChangePayload{RequestID: "AD-RT-1", Station: "ST-1", Change: protocol.AdminAppointed, Admin: "SE2321000131-P000000099999",
+		Name: "Ny Administratör", Email: "ny@example.se", Phone: "0701234567", Manager: "SE2321000131-P000000088888", ManagerName: "Chef Chefsson",
+		ManagerProof: protocol.ManagerProofCard, TrainingConfirmed: true, Operator: op, At: now})
 	err := s.st.Update(ctx, s.clk, func(tx *store.Tx) error {
 		_, err := tx.Audit(ctx, audit.Entry{Kind: "card.state", Actor: "station", Subject: "RK-1"})
 		return err
@@ -75,6 +78,9 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	mustOnce(t, s)
+	// The pull audits what it changed (the administrators authorised
+	// here, AD-2) after the sync's checkpoint: the next sync anchors it.
 	mustOnce(t, s)
 	assertExactlyOnce(t, reg, s)
 	if held, err := reg.Server.ReviewItems(ctx); err != nil || len(held) != 0 {

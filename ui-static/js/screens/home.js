@@ -7,7 +7,7 @@ import { messages } from "./common.js";
 import { offlineBanner } from "./offline.js";
 import { reprints } from "./reprints.js";
 
-const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList];
+const menu = [Kind.Issue, Kind.Pickup, Kind.Return, Kind.Extend, Kind.Block, Kind.StockReceive, Kind.StockCount, Kind.StockVoid, Kind.Status, Kind.DayList, Kind.Admins];
 
 export function create(ctx) {
   return {
