@@ -711,4 +711,9 @@ CREATE TABLE job_runs (
 	// keys compare bytewise (COLLATE "C"), as the prefix search's ranges
 	// expect.
 	{sqlite: indexMigration, postgres: indexMigrationPostgres},
+	// 5: reserve cards issued by registered mail (issue 14, item 6;
+	// regmail.go): one row per envelope, its state, who did each step,
+	// and the returned signed receipt's scan, archived with the record.
+	// A serial is in at most one envelope that is not cancelled.
+	{sqlite: regmailSchema, postgres: regmailSchemaPostgres},
 }
