@@ -388,3 +388,16 @@ func TestReceiptScanType(t *testing.T) {
 		}
 	}
 }
+
+// TestDevConsoleReachesRegisteredMail: on `make run` (the development
+// console) the page is linked from the console and works.
+func TestDevConsoleReachesRegisteredMail(t *testing.T) {
+	rc := newRegmailConsole(t, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	base, cl, _ := devConsole(t, rc.srv)
+	if !strings.Contains(getPage(t, cl, base+"/admin"), `href="/admin/regmail"`) {
+		t.Error("the development console does not link registered mail")
+	}
+	if !strings.Contains(getPage(t, cl, base+"/admin/regmail"), "Registrera kuvert") {
+		t.Error("registered mail page on the development console")
+	}
+}
