@@ -394,11 +394,25 @@ func (s *Server) ActivateEnvelope(ctx context.Context, id, actor string) error {
 			EnvelopeActivated, nowS, actor, fmtTime(until)); err != nil {
 			return err
 		}
+		// RC-6 and RE-5: the card is out like one a station handed out
+		// (deadlines.go), its receipt already in; no station holds it.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO card_loans (serial, station_id, issuance_id, card_type, personal_number, issued_at, valid_until, receipt_at)
+			VALUES (?, '', ?, 'reserve', ?, ?, ?, ?)
+			ON CONFLICT (serial) DO UPDATE SET station_id = excluded.station_id, issuance_id = excluded.issuance_id,
+			  card_type = excluded.card_type, personal_number = excluded.personal_number, issued_at = excluded.issued_at,
+			  valid_until = excluded.valid_until, receipt_at = excluded.receipt_at, returned_at = ''`,
+			e.CardSerial, RegisteredMailIssuance(id), e.PersonalNumber, ts(now), ts(until), ts(now)); err != nil {
+			return fmt.Errorf("registry: activate envelope: card loan: %w", err)
+		}
 		// RC-4 at every station: the reserve card is in the person's
 		// facts, pulled by every station that holds the person.
 		return addReserveCard(ctx, tx, "", protocol.IssuancePayload{PersonalNumber: e.PersonalNumber, CardSerial: e.CardSerial, Reason: e.Reason, ValidUntil: until})
 	})
 }
+
+// RegisteredMailIssuance is the issuance ID under which the deadline jobs
+// (RC-6 deviations, RE-5 reminders) know the card of envelope id.
+func RegisteredMailIssuance(id string) string { return "regmail-" + id }
 
 // CancelEnvelope cancels an envelope not yet activated (lost in the
 // mail, sent back undelivered); a reason is required.

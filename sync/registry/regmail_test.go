@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net"
@@ -399,5 +400,39 @@ func TestDevConsoleReachesRegisteredMail(t *testing.T) {
 	}
 	if !strings.Contains(getPage(t, cl, base+"/admin/regmail"), "Registrera kuvert") {
 		t.Error("registered mail page on the development console")
+	}
+}
+
+// TestRegisteredMailCardFollowedUp: a reserve card sent by registered
+// mail and not returned when its validity ends is an RC-6 deviation like
+// any other (seed 001: "Reservkort som inte återlämnas följs upp och
+// rapporteras som avvikelser").
+func TestRegisteredMailCardFollowedUp(t *testing.T) {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	rc := newRegmailConsole(t, now)
+	pnr := registry.TestPersonalNumber("19900101", 123)
+	e, err := rc.srv.RegisterEnvelope(rc.ctx, registry.EnvelopeRequest{CardSerial: "RM-300", PersonalNumber: pnr, Name: "Bo Ek", Address: "Bo Ek\nVägen 2\n111 11 Stad", Reason: "forgotten", LoA: 2}, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(rc.srv.MarkEnvelopeSent(rc.ctx, e.ID, "RR123456785SE", caseID),
+		rc.srv.RecordReturnedReceipt(rc.ctx, e.ID, scanPDF, caseID),
+		rc.srv.ActivateEnvelope(rc.ctx, e.ID, caseID)); err != nil {
+		t.Fatal(err)
+	}
+	rc.now = now.AddDate(0, 0, 9)
+	if _, err := rc.srv.RunDeadlines(rc.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := rc.srv.Deviations(rc.ctx); err != nil || len(ds) != 0 {
+		t.Fatalf("deviations within validity: %+v %v", ds, err)
+	}
+	rc.now = now.AddDate(0, 0, 11)
+	if _, err := rc.srv.RunDeadlines(rc.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := rc.srv.Deviations(rc.ctx)
+	if err != nil || len(ds) != 1 || ds[0].CardSerial != "RM-300" || ds[0].Rule != "RC-6" || ds[0].IssuanceID != registry.RegisteredMailIssuance(e.ID) {
+		t.Fatalf("RC-6 deviations: %+v %v", ds, err)
 	}
 }
