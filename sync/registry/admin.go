@@ -22,7 +22,7 @@ var adminPage = localized("admin", `<!doctype html>
 <body>{{if .Dev}}<p class="dev" role="alert"><strong>{{T "Development mode"}}</strong>: {{T "plain HTTP on loopback, no login. Every action is recorded as"}} {{.Actor}}. {{T "Never use this mode for a real registry."}}</p>{{end}}
 <p class="lang">{{if eq Lang "sv"}}<a href="?lang=en" lang="en">English</a>{{else}}<a href="?lang=sv" lang="sv">Svenska</a>{{end}}</p>
 <h1>{{T "Kortstation registry"}}</h1>
-<p class="who">{{T "Signed in as"}} <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{T $r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">{{T "Audit trail"}}</a>{{end}} <a href="/admin/deadlines">{{T "Deviations and deadlines"}}</a> · <a href="/admin/reports">{{T "Reports"}}</a>{{if .CanCase}} · <a href="/admin/search">{{T "Search"}}</a>{{end}} · <a href="/admin/admins">{{T "Administrators (AD-2)"}}</a></p>
+<p class="who">{{T "Signed in as"}} <strong>{{.Actor}}</strong> ({{range $i, $r := .Roles}}{{if $i}}, {{end}}{{T $r}}{{end}}).{{if .CanAudit}} <a href="/admin/audit">{{T "Audit trail"}}</a>{{end}} <a href="/admin/deadlines">{{T "Deviations and deadlines"}}</a> · <a href="/admin/reports">{{T "Reports"}}</a>{{if .CanCase}} · <a href="/admin/search">{{T "Search"}}</a> · <a href="/admin/regmail">{{T "Registered mail"}}</a>{{end}} · <a href="/admin/admins">{{T "Administrators (AD-2)"}}</a></p>
 {{if .Code}}<p>{{T "Enrolment code for"}} {{.CodeStation}}: <span class="code">{{.Code}}</span> ({{T "CA fingerprint"}} {{.Fingerprint}})</p>{{end}}
 {{if .Error}}<p class="alarm">{{.Error}}</p>{{end}}
 <h2>{{T "Stations"}}</h2>
@@ -249,6 +249,7 @@ func (c *Console) routes() http.Handler {
 	c.reportRoutes(get)        // issue 14: reports (reports.go)
 	c.evidenceRoutes(get)      // issue 14: approval with evidence (console_evidence.go)
 	c.adminRoutes(mux, get)    // issue 14: changes of administrators, AD-2 (console_admins.go)
+	c.regmailRoutes(mux, get)  // issue 14: reserve cards by registered mail (regmail_page.go)
 	return mux
 }
 

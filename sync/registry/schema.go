@@ -714,4 +714,9 @@ CREATE TABLE job_runs (
 	// 5: changes of administrators (AD-2) and per-station authorisation
 	// (AD-1; admins.go).
 	{sqlite: adminsMigration, postgres: adminsMigrationPostgres},
+	// 6: reserve cards issued by registered mail (issue 14, item 6;
+	// regmail.go): one row per envelope, its state, who did each step,
+	// and the returned signed receipt's scan, archived with the record.
+	// A serial is in at most one envelope that is not cancelled.
+	{sqlite: regmailSchema, postgres: regmailSchemaPostgres},
 }
