@@ -74,6 +74,7 @@ const (
 	ActList        Action = "list"        // daylist: back to the list
 	ActNoDocument  Action = "no_document" // pickup: no valid ID document, the manager present (seed 003, ID-6)
 	ActHandIn      Action = "hand_in"     // pickup: the old card handed in, to be voided
+	ActNoSignature Action = "no_signature" // sign: the recipient cannot sign; recorded, an attestor confirms (nosign.go)
 )
 
 // State is the counter's state as a screen sees it.

@@ -77,4 +77,5 @@ export const Action = Object.freeze({
   List: "list", // daylist: back to the list
   NoDocument: "no_document", // pickup: no valid ID document, the manager present (seed 003, ID-6)
   HandIn: "hand_in", // pickup: the old card handed in, to be voided
+  NoSignature: "no_signature", // sign: the recipient cannot sign; recorded, an attestor confirms
 });
