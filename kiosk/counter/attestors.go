@@ -66,59 +66,84 @@ func (m *Counter) attestorCardRead(ctx context.Context, f *flowState, reader str
 		return refuse(msg("attestors_full", "Två intygsgivare har redan legitimerat sig. Ta ut kortet.",
 			"Two attestors have already identified. Remove the card."))
 	}
+	lg, err := m.attestorCard(ctx, f, reader, card)
+	if err != nil {
+		return err
+	}
+	for _, a := range f.cardAttestors {
+		if a.HSAID == lg.hsaID {
+			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig. Ta ut kortet; nästa intygsgivare sätter i sitt.", "This attestor has already identified. Remove the card; the next attestor inserts theirs."))
+		}
+	}
+	f.attLogin = lg
+	return nil
+}
+
+// attestorCard checks an attestor's card in the card reader before its
+// PIN is asked: a personal SITHS card (AT-1), not the operator's or the
+// recipient's (AT-3), not blocked (BL-1), its PIN not blocked.
+func (m *Counter) attestorCard(ctx context.Context, f *flowState, reader string, card cardreader.Card) (*attestorLogin, error) {
 	if card.HSAID == "" || card.Certificate == nil {
-		return refuse(msg("not_personal_card", "Det här är inte ett personligt SITHS-kort. Intygsgivaren sätter i sitt eget kort.",
+		return nil, refuse(msg("not_personal_card", "Det här är inte ett personligt SITHS-kort. Intygsgivaren sätter i sitt eget kort.",
 			"This is not a personal SITHS card. The attestor inserts their own card."))
 	}
 	h, err := ident.ParseHSAID(card.HSAID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// AT-3: neither the issuing administrator nor the recipient attests.
 	if h == m.sess.hsaID {
-		return violation.New("AT-3", violation.KeyAttestorIsOperator, "attestor", "")
+		return nil, violation.New("AT-3", violation.KeyAttestorIsOperator, "attestor", "")
 	}
 	if !f.recipient.HSAID.IsZero() && h == f.recipient.HSAID {
-		return violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
+		return nil, violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
 	}
 	// AT-3: nor the recipient by a personal-number certificate on the card.
 	if !f.recipient.PersonalNumber.IsZero() {
 		for _, oc := range card.Others {
 			pnr, err := ident.ParsePersonalNumberAt(oc.Subject.SerialNumber, m.clock.Now())
 			if err == nil && pnr.String() == f.recipient.PersonalNumber.String() {
-				return violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
+				return nil, violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", "")
 			}
-		}
-	}
-	for _, a := range f.cardAttestors {
-		if a.HSAID == h {
-			return refuse(msg("attestor_twice", "Den här intygsgivaren har redan legitimerat sig. Ta ut kortet; nästa intygsgivare sätter i sitt.", "This attestor has already identified. Remove the card; the next attestor inserts theirs."))
 		}
 	}
 	// BL-1: a blocked card proves nobody.
 	if err := m.checkNotBlocked(ctx, card.Serial); err != nil {
-		return err
+		return nil, err
 	}
 	if card.PINBlocked() {
-		return refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
+		return nil, refuse(msg("pin_blocked", "Kortets PIN är spärrad. Kontakta din korthandläggare.", "The card's PIN is blocked. Contact your card administrator."))
 	}
-	f.attLogin = &attestorLogin{cert: card.Certificate, reader: reader, serial: card.Serial, hsaID: h, name: card.Certificate.Subject.CommonName, retries: card.PINRetries}
-	return nil
+	return &attestorLogin{cert: card.Certificate, reader: reader, serial: card.Serial, hsaID: h, name: card.Certificate.Subject.CommonName, retries: card.PINRetries}, nil
 }
 
 // attestorPIN verifies the attestor's PIN on their own card; the attestor
 // is then proven and listed, in the role the operator chooses.
 func (m *Counter) attestorPIN(ctx context.Context, f *flowState, data json.RawMessage) error {
+	id, err := m.proveAttestor(ctx, f, data)
+	if err != nil {
+		return err
+	}
+	f.cardAttestors = append(f.cardAttestors, rules.Attestor{
+		Person: rules.Person{HSAID: id.HSAID}, Name: id.Certificate.Subject.CommonName, Role: rules.RoleManager, Present: true, Proof: rules.ProofCard,
+	})
+	return nil
+}
+
+// proveAttestor verifies the PIN of the attestor's card waiting in the
+// card reader and has the card prove its certificate (kiosk/trust); the
+// login is then done, proven or not.
+func (m *Counter) proveAttestor(ctx context.Context, f *flowState, data json.RawMessage) (trust.Identity, error) {
 	defer clear(data)
 	lg := f.attLogin
 	if lg == nil {
-		return refuse(msg("attestor_no_card", "Intygsgivaren sätter först i sitt kort i kortläsaren.", "The attestor first inserts their card in the card reader."))
+		return trust.Identity{}, refuse(msg("attestor_no_card", "Intygsgivaren sätter först i sitt kort i kortläsaren.", "The attestor first inserts their card in the card reader."))
 	}
 	var req struct {
 		PIN json.RawMessage `json:"pin"`
 	}
 	if err := json.Unmarshal(data, &req); err != nil {
-		return malformed(err)
+		return trust.Identity{}, malformed(err)
 	}
 	pin := bytes.Trim(req.PIN, `"`)
 	defer clear(pin)
@@ -135,7 +160,7 @@ func (m *Counter) attestorPIN(ctx context.Context, f *flowState, data json.RawMe
 		if errors.As(perr, &p) {
 			m.auditAttestor(ctx, "attestor.pin_refused", lg, p.Key())
 		}
-		return perr
+		return trust.Identity{}, perr
 	}
 	// The card proves its certificate's key; the certificate must be one
 	// the station trusts (kiosk/trust).
@@ -146,14 +171,11 @@ func (m *Counter) attestorPIN(ctx context.Context, f *flowState, data json.RawMe
 	if err != nil {
 		f.attLogin = nil
 		m.auditUnproven(ctx, "attestor.refused", lg.serial, err)
-		return problem.Of(err)
+		return trust.Identity{}, problem.Of(err)
 	}
-	f.cardAttestors = append(f.cardAttestors, rules.Attestor{
-		Person: rules.Person{HSAID: id.HSAID}, Name: id.Certificate.Subject.CommonName, Role: rules.RoleManager, Present: true, Proof: rules.ProofCard,
-	})
 	f.attLogin = nil
 	m.auditAttestor(ctx, "attestor.verified", lg, "")
-	return nil
+	return id, nil
 }
 
 // auditAttestor records an attestor's identification at the counter: the

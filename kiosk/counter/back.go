@@ -150,6 +150,7 @@ func (m *Counter) back(ctx context.Context, f *flowState) error {
 	case f.step == StepSign:
 		// The receipt may change: its signatures are drawn again.
 		f.sigs = map[string]receiptpdf.Signature{}
+		f.noSign, f.attLogin = nil, nil
 	case f.step == StepPreview:
 		f.decision = nil
 	case f.step == StepIdentity:

@@ -110,6 +110,10 @@ func (m *Counter) receiptDocument(r rules.Receipt, d *rules.IssuanceDecision, si
 	if r.Document != nil {
 		pr.IDDocument = &receiptpdf.IDDocument{Type: pdfDoc[r.Document.Type], Number: r.Document.Number, Expiry: r.Document.Expiry.Start()}
 	}
+	if ns := r.NoSignature; ns != nil {
+		pr.NoSignature = &receiptpdf.NoSignature{Reason: pdfNoSign[ns.Reason],
+			ConfirmedBy: receiptpdf.Person{Name: ns.ConfirmedByName, HSAID: ns.ConfirmedBy.HSAID.String()}}
+	}
 	if len(r.Attestors) == 1 && managerPresent(r.Recipient, r.Document, r.AttestationGround, r.Attestors[0].Role) {
 		// ID-4: the passport identifies the recipient; or (seed 003) the
 		// recipient has no valid ID document. The manager is present and
@@ -165,6 +169,11 @@ func (m *Counter) letterDocument(r rules.Receipt, d *rules.IssuanceDecision) ([]
 // identification, the audit entry and the registry's records in one
 // transaction; then it is printed.
 func (m *Counter) complete(ctx context.Context, f *flowState) error {
+	if f.noSign != nil && f.noSign.confirmed == nil {
+		return refuse(Message{Rule: "RE-1", Key: "no_signature.unconfirmed", Text: map[string]string{
+			"sv": "En intygsgivare behöver bekräfta att mottagaren inte kan skriva under: hen sätter i sitt SITHS-kort i kortläsaren och skriver sin PIN-kod.",
+			"en": "An attestor needs to confirm that the recipient cannot sign: they insert their SITHS card in the card reader and type their PIN."}})
+	}
 	for _, s := range signersOf(f) {
 		if !s.Signed {
 			return refuse(Message{Rule: "RE-1", Key: "receipt.unsigned", Text: map[string]string{
@@ -184,6 +193,14 @@ func (m *Counter) complete(ctx context.Context, f *flowState) error {
 	for i := range r.Attestors {
 		r.Attestors[i].SignedAt = now
 	}
+	var sigs []receiptpdf.Signature
+	if f.noSign != nil {
+		// The statement replaces the recipient's signature (RE-1).
+		ns := *f.noSign.confirmed
+		r.NoSignature = &ns
+	} else {
+		sigs = append(sigs, f.sigs["recipient"])
+	}
 	used, err := m.receiptUsed(ctx, r.ID)
 	if err != nil {
 		return err
@@ -192,7 +209,6 @@ func (m *Counter) complete(ctx context.Context, f *flowState) error {
 	if err != nil {
 		return err
 	}
-	sigs := []receiptpdf.Signature{f.sigs["recipient"]}
 	for i := range f.attestors {
 		sigs = append(sigs, f.sigs[attestorKey(i)])
 	}
@@ -222,7 +238,7 @@ func (m *Counter) complete(ctx context.Context, f *flowState) error {
 	}
 	f.step = StepDone
 	// The signatures and the identity are no longer needed on screen.
-	f.sigs, f.doc, f.attestors = map[string]receiptpdf.Signature{}, nil, nil
+	f.sigs, f.doc, f.attestors, f.noSign = map[string]receiptpdf.Signature{}, nil, nil, nil
 	return nil
 }
 

@@ -143,6 +143,8 @@ func (m *Counter) cardInserted(ctx context.Context, reader string) {
 		ferr = m.stockCardRead(ctx, f, card.Serial)
 	case findStep(f) && (f.kind == KindIssue || f.kind == KindPickup || f.kind == KindBlock):
 		ferr = m.find(ctx, f, card.Serial)
+	case f.step == StepSign && f.noSign != nil && (f.kind == KindIssue || f.kind == KindExtend || f.kind == KindPickup):
+		ferr = m.noSignCardRead(ctx, f, reader, card)
 	case (f.kind == KindIssue || f.kind == KindExtend) && f.step == StepIdentity:
 		ferr = m.attestorCardRead(ctx, f, reader, card)
 	case (f.kind == KindIssue || f.kind == KindPickup) && f.step == StepInsert:

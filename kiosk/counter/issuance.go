@@ -39,6 +39,7 @@ type issuance struct {
 	receiptID     string
 	decision      *rules.IssuanceDecision
 	sigs          map[string]receiptpdf.Signature
+	noSign        *noSignState // the recipient cannot sign (nosign.go)
 }
 
 // RecipientInput is the recipient step: personal or coordination number
@@ -277,6 +278,12 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 		}
 		f.step = StepSign
 		return nil
+
+	case step == ActNoSignature && f.step == StepSign:
+		return m.noSignature(ctx, f, data)
+
+	case step == ActAttestorPIN && f.step == StepSign:
+		return m.noSignConfirm(ctx, f, data)
 
 	case step == ActSign && f.step == StepSign:
 		var req SignatureInput

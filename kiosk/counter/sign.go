@@ -8,6 +8,9 @@ type signer struct {
 	Role   string `json:"role"`
 	Name   string `json:"name"`
 	Signed bool   `json:"signed"`
+	// Statement, for the recipient who cannot sign: "recorded" until an
+	// attestor confirmed it, then "confirmed" (nosign.go).
+	Statement string `json:"statement,omitempty"`
 }
 
 func signersOf(f *flowState) []signer {
@@ -22,6 +25,12 @@ func signersOf(f *flowState) []signer {
 	out = append(out, signer{Key: "administrator", Role: receiptpdf.RoleAdministrator})
 	for i := range out {
 		_, out[i].Signed = f.sigs[out[i].Key]
+	}
+	if f.noSign != nil {
+		out[0].Statement, out[0].Signed = "recorded", f.noSign.confirmed != nil
+		if out[0].Signed {
+			out[0].Statement = "confirmed"
+		}
 	}
 	return out
 }
@@ -42,6 +51,10 @@ func (m *Counter) sign(f *flowState, in SignatureInput) error {
 	}
 	if role == receiptpdf.RoleAdministrator {
 		name = m.sess.name
+	}
+	if in.Key == "recipient" && f.noSign != nil {
+		return refuse(msg("no_signature.recorded", "Det är registrerat att mottagaren inte kan skriva under. Ångra det först om mottagaren ska skriva under.",
+			"It is recorded that the recipient cannot sign. Undo that first if the recipient is to sign."))
 	}
 	points := 0
 	for _, st := range in.Strokes {

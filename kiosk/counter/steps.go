@@ -66,16 +66,17 @@ const (
 	ActAdd         Action = "add"
 	ActCommit      Action = "commit"
 	ActMark        Action = "mark"
-	ActClose       Action = "close"       // leave a flow (any step)
-	ActFind        Action = "find"        // look the person up first: personal, card or order number (lookup.go)
-	ActBack        Action = "back"        // one step back, keeping what was entered (back.go)
-	ActRemove      Action = "remove"      // stock receive: take a wrong scan off the list
-	ActSearch      Action = "search"      // daylist: the search and the period
-	ActCorrect     Action = "correct"     // daylist: correct a receipt (RE-3)
-	ActList        Action = "list"        // daylist: back to the list
-	ActNoDocument  Action = "no_document" // pickup: no valid ID document, the manager present (seed 003, ID-6)
-	ActHandIn      Action = "hand_in"     // pickup: the old card handed in, to be voided
-	ActManagerPIN  Action = "manager_pin" // admins: the manager's PIN for their own card in the card reader (AD-1)
+	ActClose       Action = "close"        // leave a flow (any step)
+	ActFind        Action = "find"         // look the person up first: personal, card or order number (lookup.go)
+	ActBack        Action = "back"         // one step back, keeping what was entered (back.go)
+	ActRemove      Action = "remove"       // stock receive: take a wrong scan off the list
+	ActSearch      Action = "search"       // daylist: the search and the period
+	ActCorrect     Action = "correct"      // daylist: correct a receipt (RE-3)
+	ActList        Action = "list"         // daylist: back to the list
+	ActNoDocument  Action = "no_document"  // pickup: no valid ID document, the manager present (seed 003, ID-6)
+	ActHandIn      Action = "hand_in"      // pickup: the old card handed in, to be voided
+	ActManagerPIN  Action = "manager_pin"  // admins: the manager's PIN for their own card in the card reader (AD-1)
+	ActNoSignature Action = "no_signature" // sign: the recipient cannot sign; recorded, an attestor confirms (nosign.go)
 )
 
 // State is the counter's state as a screen sees it.

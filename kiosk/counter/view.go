@@ -163,6 +163,12 @@ func (m *Counter) flowView(ctx context.Context) *FlowView {
 		d["preview"] = previewOf(f, f.decision)
 		d["signers"] = signersOf(f)
 	}
+	if f.step == StepSign && (f.kind == KindIssue || f.kind == KindExtend || f.kind == KindPickup) {
+		noSignView(f, d)
+		if lg := f.attLogin; lg != nil {
+			d["attestor_login"] = map[string]any{"name": lg.name, "retries": lg.retries}
+		}
+	}
 	if f.ret != nil {
 		d["return"] = f.ret
 	}

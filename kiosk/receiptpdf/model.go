@@ -108,6 +108,26 @@ type Signature struct {
 	Strokes [][]Point `json:"strokes"`
 }
 
+// NoSignatureReason is why a recipient cannot sign: a short fixed list,
+// never health details.
+type NoSignatureReason string
+
+// The reasons the receipt names.
+const (
+	NoSignCannotWrite  NoSignatureReason = "cannot_write"   // cannot write
+	NoSignCannotUsePad NoSignatureReason = "cannot_use_pad" // cannot use the signature pad
+	NoSignOther        NoSignatureReason = "other"          // another reason
+)
+
+// NoSignature is the statement that replaces the recipient's signature:
+// why they cannot sign and who confirmed it.
+type NoSignature struct {
+	Reason NoSignatureReason `json:"reason"`
+	// ConfirmedBy is the attestor who confirmed the statement with their
+	// own SITHS card and PIN.
+	ConfirmedBy Person `json:"confirmedBy"`
+}
+
 // Person is a member of staff known in the HSA catalogue.
 type Person struct {
 	Name  string `json:"name"`
@@ -191,9 +211,15 @@ type Receipt struct {
 	// and also becomes the PDF's creation date.
 	IssuedAt time.Time `json:"issuedAt"`
 
-	// Signatures: the recipient's is required, with attestation one per
-	// attestor, and with a Manager the manager's.
+	// Signatures: the recipient's is required (unless NoSignature records
+	// why they could not sign), with attestation one per attestor, and with
+	// a Manager the manager's.
 	Signatures []Signature `json:"signatures"`
+	// NoSignature, when the recipient cannot sign, replaces their
+	// signature: the administrator recorded it and an attestor confirmed it
+	// with their own SITHS card and PIN. Signatures then has no recipient's
+	// signature.
+	NoSignature *NoSignature `json:"noSignature,omitempty"`
 
 	// ActivationInfo is an optional paragraph on when approval is expected
 	// and how the card is activated (CP-2, RE-5), written by the caller.

@@ -95,6 +95,10 @@ func drawReceipt(p *page, r *Receipt, t *texts) {
 	default:
 		p.paragraph(t.signIntro, false)
 	}
+	if ns := r.NoSignature; ns != nil {
+		// The statement in place of the recipient's signature.
+		p.paragraph(fmt.Sprintf(t.noSignText, t.noSign[ns.Reason], personLine(ns.ConfirmedBy, t)), true)
+	}
 	p.signatures(orderSignatures(r.Signatures), t)
 }
 

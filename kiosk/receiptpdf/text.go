@@ -33,6 +33,8 @@ type texts struct {
 	ground          string
 	proofs          map[Proof]string
 	grounds         map[AttestationGround]string
+	noSign          map[NoSignatureReason]string
+	noSignText      string // the statement: the reason, the attestor
 	attestor        string // %d: 1 or 2
 	hsaID           string
 	administrator   string
@@ -111,6 +113,12 @@ var swedish = texts{
 	lostText:        "Kontakta genast en ID-administratör så att kortet kan spärras.",
 	footer:          "Kvittens %s – sida %d av %s",
 	letterFooter:    "Hör till kvittens %s",
+	noSign: map[NoSignatureReason]string{
+		NoSignCannotWrite:  "kan inte skriva",
+		NoSignCannotUsePad: "kan inte använda underskriftsrutan",
+		NoSignOther:        "annat skäl",
+	},
+	noSignText: "Mottagaren kan inte skriva under (%s). Kortet har lämnats ut och tagits emot. ID-administratören har registrerat detta i stället för mottagarens underskrift, och intygsgivaren %s har bekräftat det med sitt eget SITHS-kort och sin PIN-kod.",
 	roles: map[string]string{
 		RoleRecipient:     "Mottagare",
 		RoleAttestor:      "Intygsgivare",
@@ -199,6 +207,12 @@ var english = texts{
 	lostText:        "Contact an ID administrator at once so that the card can be blocked.",
 	footer:          "Receipt %s – page %d of %s",
 	letterFooter:    "Belongs to receipt %s",
+	noSign: map[NoSignatureReason]string{
+		NoSignCannotWrite:  "cannot write",
+		NoSignCannotUsePad: "cannot use the signature pad",
+		NoSignOther:        "another reason",
+	},
+	noSignText: "The recipient cannot sign (%s). The card has been handed out and received. The ID administrator recorded this in place of the recipient's signature, and the attestor %s confirmed it with their own SITHS card and PIN.",
 	roles: map[string]string{
 		RoleRecipient:     "Recipient",
 		RoleAttestor:      "Attestor",

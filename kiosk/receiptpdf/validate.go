@@ -177,7 +177,15 @@ func (r *Receipt) validate(f Format) error {
 			managerSigs++
 		}
 	}
-	if recipientSigs != 1 {
+	if ns := r.NoSignature; ns != nil {
+		if _, ok := swedish.noSign[ns.Reason]; !ok {
+			p.add("noSignature.reason", fmt.Sprintf("is %q, not a known reason", ns.Reason))
+		}
+		validatePerson(&p, "noSignature.confirmedBy", ns.ConfirmedBy)
+		if recipientSigs != 0 {
+			p.add("signatures", fmt.Sprintf("has %d recipient signatures with the recipient's statement, want 0 (RE-1)", recipientSigs))
+		}
+	} else if recipientSigs != 1 {
 		p.add("signatures", fmt.Sprintf("has %d recipient signatures, want 1 (RE-1)", recipientSigs))
 	}
 	if attestorSigs != len(r.Attestors) {

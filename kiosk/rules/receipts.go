@@ -57,10 +57,42 @@ type Receipt struct {
 	// At and Place are the time and place of issuance.
 	At    time.Time `json:"at"`
 	Place string    `json:"place"`
-	// SignedAt is when the recipient signed; zero until then.
+	// SignedAt is when the recipient signed (or the statement that they
+	// cannot sign was confirmed); zero until then.
 	SignedAt time.Time `json:"signed_at,omitzero"`
+	// NoSignature, when the recipient cannot sign, replaces their
+	// signature (RE-1): the operator recorded it with a reason from a fixed
+	// list and an attestor confirmed it with their own card.
+	NoSignature *NoSignature `json:"no_signature,omitempty"`
 	// Corrects is the ID of the receipt this one corrects (RE-3).
 	Corrects string `json:"corrects,omitempty"`
+}
+
+// NoSignatureReason is why a recipient cannot sign: a short fixed list,
+// never health details.
+type NoSignatureReason string
+
+// The reasons.
+const (
+	NoSignCannotWrite  NoSignatureReason = "cannot_write"   // cannot write
+	NoSignCannotUsePad NoSignatureReason = "cannot_use_pad" // cannot use the signature pad
+	NoSignOther        NoSignatureReason = "other"          // another reason, not recorded
+)
+
+// NoSignatureReasons are the reasons in the order the screen offers them.
+func NoSignatureReasons() []NoSignatureReason {
+	return []NoSignatureReason{NoSignCannotWrite, NoSignCannotUsePad, NoSignOther}
+}
+
+// NoSignature is the recorded alternative to the recipient's signature:
+// the reason, and the attestor who confirmed it, proven by their own
+// SITHS card and PIN (not the recipient or the operator, AT-3).
+type NoSignature struct {
+	Reason          NoSignatureReason `json:"reason"`
+	ConfirmedBy     Person            `json:"confirmed_by"`
+	ConfirmedByName string            `json:"confirmed_by_name"`
+	Proof           AttestorProof     `json:"proof"`
+	ConfirmedAt     time.Time         `json:"confirmed_at"`
 }
 
 // CheckReceipt checks a receipt before it is sealed and sent: everything
@@ -114,6 +146,16 @@ func CheckReceipt(r Receipt, usedIDs []string) Violations {
 	}
 	if r.SignedAt.IsZero() {
 		vs.Add(violation.New("RE-1", violation.KeyReceiptUnsigned))
+	}
+	if ns := r.NoSignature; ns != nil {
+		switch {
+		case !slices.Contains(NoSignatureReasons(), ns.Reason) || ns.ConfirmedBy.IsZero() || strings.TrimSpace(ns.ConfirmedByName) == "" || ns.Proof != ProofCard:
+			vs.Add(violation.New("RE-1", violation.KeyReceiptUnsigned))
+		case ns.ConfirmedBy.HSAID == r.Operator.HSAID:
+			vs.Add(violation.New("AT-3", violation.KeyAttestorIsOperator, "attestor", ""))
+		case ns.ConfirmedBy.HSAID == r.Recipient.HSAID:
+			vs.Add(violation.New("AT-3", violation.KeyAttestorIsRecipient, "attestor", ""))
+		}
 	}
 	if r.ID != "" && slices.Contains(usedIDs, r.ID) {
 		vs.Add(violation.New("RE-3", violation.KeyReceiptReused, "id", r.ID))
@@ -186,6 +228,7 @@ func NewCorrection(old SealedReceipt, corrected Receipt, newID string) (Receipt,
 	corrected.ID = newID
 	corrected.Corrects = old.Receipt.ID
 	corrected.SignedAt = time.Time{}
+	corrected.NoSignature = nil // a correction is signed again
 	corrected.Attestors = slices.Clone(corrected.Attestors)
 	for i := range corrected.Attestors {
 		corrected.Attestors[i].SignedAt = time.Time{}
@@ -204,6 +247,11 @@ func digest(r Receipt) (string, error) {
 		for i := range r.Attestors {
 			r.Attestors[i].SignedAt = utc(r.Attestors[i].SignedAt)
 		}
+	}
+	if r.NoSignature != nil {
+		ns := *r.NoSignature
+		ns.ConfirmedAt = utc(ns.ConfirmedAt)
+		r.NoSignature = &ns
 	}
 	b, err := json.Marshal(r)
 	if err != nil {

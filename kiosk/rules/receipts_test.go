@@ -156,3 +156,46 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("RE-5/issuance by document notifies the recipient only: %+v", d.Notifications)
 	}
 }
+
+// TestCheckReceiptNoSignature: the statement that the recipient cannot
+// sign stands in place of their signature (RE-1) only with a reason from
+// the fixed list and an attestor proven by card, who is neither the
+// operator nor the recipient (AT-3); a correction is signed again.
+func TestCheckReceiptNoSignature(t *testing.T) {
+	confirmed := func(r *Receipt) {
+		r.NoSignature = &NoSignature{Reason: NoSignCannotWrite, ConfirmedBy: Person{HSAID: hsa(t, "P000000000555")},
+			ConfirmedByName: "Ida Intyg", Proof: ProofCard, ConfirmedAt: r.SignedAt}
+	}
+	tests := []struct {
+		name   string
+		change func(*Receipt)
+		want   []string
+	}{
+		{"RE-1/confirmed statement", func(r *Receipt) {}, nil},
+		{"RE-1/reason not on the list", func(r *Receipt) { r.NoSignature.Reason = "broken arm" }, []string{"RE-1"}},
+		{"RE-1/no attestor", func(r *Receipt) { r.NoSignature.ConfirmedBy = Person{} }, []string{"RE-1"}},
+		{"RE-1/attestor typed in", func(r *Receipt) { r.NoSignature.Proof = ProofTyped }, []string{"RE-1"}},
+		{"AT-3/the operator confirms", func(r *Receipt) { r.NoSignature.ConfirmedBy = r.Operator }, []string{"AT-3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := signedReceipt(t)
+			confirmed(&r)
+			tt.change(&r)
+			wantRules(t, CheckReceipt(r, nil).Err(), tt.want...)
+		})
+	}
+	r := signedReceipt(t)
+	confirmed(&r)
+	sealed, err := Seal(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCorrection(sealed, sealed.Receipt, "R-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NoSignature != nil {
+		t.Error("a correction keeps the old statement; it is signed again")
+	}
+}

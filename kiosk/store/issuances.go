@@ -107,8 +107,15 @@ func (t *Tx) RecordIssuance(ctx context.Context, in Issuance) error {
 		r.ID, in.ID, string(content), string(in.Signatures), in.PDF, pdfHash, ts(r.SignedAt)); err != nil {
 		return fmt.Errorf("insert receipt: %w", err)
 	}
-	if _, err := t.Audit(ctx, audit.Entry{Kind: "card." + in.Kind, Actor: in.Session.Operator, Subject: in.ID,
-		Detail: map[string]any{"card": serial, "receipt": r.ID, "reason": string(r.Reason), "session": in.Session.ID, "identified_by": identifiedBy(r)}}); err != nil {
+	detail := map[string]any{"card": serial, "receipt": r.ID, "reason": string(r.Reason), "session": in.Session.ID, "identified_by": identifiedBy(r)}
+	if ns := r.NoSignature; ns != nil {
+		// The recipient could not sign: the statement replaced their
+		// signature, confirmed by an attestor (RE-1). No name.
+		detail["recipient_signature"] = "statement"
+		detail["no_signature_reason"] = string(ns.Reason)
+		detail["no_signature_confirmed_by"] = ns.ConfirmedBy.HSAID.String()
+	}
+	if _, err := t.Audit(ctx, audit.Entry{Kind: "card." + in.Kind, Actor: in.Session.Operator, Subject: in.ID, Detail: detail}); err != nil {
 		return err
 	}
 	pnr := ""

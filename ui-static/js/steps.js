@@ -79,4 +79,5 @@ export const Action = Object.freeze({
   NoDocument: "no_document", // pickup: no valid ID document, the manager present (seed 003, ID-6)
   HandIn: "hand_in", // pickup: the old card handed in, to be voided
   ManagerPin: "manager_pin", // admins: the manager's PIN for their own card in the card reader (AD-1)
+  NoSignature: "no_signature", // sign: the recipient cannot sign; recorded, an attestor confirms
 });
