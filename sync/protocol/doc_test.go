@@ -145,6 +145,8 @@ var documentedTypes = []reflect.Type{
 	reflect.TypeFor[ReserveCardFact](),
 	reflect.TypeFor[TrustIntermediate](),
 	reflect.TypeFor[CRL](),
+	reflect.TypeFor[PersonLookupRequest](),
+	reflect.TypeFor[PersonLookupResponse](),
 	reflect.TypeFor[StationPolicy](),
 }
 

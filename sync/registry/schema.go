@@ -711,4 +711,7 @@ CREATE TABLE job_runs (
 	// keys compare bytewise (COLLATE "C"), as the prefix search's ranges
 	// expect.
 	{sqlite: indexMigration, postgres: indexMigrationPostgres},
+	// 5: the record of on-demand person look-ups and each station's
+	// look-up allowance (issue 12 item 5; lookup.go).
+	{sqlite: lookupMigration, postgres: lookupMigrationPostgres},
 }
