@@ -18,6 +18,7 @@ var lookupSv = map[string]string{
 	LookupNoOperator:     "nekad: ingen behörig handläggare",
 	LookupRateLimited:    "nekad: för många slagningar",
 	LookupInvalidRequest: "nekad: ogiltigt personnummer",
+	LookupIdentity:       "nekad: frågade i en annan stations namn",
 }
 
 var lookupEn = map[string]string{
@@ -27,6 +28,7 @@ var lookupEn = map[string]string{
 	LookupNoOperator:     "refused: no authorised operator",
 	LookupRateLimited:    "refused: too many look-ups",
 	LookupInvalidRequest: "refused: not a personal number",
+	LookupIdentity:       "refused: asked in another station's name",
 }
 
 func init() {

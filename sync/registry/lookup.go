@@ -37,6 +37,7 @@ const (
 	LookupNoOperator     = "refused_operator"
 	LookupRateLimited    = "refused_rate_limit"
 	LookupInvalidRequest = "refused_invalid"
+	LookupIdentity       = "refused_identity" // the body named another station than the certificate
 )
 
 // PersonLookup is one entry of the look-up record.
@@ -83,7 +84,13 @@ func (s *Server) handlePerson(w http.ResponseWriter, r *http.Request) {
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
 		return
 	}
-	if !checkBodyStation(w, r, req.StationID) {
+	if req.StationID != stationFrom(r.Context()) {
+		// Asking in another station's name: recorded under the station
+		// the certificate names.
+		if err := s.recordLookup(r.Context(), stationFrom(r.Context()), req.Operator, req.PersonalNumber, LookupIdentity); err != nil {
+			s.log.Error("record person look-up", "err", err)
+		}
+		checkBodyStation(w, r, req.StationID)
 		return
 	}
 	res, err := s.LookupPerson(r.Context(), req.StationID, req.Operator, req.PersonalNumber)
@@ -213,6 +220,25 @@ func (s *Server) lookupInTx(ctx context.Context, tx *sql.Tx, station, operator, 
 	}
 	resp.Found, resp.Facts = true, []byte(raw)
 	return LookupFound, nil
+}
+
+// recordLookup records a look-up refused before it was examined.
+func (s *Server) recordLookup(ctx context.Context, station, operator, pnr, outcome string) error {
+	hash, err := s.SearchTermHash(ctx, SearchPersonalNumber, pnr)
+	if err != nil {
+		return err
+	}
+	if len(operator) > 64 {
+		operator = operator[:64]
+	}
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO person_lookups (at, station_id, operator, term_hmac, outcome) VALUES (?, ?, ?, ?, ?)`,
+			s.now().UTC().Format(time.RFC3339Nano), station, operator, hash, outcome)
+		if err != nil {
+			return fmt.Errorf("registry: record person look-up: %w", err)
+		}
+		return nil
+	})
 }
 
 // PersonLookups is the newest limit entries of the look-up record, newest
