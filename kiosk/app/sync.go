@@ -185,6 +185,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		}
 	}()
 	ctr.SetSync(s)
+	ctr.SetPersonLookup(s.client) // on-demand look-ups of people from elsewhere (issue 12 item 5)
 	if emb != nil {
 		log.Info("embedded reference registry", "url", emb.URL, "admin", emb.AdminURL)
 	}
