@@ -67,19 +67,25 @@ func (m *Counter) personRegistry(ctx context.Context, f *flowState, p rules.Pers
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return rules.Registry{}, err
 		}
-		f.remote = m.askRegistry(ctx, key)
+		if f.remote = m.askRegistry(ctx, key); f.remote == nil {
+			return m.st.Registry(ctx, p, cards...)
+		}
 	}
 	return m.st.RegistryWith(ctx, p, f.remote.facts, cards...)
 }
 
 // askRegistry asks the registry about one person for the operator logged
-// in. Nothing personal is logged.
+// in; nil when the station has no registry to ask (no sync configured).
+// Nothing personal is logged.
 func (m *Counter) askRegistry(ctx context.Context, key string) *remoteFacts {
 	m.devMu.Lock()
 	l := m.lookup
 	m.devMu.Unlock()
+	if l == nil {
+		return nil
+	}
 	r := &remoteFacts{pnr: key, state: remoteUnavailable}
-	if l == nil || m.sess == nil {
+	if m.sess == nil { // only for an operator logged in
 		return r
 	}
 	facts, err := l.LookupPerson(ctx, m.sess.hsaID.String(), key)

@@ -11,7 +11,7 @@ import (
 
 // lookupTimeout bounds an on-demand person look-up: the operator waits for
 // it at the counter, so it gives up long before a sync request would.
-const lookupTimeout = 8 * time.Second
+const lookupTimeout = 5 * time.Second
 
 // LookupPerson asks the registry for one person's facts (POST /v1/person)
 // on behalf of operator (the HSA-ID logged in at the counter): for a
