@@ -180,12 +180,11 @@ func (s *Server) lookupInTx(ctx context.Context, tx *sql.Tx, station, operator, 
 	if locked {
 		return refuse(LookupLocked, 0)
 	}
-	var authorised bool
-	err = tx.QueryRowContext(ctx, `SELECT authorised FROM operators WHERE hsa_id = ?`, operator).Scan(&authorised)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	authorised, err := lookupOperatorAuthorised(ctx, tx, station, operator)
+	if err != nil {
 		return "", fmt.Errorf("registry: person look-up: operator: %w", err)
 	}
-	if operator == "" || !authorised {
+	if !authorised {
 		return refuse(LookupNoOperator, 0)
 	}
 	if kerr != nil {
@@ -239,6 +238,21 @@ func (s *Server) recordLookup(ctx context.Context, station, operator, pnr, outco
 		}
 		return nil
 	})
+}
+
+// lookupOperatorAuthorised: operator is an authorised issuing
+// administrator (AD-1). Merge note: where per-station authorisation
+// exists (admins.go, operatorAuthorisedAt), this is that check for station.
+func lookupOperatorAuthorised(ctx context.Context, tx *sql.Tx, station, operator string) (bool, error) {
+	if operator == "" {
+		return false, nil
+	}
+	var authorised bool
+	err := tx.QueryRowContext(ctx, `SELECT authorised FROM operators WHERE hsa_id = ?`, operator).Scan(&authorised)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return authorised, err
 }
 
 // PersonLookups is the newest limit entries of the look-up record, newest
