@@ -101,6 +101,10 @@ func caFingerprint(cfg config.Config) (string, error) {
 	}
 }
 
+// DevElsewherePerson holds a reserve card issued at another station
+// (seedDevRegistry).
+const DevElsewherePerson = "198509098581"
+
 // seedDevRegistry makes a new embedded registry know the development
 // station's test cards: the operator cards' holders are authorised
 // administrators (AD-1) and the blank reserve cards are stock shipped to the
@@ -118,6 +122,17 @@ func seedDevRegistry(ctx context.Context, srv *registry.Server, stationID string
 				return err
 			}
 		}
+	}
+	// A person the station holds nothing about: their reserve card was
+	// issued at another station, so the registry sends their facts to that
+	// station only. Looking them up at the counter asks the registry on
+	// demand (issue 12 item 5) and refuses by RC-4.
+	if err := srv.SetPersonFactsDoc(ctx, DevElsewherePerson, protocol.PersonFactsDoc{
+		RegularCards: []protocol.RegularCardFact{{Serial: "9752269000000000858", State: "active"}},
+		ReserveCards: []protocol.ReserveCardFact{{Serial: "9752269900000000858", Reason: "forgotten", Station: "ST-ANNAN",
+			ValidUntil: time.Now().AddDate(0, 0, 7).UTC().Format(time.RFC3339)}},
+	}); err != nil {
+		return err
 	}
 	if len(reserve) == 0 {
 		return nil
@@ -185,6 +200,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		}
 	}()
 	ctr.SetSync(s)
+	ctr.SetPersonLookup(s.client) // on-demand look-ups of people from elsewhere (issue 12 item 5)
 	if emb != nil {
 		log.Info("embedded reference registry", "url", emb.URL, "admin", emb.AdminURL)
 	}

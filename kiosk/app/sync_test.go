@@ -329,3 +329,71 @@ func adminPost(t *testing.T, admin, path string, form url.Values) {
 		t.Fatalf("console %s: %s", path, resp.Status)
 	}
 }
+
+// TestEmbeddedRegistryLookupOfAPersonFromElsewhere: on `make run`, a
+// person whose reserve card was issued at another station is not in the
+// station's data; looking them up at the counter asks the embedded
+// registry over mutual TLS, shows the card and refuses by RC-4 at the
+// look-up, and the registry's audit page lists the look-up for the
+// operator logged in, without the personal number.
+func TestEmbeddedRegistryLookupOfAPersonFromElsewhere(t *testing.T) {
+	r := start(t, "-sync-interval", "1h")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	conn, _, err := r.dial(t, "http://127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	readEnvelope(t, conn)
+	w := &wsClient{t: t, c: conn}
+	s := w.waitStatus("the first sync", func(s syncSnapshot) bool { return !s.Sync.LastSuccess.IsZero() })
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(r.dataDir, "station.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var held int
+	db.QueryRow(`SELECT count(*) FROM ref_person_facts WHERE personal_number = ?`, DevElsewherePerson).Scan(&held)
+	if held != 0 {
+		t.Fatal("the station pulled the facts of a person who is not its own")
+	}
+	w.must("dev.card.insert", map[string]string{"reader": "Simulated Reader 00", "serial": "9752269900000000011"})
+	waitState(t, w, "pin")
+	w.must("session.pin", map[string]string{"pin": "1234"})
+	w.must("flow.start", map[string]string{"kind": "issue"})
+	w.step("reason", map[string]string{"reason": "forgotten"})
+	if _, p := w.request("flow.step", map[string]any{"step": "find", "data": map[string]string{"query": DevElsewherePerson}}); p == nil {
+		t.Fatal("the look-up of a person with a reserve card elsewhere was not refused")
+	}
+	view := string(w.must("session.get", nil))
+	for _, want := range []string{`"registry":"found"`, "9752269900000000858", `"step":"recipient"`} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the look-up's view lacks %s: %s", want, view)
+		}
+	}
+	if !strings.Contains(view, "RC-4") && !strings.Contains(view, "reserv") {
+		t.Errorf("no RC-4 refusal in the view: %s", view)
+	}
+	db.QueryRow(`SELECT count(*) FROM ref_person_facts WHERE personal_number = ?`, DevElsewherePerson).Scan(&held)
+	if held != 0 {
+		t.Error("the looked-up facts were stored at the station")
+	}
+	admin := strings.TrimSuffix(s.Sync.AdminURL, "/admin")
+	res, err := http.Get(admin + "/admin/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	page := string(b)
+	if !strings.Contains(page, "Personslagningar från stationer") || !strings.Contains(page, "SE2321000131-P000000000011") || !strings.Contains(page, "hittad") {
+		t.Errorf("the console's audit page does not list the look-up: %d", res.StatusCode)
+	}
+	if strings.Contains(page, DevElsewherePerson) || strings.Contains(page, DevElsewherePerson[2:]) {
+		t.Error("the audit page shows the personal number")
+	}
+}

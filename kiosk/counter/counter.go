@@ -142,6 +142,7 @@ type Counter struct {
 	readerDown   bool                   // pcscd unavailable
 	remoteLocked bool
 	sync         Sync
+	lookup       PersonLookup // the on-demand person look-up (remotefacts.go)
 
 	bg     context.Context // ends when Run ends: the print followers' life
 	stopBg context.CancelFunc

@@ -24,6 +24,7 @@ type flowState struct {
 
 	recipient rules.Recipient // who the flow is about
 	found     *found          // the person looked up first (lookup.go)
+	remote    *remoteFacts    // the registry's facts about them, asked on demand (remotefacts.go)
 	back      backState       // what a step back left to say (back.go)
 	card      rules.Card      // the card handed out, extended, returned or blocked
 	chip      string          // the chip's serial as read (RC-9)

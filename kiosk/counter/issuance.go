@@ -124,7 +124,7 @@ func (m *Counter) issueStep(ctx context.Context, f *flowState, step Action, data
 			return refuse(Message{Rule: "RE-4", Key: "name_missing", Text: map[string]string{"sv": "Skriv mottagarens namn.", "en": "Type the recipient's name."}})
 		}
 		rec := rules.Recipient{Person: rules.Person{PersonalNumber: pnr}, Name: name}
-		reg, err := m.st.Registry(ctx, rec.Person)
+		reg, err := m.personRegistry(ctx, f, rec.Person, true)
 		if err != nil {
 			return err
 		}
@@ -349,7 +349,7 @@ func (m *Counter) chipRead(ctx context.Context, f *flowState, chip string) error
 // broken rule comes back together.
 func (m *Counter) decide(ctx context.Context, f *flowState) error {
 	now := m.clock.Now()
-	reg, err := m.st.Registry(ctx, f.recipient.Person, f.card.Number, f.chip)
+	reg, err := m.personRegistry(ctx, f, f.recipient.Person, false, f.card.Number, f.chip)
 	if err != nil {
 		return err
 	}

@@ -185,7 +185,7 @@ func (m *Counter) cardChecks(ctx context.Context, f *flowState, c rules.Card) er
 // refused, the flow moves on to the identification: nothing is typed.
 func (m *Counter) findPerson(ctx context.Context, f *flowState, pnr ident.PersonalNumber, by, card string) error {
 	p := rules.Person{PersonalNumber: pnr}
-	reg, err := m.st.Registry(ctx, p)
+	reg, err := m.personRegistry(ctx, f, p, true)
 	if err != nil {
 		return err
 	}
@@ -236,6 +236,9 @@ func (m *Counter) findPerson(ctx context.Context, f *flowState, pnr ident.Person
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if raw == nil && f.remote != nil && f.remote.pnr == store.Canonical(pnr) {
+			raw = f.remote.facts
+		}
 		return m.afterFind(f, m.pickOrder(ctx, f, raw, ""))
 	}
 	return nil
@@ -281,6 +284,11 @@ func foundView(fd *found, f *flowState) map[string]any {
 			"ordered": dateText(o.OrderedAt), "deadline": o.PickupDeadline.String()})
 	}
 	v["orders"] = orders
+	if f.remote != nil && !fd.person.PersonalNumber.IsZero() && f.remote.pnr == store.Canonical(fd.person.PersonalNumber) {
+		// The station held nothing about the person and asked the
+		// registry: found, none, unavailable or refused (remotefacts.go).
+		v["registry"] = f.remote.state
+	}
 	if fd.doc != nil && f.kind != KindBlock && f.kind != KindReturn {
 		v["document"] = map[string]string{"type": fd.doc.Type, "number": fd.doc.Number, "expiry": fd.doc.Expiry}
 	}

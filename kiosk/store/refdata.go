@@ -202,6 +202,14 @@ func blockedSerials(b []BlockedCard) []string {
 // which of the person's cards and of cards are on the registry's list of
 // blocked cards (BL-1).
 func (s *Store) Registry(ctx context.Context, p rules.Person, cards ...string) (rules.Registry, error) {
+	return s.RegistryWith(ctx, p, nil, cards...)
+}
+
+// RegistryWith is Registry with looked-up facts: facts (a
+// protocol.PersonFactsDoc fetched from the registry on demand, kept by the
+// caller for its flow only) stand in for the person's facts when the
+// station holds none of its own; nothing is stored.
+func (s *Store) RegistryWith(ctx context.Context, p rules.Person, facts json.RawMessage, cards ...string) (rules.Registry, error) {
 	reg, err := s.baseRegistry(ctx, cards)
 	if err != nil {
 		return reg, err
@@ -212,6 +220,9 @@ func (s *Store) Registry(ctx context.Context, p rules.Person, cards ...string) (
 	raw, err := personFacts(ctx, s.reader, Canonical(p.PersonalNumber))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return reg, err
+	}
+	if len(raw) == 0 {
+		raw = facts
 	}
 	if len(raw) > 0 {
 		if err := parseFacts(raw, p, &reg); err != nil {

@@ -146,6 +146,8 @@ var documentedTypes = []reflect.Type{
 	reflect.TypeFor[TrustIntermediate](),
 	reflect.TypeFor[AdminRequest](),
 	reflect.TypeFor[CRL](),
+	reflect.TypeFor[PersonLookupRequest](),
+	reflect.TypeFor[PersonLookupResponse](),
 	reflect.TypeFor[StationPolicy](),
 }
 

@@ -29,6 +29,10 @@ const (
 	PathControl = "/v1/control"
 	PathEnrol   = "/v1/enrol"
 	PathHealth  = "/v1/health"
+	// PathPerson is the on-demand look-up of one person's facts by an
+	// operator at the counter (PersonLookupRequest); audited at the
+	// registry.
+	PathPerson = "/v1/person"
 )
 
 // Reference data kinds a station pulls.
@@ -312,7 +316,29 @@ const (
 	// returns no reference data until it is unlocked (the lock itself
 	// arrives over the control long poll).
 	CodeStationLocked = "station_locked"
+	// CodeOperatorNotAuthorised: a person look-up named no operator, or
+	// one who is not an authorised issuing administrator (AD-1).
+	CodeOperatorNotAuthorised = "operator_not_authorised"
+	// CodeRateLimited: the station asked for more person look-ups than
+	// its allowance (429; retry later, Retry-After in seconds).
+	CodeRateLimited = "rate_limited"
 )
+
+// PersonLookupRequest asks the registry for one person's facts, on demand,
+// for an operator at the counter who looked up someone the station holds
+// nothing about. The personal number is in the body, never in the URL.
+type PersonLookupRequest struct {
+	StationID      string `json:"station_id"`
+	Operator       string `json:"operator"`
+	PersonalNumber string `json:"personal_number"`
+}
+
+// PersonLookupResponse is the registry's answer: the person's facts (a
+// PersonFactsDoc) when it holds any.
+type PersonLookupResponse struct {
+	Found bool            `json:"found"`
+	Facts json.RawMessage `json:"facts,omitempty"`
+}
 
 // ErrorBody is the JSON body of every non-2xx response.
 type ErrorBody struct {

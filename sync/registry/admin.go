@@ -469,7 +469,13 @@ var auditPage = localized("audit", `<!doctype html>
 {{if .Break}}<p class="alarm" role="alert"><strong>{{T "The audit trail is broken"}}:</strong> {{.Break}}</p>{{else}}<p class="verified">{{T "Verified"}}: {{.Count}} {{T "entries"}}, {{T "head"}} {{.Head}}.</p>{{end}}
 <table><tr><th>#</th><th>{{T "When (UTC)"}}</th><th>{{T "Who"}}</th><th>{{T "What"}}</th><th>{{T "About"}}</th><th>{{T "Details"}}</th></tr>
 {{range .Entries}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.Actor}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td><td>{{.Detail}}</td></tr>{{end}}
-</table></body></html>`)
+</table>
+<h2 id="lookups">{{T "Person look-ups by stations"}}</h2>
+<p>{{T "Each look-up of a person the station holds nothing about; the personal number is kept only as a keyed hash (the same as a search for it gives in the trail above)."}}</p>
+{{if .Lookups}}<table class="lookups"><tr><th>{{T "When (UTC)"}}</th><th>{{T "Station"}}</th><th>{{T "Operator"}}</th><th>{{T "Person (hash)"}}</th><th>{{T "Outcome"}}</th></tr>
+{{range .Lookups}}<tr class="lookup"><td>{{when .At}}</td><td>{{.Station}}</td><td>{{.Operator}}</td><td><code>{{.TermHMAC}}</code></td><td>{{T .Outcome}}</td></tr>{{end}}
+</table>{{else}}<p>{{T "No look-ups yet."}}</p>{{end}}
+</body></html>`)
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -482,12 +488,19 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the audit trail", http.StatusInternalServerError)
 		return
 	}
+	lookups, err := c.s.PersonLookups(ctx, auditPageSize)
+	if err != nil {
+		c.s.log.Error("audit page", "err", err)
+		http.Error(w, "could not read the person look-ups", http.StatusInternalServerError)
+		return
+	}
 	res, verr := c.s.VerifyAdminAudit(ctx)
 	v := struct {
 		Entries     []audit.Record
+		Lookups     []PersonLookup
 		Count       int64
 		Head, Break string
-	}{Entries: entries, Count: res.Entries, Head: res.Head}
+	}{Entries: entries, Lookups: lookups, Count: res.Entries, Head: res.Head}
 	if verr != nil {
 		v.Break = verr.Error()
 	}

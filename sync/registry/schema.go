@@ -719,4 +719,7 @@ CREATE TABLE job_runs (
 	// and the returned signed receipt's scan, archived with the record.
 	// A serial is in at most one envelope that is not cancelled.
 	{sqlite: regmailSchema, postgres: regmailSchemaPostgres},
+	// 7: the record of on-demand person look-ups and each station's
+	// look-up allowance (issue 12 item 5; lookup.go).
+	{sqlite: lookupMigration, postgres: lookupMigrationPostgres},
 }

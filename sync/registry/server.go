@@ -246,6 +246,7 @@ func (s *Server) StationHandler() http.Handler {
 	mux.Handle("POST "+protocol.PathEnrol, s.obs.instrument("enrol", http.HandlerFunc(s.handleEnrol)))
 	mux.Handle("POST "+protocol.PathPush, s.obs.instrument("push", s.authenticated(s.handlePush)))
 	mux.Handle("POST "+protocol.PathPull, s.obs.instrument("pull", s.authenticated(s.handlePull)))
+	mux.Handle("POST "+protocol.PathPerson, s.obs.instrument("person", s.authenticated(s.handlePerson)))
 	mux.Handle("POST "+protocol.PathControl, s.obs.instrument("control", s.authenticated(s.handleControl)))
 	mux.HandleFunc("GET "+protocol.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

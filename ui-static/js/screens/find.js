@@ -46,6 +46,10 @@ addTexts({
     "block.holder": "Kortinnehavare",
     "found.brief": "Kort: {cards} · beställningar: {orders} · reservkort: {reserve}",
     "att.next.nodoc": "Mottagaren saknar giltig id-handling – nästa",
+    "found.registry.found": "Stationen hade inga uppgifter om personen – de hämtades från det centrala registret (slagningen loggas där).",
+    "found.registry.none": "Varken stationen eller det centrala registret har uppgifter om personen.",
+    "found.registry.unavailable": "Det centrala registret kunde inte tillfrågas. Kontrollerna gäller bara stationens egna uppgifter; kort eller beställningar på andra stationer syns inte.",
+    "found.registry.refused": "Det centrala registret svarade inte på frågan just nu (för många slagningar eller stationen är låst). Kontrollerna gäller bara stationens egna uppgifter.",
   },
   en: {
     "f.find": "Personal number, card number or order number",
@@ -82,6 +86,10 @@ addTexts({
     "block.holder": "Card holder",
     "found.brief": "Cards: {cards} · orders: {orders} · reserve card: {reserve}",
     "att.next.nodoc": "The recipient has no valid ID document – next",
+    "found.registry.found": "The station held nothing about the person – the facts were fetched from the central registry (the look-up is logged there).",
+    "found.registry.none": "Neither the station nor the central registry has anything about the person.",
+    "found.registry.unavailable": "The central registry could not be asked. The checks use only the station's own data; cards or orders at other stations are not shown.",
+    "found.registry.refused": "The central registry did not answer the look-up now (too many look-ups, or the station is locked). The checks use only the station's own data.",
   },
 });
 
@@ -134,6 +142,8 @@ export function summary(found, { pick = null } = {}) {
   };
   return h("div", { id: "found", class: "found" },
     h("p", { id: "found-person", class: "big" }, h("strong", { id: "found-name" }, who), num ? ` · ${num}` : ""),
+    found.registry ? h("p", { id: "found-registry", class: found.registry === "found" || found.registry === "none" ? "hint" : "warning", dataset: { registry: found.registry } },
+      t("found.registry." + found.registry)) : null,
     h("div", { class: "foundlists" },
       h("div", {},
         h("h2", { class: "small" }, t("found.cards")),
