@@ -36,6 +36,9 @@ func standInRoot(t *testing.T, dir string) string {
 		files["lib/systemd/system/"+u] = "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
 	}
 	files["lib/systemd/system/graphical.target"] = "[Unit]\nDescription=Graphical\n"
+	// The package's unit that opens the encrypted data partition; the image
+	// enables it for data.mount.
+	files["lib/systemd/system/kortstation-unlock.service"] = "[Service]\nExecStart=/bin/true\n[Install]\nRequiredBy=data.mount\n"
 	for p, c := range files {
 		full := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
