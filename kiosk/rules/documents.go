@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -29,13 +30,7 @@ func AcceptedDocumentTypes() []DocumentType {
 }
 
 // Accepted reports whether t is one of the five accepted types (ID-1).
-func (t DocumentType) Accepted() bool {
-	switch t {
-	case DocSwedishPassport, DocSwedishDrivingLicence, DocSISIDCard, DocNationalIDCard, DocTaxAgencyIDCard:
-		return true
-	}
-	return false
-}
+func (t DocumentType) Accepted() bool { return slices.Contains(AcceptedDocumentTypes(), t) }
 
 // IsPassport reports whether t is a passport, Swedish or foreign.
 func (t DocumentType) IsPassport() bool { return t == DocSwedishPassport || t == DocForeignPassport }
