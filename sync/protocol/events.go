@@ -24,6 +24,7 @@ const (
 	KindDrawerEvent     = "drawer_event"     // DrawerEventPayload: every other drawer state change
 	KindAuditCheckpoint = "audit.checkpoint" // AuditCheckpointPayload: head of the audit chain
 	KindAdminChange     = "admin_change"     // AdminChangePayload: a change of administrators asked for (AD-2)
+	KindUpdateResult    = "update_result"    // UpdateResultPayload: an update installed, committed, rolled back or refused
 )
 
 // Payload is the payload of an event a station pushes; it knows the kind
@@ -75,6 +76,7 @@ func EventKinds() []KindInfo {
 		kindInfo[DrawerEventPayload]("any other drawer state change: opened in a session, closed, flapping, fault, recovered"),
 		kindInfo[AuditCheckpointPayload]("the head of the station's audit chain, whenever it moved"),
 		kindInfo[AdminChangePayload]("a change of administrators at the station asked for by its manager (AD-1, AD-2)"),
+		kindInfo[UpdateResultPayload]("the end of an update: committed after its health check, rolled back, or refused by the installer"),
 	}
 }
 
@@ -272,3 +274,24 @@ type AuditCheckpointPayload struct {
 
 // EventKind is KindAuditCheckpoint.
 func (AuditCheckpointPayload) EventKind() string { return KindAuditCheckpoint }
+
+// UpdateResultPayload is the end of one update at the station: the new
+// slot committed after a passing health check, rolled back (a failing
+// health check or a trial boot that never came up), or the bundle refused
+// by the installer or its download failing its hash. Result is one of
+// UpdateCommitted, UpdateRolledBack, UpdateInstallError,
+// UpdateDownloadError.
+type UpdateResultPayload struct {
+	Result string `json:"result"`
+	// Version is the version the update was to; FromVersion the one the
+	// station ran before it.
+	Version     string `json:"version"`
+	FromVersion string `json:"from_version,omitempty"`
+	// Slot is the RAUC slot the update was installed into ("A" or "B").
+	Slot   string    `json:"slot,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// EventKind is KindUpdateResult.
+func (UpdateResultPayload) EventKind() string { return KindUpdateResult }

@@ -254,6 +254,10 @@ type StationStatus struct {
 	// IssuingUntil is when the station stops issuing if it hears nothing
 	// more from the registry (README "Days offline").
 	IssuingUntil time.Time `json:"issuing_until,omitzero"`
+	// Slot is the booted RAUC slot ("A" or "B"), empty off the image;
+	// Update the latest update state (PathUpdate).
+	Slot   string       `json:"slot,omitempty"`
+	Update *UpdateState `json:"update,omitempty"`
 }
 
 // Control command kinds.
@@ -344,4 +348,78 @@ type PersonLookupResponse struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// Updates (docs/appliance.md, "Staged rollout"). A station asks the
+// registry which update it should run (PathUpdate) and downloads the
+// bundle over the same mutual-TLS channel (PathBundle). The registry
+// offers each station at most one version, the target of the station's
+// update group; a release reaches groups other than the pilot group only
+// after pilot stations committed it. The bundle's signature is checked by
+// RAUC on the station against the keyring in its image: the registry
+// chooses what and when, never what is trusted.
+const (
+	PathUpdate = "/v1/update"
+	PathBundle = "/v1/bundle"
+)
+
+// UpdateCheckRequest asks for the update this station should run, and
+// tells the registry what it runs now.
+type UpdateCheckRequest struct {
+	StationID string `json:"station_id"`
+	// Version is the station software's version in the booted slot
+	// (the Debian version, as in /etc/kortstation-release).
+	Version string `json:"version"`
+	// Slot is the booted RAUC slot ("A" or "B"), empty off the image.
+	Slot string `json:"slot,omitempty"`
+}
+
+// UpdateOffer is one release offered to a station.
+type UpdateOffer struct {
+	Version string `json:"version"`
+	// SHA256 is the hex SHA-256 of the bundle's bytes; Size their count.
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Group is the update group the offer was made for.
+	Group string `json:"group"`
+}
+
+// UpdateCheckResponse carries the offer, or none when the station runs its
+// target (or its group has none).
+type UpdateCheckResponse struct {
+	Offer *UpdateOffer `json:"offer,omitempty"`
+}
+
+// BundleRequest asks for the bytes of the bundle of an offered version,
+// from Offset on (a resumed download). The answer is the bundle itself
+// (application/octet-stream, not gzip-encoded), never a JSON body; it is
+// refused (CodeNotOffered) for a version not offered to this station.
+type BundleRequest struct {
+	StationID string `json:"station_id"`
+	Version   string `json:"version"`
+	Offset    int64  `json:"offset,omitempty"`
+}
+
+// CodeNotOffered: the bundle asked for is not the one offered to this
+// station (404).
+const CodeNotOffered = "not_offered"
+
+// Update states a station reports (StationStatus.Update and
+// UpdateResultPayload.Result).
+const (
+	UpdateDownloading   = "downloading"    // a bundle is being fetched
+	UpdateDownloaded    = "downloaded"     // fetched and its hash checked; waiting for a quiet window
+	UpdateInstalling    = "installing"     // handed to the installer (rauc); a trial boot follows
+	UpdateCommitted     = "committed"      // the new slot passed its health check and is kept
+	UpdateRolledBack    = "rolled_back"    // the new slot failed (or never came up): the old one runs
+	UpdateDownloadError = "download_error" // the download failed or the bytes did not match the offer
+	UpdateInstallError  = "install_error"  // the installer refused the bundle (signature, format, downgrade)
+)
+
+// UpdateState is the station's latest update state, in its status report.
+type UpdateState struct {
+	State   string    `json:"state"`
+	Version string    `json:"version,omitempty"` // the version the state is about
+	Reason  string    `json:"reason,omitempty"`  // plain words, no personal data
+	At      time.Time `json:"at,omitzero"`
 }
