@@ -25,41 +25,23 @@ import (
 var ErrNoSuchLocalTime = errors.New("that time does not exist in Sweden (the clocks go forward then)")
 
 // parseStockholm reads a form's local time (YYYY-MM-DDTHH:MM) in
-// Europe/Stockholm; end picks the later instant of an ambiguous time.
-// An RFC 3339 time with its own offset is taken as it is (registryd
-// admin).
+// Europe/Stockholm with the calendar's one parser of local times; end
+// picks the later instant of an ambiguous time. An RFC 3339 time with its
+// own offset is taken as it is (registryd admin).
 func parseStockholm(v string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	var wall time.Time
-	var err error
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04"} {
-		if wall, err = time.Parse(layout, v); err == nil {
-			break
-		}
+	pick := calendar.Earlier
+	if end {
+		pick = calendar.Later
 	}
-	if err != nil {
+	t, err := calendar.ParseLocalMinute(v, pick)
+	switch {
+	case errors.Is(err, calendar.ErrNoSuchLocalTime):
+		return time.Time{}, fmt.Errorf("%w: %s: %w", ErrInvalid, v, ErrNoSuchLocalTime)
+	case err != nil:
 		return time.Time{}, fmt.Errorf("%w: time must be YYYY-MM-DDTHH:MM (Swedish time)", ErrInvalid)
 	}
-	loc := calendar.Stockholm()
-	y, mo, d := wall.Date()
-	h, mi := wall.Hour(), wall.Minute()
-	// The instants whose Stockholm wall clock reads y-mo-d h:mi: try the
-	// two offsets Sweden uses.
-	var found []time.Time
-	for _, off := range []int{2, 1} { // CEST first: the earlier instant
-		t := time.Date(y, mo, d, h, mi, 0, 0, time.FixedZone("", off*3600))
-		l := t.In(loc)
-		if l.Year() == y && l.Month() == mo && l.Day() == d && l.Hour() == h && l.Minute() == mi {
-			found = append(found, t.UTC())
-		}
-	}
-	switch {
-	case len(found) == 0:
-		return time.Time{}, fmt.Errorf("%w: %s: %w", ErrInvalid, v, ErrNoSuchLocalTime)
-	case end:
-		return found[len(found)-1], nil
-	}
-	return found[0], nil
+	return t.UTC(), nil
 }

@@ -407,3 +407,37 @@ func abs64(x int64) int64 {
 	}
 	return x
 }
+
+// TestParseLocalMinuteRepeatedHour: CP-3 stop windows typed in Swedish
+// time — the repeated October hour resolves to the earlier instant for a
+// start and the later for an end; the skipped March hour is refused
+// whichever is asked for; the datetime-local form is read too.
+func TestParseLocalMinuteRepeatedHour(t *testing.T) {
+	tests := []struct {
+		in   string
+		pick Repeated
+		want time.Time
+		gap  bool
+	}{
+		{"2024-10-27 02:30", Earlier, time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC), false},
+		{"2024-10-27T02:30", Later, time.Date(2024, 10, 27, 1, 30, 0, 0, time.UTC), false},
+		{"2024-01-23T12:00", Later, local(2024, 1, 23, 12, 0), false},
+		{"2024-03-31 02:30", Earlier, time.Time{}, true},
+		{"2024-03-31T02:00", Later, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseLocalMinute(tt.in, tt.pick)
+		if tt.gap {
+			if !errors.Is(err, ErrNoSuchLocalTime) {
+				t.Errorf("CP-3/ParseLocalMinute(%q) = %v, %v; want ErrNoSuchLocalTime", tt.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("CP-3/ParseLocalMinute(%q, %d) = %v, %v; want %v", tt.in, tt.pick, got, err, tt.want)
+		}
+	}
+	if _, err := ParseLocalMinute("23/1 12:00", Earlier); err == nil || errors.Is(err, ErrNoSuchLocalTime) {
+		t.Errorf("CP-3/ParseLocalMinute(bad layout) = %v, want a layout error", err)
+	}
+}

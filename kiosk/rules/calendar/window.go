@@ -53,6 +53,24 @@ const MinuteLayout = "2006-01-02 15:04"
 // FormatMinute renders t in Stockholm time as "YYYY-MM-DD hh:mm".
 func FormatMinute(t time.Time) string { return t.In(stockholm).Format(MinuteLayout) }
 
+// ErrNoSuchLocalTime: a wall-clock time in the hour skipped when summer
+// time starts (the last Sunday of March, 02:00–02:59), which no instant
+// has in Europe/Stockholm.
+var ErrNoSuchLocalTime = errors.New("calendar: that time does not exist in Europe/Stockholm (summer-time gap)")
+
+// Repeated chooses between the two instants of a wall-clock time in the
+// hour that repeats when summer time ends (the last Sunday of October,
+// 02:00–02:59).
+type Repeated int
+
+const (
+	// Earlier takes the first (summer-time) occurrence: a start.
+	Earlier Repeated = iota
+	// Later takes the second (standard-time) occurrence: an end, so a
+	// window covers every instant its typed times can name.
+	Later
+)
+
 // ParseMinute parses an instant to the minute, either RFC 3339 with an
 // offset ("2024-01-23T12:00:00+01:00") or Stockholm wall-clock time
 // ("2024-01-23 12:00"). Wall-clock times that do not exist (the hour
@@ -66,17 +84,50 @@ func ParseMinute(s string) (time.Time, error) {
 		}
 		return t, nil
 	}
-	t, err := time.ParseInLocation(MinuteLayout, s, stockholm)
+	return ParseLocalMinute(s, Earlier)
+}
+
+// ParseLocalMinute parses a Stockholm wall-clock time to the minute,
+// "2024-01-23 12:00" or, as an HTML datetime-local field sends it,
+// "2024-01-23T12:00". A time in the summer-time gap is refused
+// (ErrNoSuchLocalTime); one in the repeated autumn hour resolves as pick
+// says. The one parser of local times: the station's rules and the
+// registry's console both use it.
+func ParseLocalMinute(s string, pick Repeated) (time.Time, error) {
+	var wall time.Time
+	var err error
+	for _, layout := range []string{MinuteLayout, "2006-01-02T15:04"} {
+		if wall, err = time.Parse(layout, s); err == nil {
+			break
+		}
+	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("calendar: parse %q as %q or RFC 3339: %w", s, MinuteLayout, err)
+		return time.Time{}, fmt.Errorf("calendar: parse %q as %q: %w", s, MinuteLayout, err)
 	}
-	if t.Format(MinuteLayout) != s {
-		return time.Time{}, fmt.Errorf("calendar: %q does not exist in Europe/Stockholm (summer-time gap)", s)
+	found := localInstants(wall)
+	switch {
+	case len(found) == 0:
+		return time.Time{}, fmt.Errorf("%q: %w", s, ErrNoSuchLocalTime)
+	case pick == Later:
+		return found[len(found)-1], nil
 	}
-	// Go leaves the choice in the repeated hour unspecified; pin the
-	// summer-time reading.
-	if earlier := t.Add(-time.Hour); earlier.Format(MinuteLayout) == s {
-		t = earlier
+	return found[0], nil
+}
+
+// localInstants returns the instants, earliest first, whose Stockholm
+// wall clock reads wall's date, hour and minute: none in the spring gap,
+// two in the repeated autumn hour, else one. Sweden uses UTC+2 and UTC+1;
+// each is tried.
+func localInstants(wall time.Time) []time.Time {
+	y, mo, d := wall.Date()
+	h, mi := wall.Hour(), wall.Minute()
+	var found []time.Time
+	for _, off := range []int{2, 1} { // summer time first: the earlier instant
+		t := time.Date(y, mo, d, h, mi, 0, 0, time.FixedZone("", off*3600))
+		l := t.In(stockholm)
+		if l.Year() == y && l.Month() == mo && l.Day() == d && l.Hour() == h && l.Minute() == mi {
+			found = append(found, t.In(stockholm))
+		}
 	}
-	return t, nil
+	return found
 }
