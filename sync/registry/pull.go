@@ -80,6 +80,11 @@ func (s *Server) recordStatus(ctx context.Context, station string, st *protocol.
 	}
 	s.recent[station] = cur
 	s.liveMu.Unlock()
+	if prev.at.IsZero() || updateStatusChanged(prev.status, *st) { // issue 16: slot and update state, latest wins (rollout.go)
+		if err := s.recordUpdateStatus(ctx, station, *st); err != nil {
+			return err
+		}
+	}
 	if !persist {
 		return nil
 	}
