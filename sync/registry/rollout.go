@@ -711,3 +711,28 @@ func (s *Server) fillUpdates(ctx context.Context, st []StationInfo) error {
 	}
 	return nil
 }
+
+// backupReleases copies the release bundles into dir (Backup): every
+// release the database copy names has its file, since AddRelease puts
+// the file in place before it records the release. Files still being
+// added are left out.
+func (s *Server) backupReleases(dir string) error {
+	entries, err := os.ReadDir(s.releasesDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("registry: backup releases: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("registry: backup releases: %w", err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && filepath.Ext(e.Name()) == ".raucb" {
+			if err := copyFile(filepath.Join(s.releasesDir(), e.Name()), filepath.Join(dir, e.Name()), 0o600); err != nil {
+				return fmt.Errorf("registry: backup releases: %w", err)
+			}
+		}
+	}
+	return nil
+}

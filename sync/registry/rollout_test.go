@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -472,6 +474,15 @@ func TestReleaseAdd(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("release.add audited %d times, want once", n)
+	}
+	if !registrytest.OnPostgres() { // a SQLite registry's backup carries the bundles (PostgreSQL: pg_dump and the data directory)
+		dir := filepath.Join(t.TempDir(), "backup")
+		if err := srv.Backup(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, "releases", rel.SHA256+".raucb")); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("the backup's bundle: %d bytes, %v", len(got), err)
+		}
 	}
 }
 
