@@ -199,7 +199,7 @@ var rolloutSv = map[string]string{
 	"committed by a pilot station":                                                           "installerad och behållen av en pilotstation",
 	"not yet committed by a pilot station":                                                   "ännu inte behållen av någon pilotstation",
 	"No releases yet: central IT adds them on the registry host with registryd release add.": "Inga versioner ännu: central IT lägger till dem på registrets server med registryd release add.",
-	"Slot":               "Plats",
+	"Slot":               "Plats (A/B)",
 	"Update state":       "Uppdateringsläge",
 	"Last update result": "Senaste uppdatering",
 	"Move":               "Flytta",

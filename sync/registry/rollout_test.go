@@ -666,3 +666,40 @@ func rolloutConsole(t *testing.T, srv *registry.Server) (*consoleFixture, func(s
 	f := &consoleFixture{t: t, ctx: ctx, srv: srv, base: "https://" + ln.Addr().String(), pool: srv.CA().Pool()}
 	return f, func(id string) *http.Client { return f.client(admins[id].cert, admins[id].key) }
 }
+
+// TestBundleOnEveryInstance: on several instances of one PostgreSQL
+// registry each serves bundles from its own data directory; an instance
+// the release was not added on answers 500 (never other bytes) until
+// `release add` with the same bytes is run there too, which changes
+// nothing in the database.
+func TestBundleOnEveryInstance(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t, nil)
+	bundle := randomBundle(t, 200<<10)
+	addRelease(t, a.Server, "3.0-1", bundle)
+	if err := a.Server.SetGroupTarget(ctx, registry.GroupPilot, "3.0-1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Server.SetStationGroup(ctx, "ST-I", registry.GroupPilot); err == nil || !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("moving an unknown station: %v", err)
+	}
+	onA := newRolloutStation(t, a, "ST-I")
+	if err := a.Server.SetStationGroup(ctx, "ST-I", registry.GroupPilot); err != nil {
+		t.Fatal(err)
+	}
+	onB := &rolloutStation{id: "ST-I", hc: onA.hc, reg: b}
+	if o, err := onB.check(t, "2.0-1"); err != nil || o == nil || o.Version != "3.0-1" {
+		t.Fatalf("offer at the other instance: %+v, %v", o, err)
+	}
+	if status, code, got, _ := onB.bundle(t, "ST-I", "3.0-1", 0); status != http.StatusInternalServerError || got != nil {
+		t.Errorf("instance without the bundle: %d %s, %d bytes", status, code, len(got))
+	}
+	addRelease(t, b.Server, "3.0-1", bundle)
+	if status, code, got, _ := onB.bundle(t, "ST-I", "3.0-1", 100); status != http.StatusOK || !bytes.Equal(got, bundle[100:]) {
+		t.Errorf("after release add on the instance: %d %s, %d bytes", status, code, len(got))
+	}
+	rels, err := a.Server.Releases(ctx)
+	if err != nil || len(rels) != 1 || rels[0].AddedBy != "host:test" {
+		t.Errorf("releases: %+v, %v", rels, err)
+	}
+}
