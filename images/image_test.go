@@ -408,14 +408,15 @@ func TestImageLayout(t *testing.T) {
 				t.Errorf("data skeleton lacks %s", p)
 			}
 		}
-		for _, p := range []string{"/usr/lib/kortstation/kortstation-unlock", "/usr/sbin/cryptsetup",
+		// partx (util-linux) tells the kernel the grown data partition's size.
+		for _, p := range []string{"/usr/lib/kortstation/kortstation-unlock", "/usr/sbin/cryptsetup", "/usr/bin/partx",
 			"/etc/systemd/system/data.mount.requires/kortstation-unlock.service"} {
 			if _, _, _, _, ok := extStat(t, img, root.start, p); !ok {
 				t.Errorf("root lacks %s", p)
 			}
 		}
 		unit, _ := extFile(t, img, root.start, "/lib/systemd/system/kortstation-unlock.service")
-		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) {
+		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) || strings.Contains(unit, "-grow=false") {
 			t.Errorf("the unlock unit does not open partition 7 with the skeleton:\n%s", unit)
 		}
 	})
