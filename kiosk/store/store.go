@@ -5,7 +5,11 @@
 //
 // The store refuses, and never touches, a file that is not a Kortstation
 // database: a file without the SQLite header, a SQLite database of another
-// application, or a schema newer than this binary knows.
+// application, or a schema newer than this binary knows whose
+// compatibility floor is above what it knows (migrate.go: each migration
+// declares whether older software may still use the database after it).
+// It refuses to migrate when the software that used the database before
+// it could not open the result (a rolled-back update's).
 package store
 
 import (
@@ -233,7 +237,7 @@ func inspect(ctx context.Context, path string, latest int) error {
 	var floor string
 	err = db.QueryRowContext(ctx, `SELECT value FROM station_meta WHERE key = ?`, metaSchemaFloor).Scan(&floor)
 	if err != nil {
-		return fmt.Errorf("store: %s has schema version %d and no compatibility floor (%v); this binary knows up to %d: %w", path, version, err, latest, ErrSchemaTooNew)
+		return fmt.Errorf("store: %s has schema version %d and no compatibility floor; this binary knows up to %d: %w (%w)", path, version, latest, ErrSchemaTooNew, err)
 	}
 	n, err := strconv.Atoi(floor)
 	if err != nil || n < 0 {
