@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kortstation/kortstation/images/dataunlock"
 )
 
 type partition struct {
@@ -220,6 +222,48 @@ func TestImageLayout(t *testing.T) {
 	if !bytes.Equal(readAt(t, img, data.start, 1<<20), make([]byte, 1<<20)) {
 		t.Error("the data partition is not blank: it would be refused at the first boot, or hold data in the clear")
 	}
+	// On a card larger than the image, the first boot grows the data
+	// partition to the card's end before encrypting it
+	// (dataunlock.GrowPartition): this image's own table, on a card 1 GiB
+	// larger.
+	t.Run("data partition grows on a larger card", func(t *testing.T) {
+		card := filepath.Join(t.TempDir(), "card.img")
+		f, err := os.Create(card)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only the table: the MBR and the EBR 1 MiB before each logical
+		// partition, in a sparse card.
+		for _, off := range []int64{0, rootA.start - 1<<20, rootB.start - 1<<20, data.start - 1<<20} {
+			if _, err := f.WriteAt(readAt(t, img, off, 512), off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Truncate(fi.Size() + 1<<30); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		g, err := dataunlock.GrowDisk(card, 7)
+		if err != nil || !g.Grown {
+			t.Fatalf("GrowDisk: %+v, %v", g, err)
+		}
+		grown := sfdiskParts(t, card)
+		end := fi.Size() + 1<<30
+		if p := grown[7]; p.start != data.start || p.start+p.bytes != end {
+			t.Errorf("grown data partition: %d+%d, want it from %d to the card's end %d", p.start, p.bytes, data.start, end)
+		}
+		if p := grown[4]; p.start != ext.start || p.start+p.bytes != end {
+			t.Errorf("grown extended partition: %d+%d, want it to the card's end %d", p.start, p.bytes, end)
+		}
+		for _, n := range []int{1, 2, 3, 5, 6} {
+			if grown[n] != ps[n] {
+				t.Errorf("partition %d changed: %+v -> %+v", n, ps[n], grown[n])
+			}
+		}
+		if out, err := exec.Command("sfdisk", "--verify", card).CombinedOutput(); err != nil || !strings.Contains(string(out), "No errors detected") {
+			t.Errorf("sfdisk --verify: %v\n%s", err, out)
+		}
+	})
 	// Slot B is empty until the first update writes it.
 	for name, p := range map[string]partition{"boot slot B": bootB, "root slot B": rootB} {
 		if !bytes.Equal(readAt(t, img, p.start, 4096), make([]byte, 4096)) {
@@ -408,14 +452,15 @@ func TestImageLayout(t *testing.T) {
 				t.Errorf("data skeleton lacks %s", p)
 			}
 		}
-		for _, p := range []string{"/usr/lib/kortstation/kortstation-unlock", "/usr/sbin/cryptsetup",
+		// partx (util-linux) tells the kernel the grown data partition's size.
+		for _, p := range []string{"/usr/lib/kortstation/kortstation-unlock", "/usr/sbin/cryptsetup", "/usr/bin/partx",
 			"/etc/systemd/system/data.mount.requires/kortstation-unlock.service"} {
 			if _, _, _, _, ok := extStat(t, img, root.start, p); !ok {
 				t.Errorf("root lacks %s", p)
 			}
 		}
 		unit, _ := extFile(t, img, root.start, "/lib/systemd/system/kortstation-unlock.service")
-		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) {
+		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) || strings.Contains(unit, "-grow=false") {
 			t.Errorf("the unlock unit does not open partition 7 with the skeleton:\n%s", unit)
 		}
 	})

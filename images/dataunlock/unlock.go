@@ -34,13 +34,20 @@ type Config struct {
 	// Populate fills the new file system at the first boot (the image's
 	// data skeleton: directories, CUPS's setup); nil leaves it empty.
 	Populate func(ctx context.Context, dev string) error
-	Log      *slog.Logger
+	// Grow, at the first boot only (a blank partition), grows the
+	// partition to the end of its disk before it is formatted
+	// (GrowPartition); nil leaves its size. A failure is logged and the
+	// partition formatted at its old size: a working station over a
+	// bigger one.
+	Grow func(ctx context.Context, dev string) (Growth, error)
+	Log  *slog.Logger
 }
 
 // Result says what Unlock did.
 type Result struct {
 	Provisioned bool   // the key source's secret was made now
 	Formatted   bool   // the partition was blank and is now a LUKS2 volume with a file system
+	Grown       bool   // the blank partition was grown to the end of its disk first
 	Mapped      string // the opened volume, /dev/mapper/<Name>
 }
 
@@ -97,6 +104,22 @@ func Unlock(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if !empty {
 		return res, fmt.Errorf("%w: %s", ErrNotBlank, cfg.Device)
+	}
+	if cfg.Grow != nil {
+		g, err := cfg.Grow(ctx, cfg.Device)
+		switch {
+		case err != nil:
+			log.Error("first boot: the data partition could not be grown to the end of the card; formatting it at its size", "device", cfg.Device, "err", err)
+		case !g.Grown:
+			log.Info("first boot: the data partition already ends at the end of the card", "device", cfg.Device, "disk", g.Disk)
+		default:
+			res.Grown = true
+			log.Info("first boot: data partition grown to the end of the card", "device", cfg.Device, "disk", g.Disk,
+				"old_mib", (g.OldEnd+1)*sectorSize>>20, "new_mib", (g.NewEnd+1)*sectorSize>>20)
+			if g.KernelNotUpdated != nil {
+				log.Error("first boot: the kernel still has the old size of the data partition; it is formatted at that size", "device", cfg.Device, "err", g.KernelNotUpdated)
+			}
+		}
 	}
 	log.Info("first boot: encrypting the data partition", "device", cfg.Device)
 	if err := cfg.Volume.Format(ctx, cfg.Device, cfg.Label, pass); err != nil {

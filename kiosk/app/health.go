@@ -78,11 +78,30 @@ func healthCmd(ctx context.Context, cfg config.Config, env Env, log *slog.Logger
 	rep := update.Run(ctx, *poll, checks)
 	rep.Print(env.Stdout)
 	if st != nil {
+		printSchemaCompat(env, st)
 		if err := recordOutcome(ctx, st, env, cfg, *outcomeFile); err != nil {
 			log.Error("update outcome not recorded", "err", err)
 		}
 	}
 	return rep.Err()
+}
+
+// printSchemaCompat says whether the software before this one (a
+// rollback's target) can open the store. The store refuses a migration
+// that would lock it out (store.ErrRollbackUnsafe, so kioskd does not
+// start and the trial fails before anything was migrated); this line
+// makes the state visible in the health output. It is not a check: once
+// migrated, rolling back would not help.
+func printSchemaCompat(env Env, st *store.Store) {
+	opens, knows := st.PreviousSoftware()
+	switch {
+	case knows == 0:
+		fmt.Fprintf(env.Stdout, "store schema %d (floor %d); no other software has used this store\n", st.Version(), st.Floor())
+	case opens:
+		fmt.Fprintf(env.Stdout, "store schema %d (floor %d); the software before this one knows schema up to %d and can open it after a rollback\n", st.Version(), st.Floor(), knows)
+	default:
+		fmt.Fprintf(env.Stdout, "store schema %d (floor %d); the software before this one knows schema up to %d and could NOT open it after a rollback\n", st.Version(), st.Floor(), knows)
+	}
 }
 
 // uiReady asks kioskd's /healthz, as the kiosk browser would reach it.

@@ -57,7 +57,7 @@ func TestHealthAfterBoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kioskd health on a healthy station: %v\n%s\n%s", err, out, r.logs.String())
 	}
-	for _, want := range []string{"ok      kioskd ready", "ok      store opens", "ok      audit chain verifies", "ok      registry answers", "healthy", "update outcome recorded: rolled_back slot B"} {
+	for _, want := range []string{"ok      kioskd ready", "ok      store opens", "ok      audit chain verifies", "ok      registry answers", "healthy", "update outcome recorded: rolled_back slot B", "no other software has used this store"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("health output lacks %q:\n%s", want, out)
 		}

@@ -5,7 +5,11 @@
 //
 // The store refuses, and never touches, a file that is not a Kortstation
 // database: a file without the SQLite header, a SQLite database of another
-// application, or a schema newer than this binary knows.
+// application, or a schema newer than this binary knows whose
+// compatibility floor is above what it knows (migrate.go: each migration
+// declares whether older software may still use the database after it).
+// It refuses to migrate when the software that used the database before
+// it could not open the result (a rolled-back update's).
 package store
 
 import (
@@ -19,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,7 +41,10 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 var ErrNotDatabase = errors.New("not a Kortstation station database")
 
 // ErrSchemaTooNew is returned when the file's schema is newer than this
-// binary knows; the station refuses to run rather than guess.
+// binary knows and its compatibility floor (raised by a breaking
+// migration) is above it too; the station refuses to run rather than
+// guess. A newer schema whose floor this binary reaches is opened, without
+// migrating: its newer migrations were all additive for this binary.
 var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 
 // ErrClosed is returned by Write after Close has begun.
@@ -50,9 +58,11 @@ type Store struct {
 	reader *sql.DB
 	log    *slog.Logger
 
-	mu      sync.RWMutex // held for reading by each Write, for writing by Close
-	closed  bool
-	version int
+	mu       sync.RWMutex // held for reading by each Write, for writing by Close
+	closed   bool
+	version  int
+	floor    int
+	previous previousSoftware
 }
 
 // Options tune Open. The zero value is what the station uses.
@@ -66,7 +76,11 @@ type Options struct {
 }
 
 // Open opens (creating if absent) the database at path, verifies it and
-// migrates it to the newest schema this binary knows.
+// migrates it to the newest schema this binary knows. A database at a
+// newer schema is opened without migrating when this binary knows its
+// compatibility floor, and refused with ErrSchemaTooNew otherwise. A
+// migration that would lock out the software that used the database before
+// this binary (a rollback's target) is refused with ErrRollbackUnsafe.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.BusyTimeout <= 0 {
 		opt.BusyTimeout = 5 * time.Second
@@ -215,8 +229,22 @@ func inspect(ctx context.Context, path string, latest int) error {
 	if appID != ApplicationID && (appID != 0 || tables != 0) {
 		return fmt.Errorf("store: %s is a SQLite database of another application (application_id %#x); refusing it: %w", path, appID, ErrNotDatabase)
 	}
-	if version > latest {
-		return fmt.Errorf("store: %s has schema version %d, this binary knows up to %d: %w", path, version, latest, ErrSchemaTooNew)
+	if version <= latest {
+		return nil
+	}
+	// Newer than this binary: open it only if its floor says this binary
+	// may (every migration it lacks was additive for it).
+	var floor string
+	err = db.QueryRowContext(ctx, `SELECT value FROM station_meta WHERE key = ?`, metaSchemaFloor).Scan(&floor)
+	if err != nil {
+		return fmt.Errorf("store: %s has schema version %d and no compatibility floor; this binary knows up to %d: %w (%w)", path, version, latest, ErrSchemaTooNew, err)
+	}
+	n, err := strconv.Atoi(floor)
+	if err != nil || n < 0 {
+		return fmt.Errorf("store: %s has schema version %d and compatibility floor %q, not a version; this binary knows up to %d: %w", path, version, floor, latest, ErrSchemaTooNew)
+	}
+	if n > latest {
+		return fmt.Errorf("store: %s has schema version %d, which needs software that knows schema %d or later (its compatibility floor); this binary knows up to %d: %w", path, version, n, latest, ErrSchemaTooNew)
 	}
 	return nil
 }
@@ -224,8 +252,22 @@ func inspect(ctx context.Context, path string, latest int) error {
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Version is the schema version after migration.
+// Version is the database's schema version after migration: the newest
+// this binary knows, or the file's own when it is newer (opened without
+// migrating, as its floor allows).
 func (s *Store) Version() int { return s.version }
+
+// Floor is the database's compatibility floor: the lowest schema version a
+// binary must know to open it.
+func (s *Store) Floor() int { return s.floor }
+
+// PreviousSoftware says whether the software that used the database before
+// this binary (the one a rollback of an update returns to) can still open
+// it, and what it knows: its latest schema version, or 0 when no other
+// software used this database.
+func (s *Store) PreviousSoftware() (opens bool, knows int) {
+	return s.previous.opens(s.version, s.floor), s.previous.knows
+}
 
 // Ping reports whether the database answers a query; the health check and
 // the systemd watchdog call it.

@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	source := fs.String("key-source", "rpi-otp", "where the device secret lives: rpi-otp (the Raspberry Pi's OTP private key) or tpm2 (a secret sealed by the TPM in -sealed-file)")
 	sealed := fs.String("sealed-file", "/boot/firmware/kortstation-data.cred", "the TPM-sealed secret (key-source tpm2)")
 	skel := fs.String("skel", "", "at the first boot, copy this directory into the new file system (the image's data skeleton)")
+	grow := fs.Bool("grow", true, "at the first boot, grow the blank partition to the end of its disk before formatting it (the last logical partition of an MBR disk)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,10 +54,13 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if *skel != "" {
 		cfg.Populate = dataunlock.PopulateFrom(*skel)
 	}
+	if *grow {
+		cfg.Grow = dataunlock.GrowPartition
+	}
 	res, err := dataunlock.Unlock(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	log.Info("data partition ready", "mapped", res.Mapped, "formatted", res.Formatted, "provisioned", res.Provisioned)
+	log.Info("data partition ready", "mapped", res.Mapped, "formatted", res.Formatted, "grown", res.Grown, "provisioned", res.Provisioned)
 	return nil
 }

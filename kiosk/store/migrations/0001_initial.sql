@@ -1,5 +1,8 @@
 -- 0001: the station's initial schema.
 --
+-- compat: breaking
+-- (The first schema: software that knows none cannot use it; floor 1.)
+--
 -- Conventions: times are RFC 3339 UTC text with a clock_source column where
 -- the wall clock may be wrong (a Pi boots with a wrong clock until NTP);
 -- ordering never depends on them, only on integer sequence numbers.

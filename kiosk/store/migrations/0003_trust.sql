@@ -1,4 +1,7 @@
 -- 0003: SITHS trust material pulled from the registry (snapshot kinds
+--
+-- compat: additive
+-- Two new tables, which an older binary never reads.
 -- trust_intermediates and crls), read parsed by Store.TrustMaterial for
 -- kiosk/trust. The trust anchors are not here: they are pinned in the
 -- station's configuration.

@@ -1,4 +1,9 @@
 -- 0005: receipt corrections (RE-3), the manager's ID document and old
+--
+-- compat: additive
+-- Indexes, a nullable column and a new table. The one new constraint,
+-- receipts_corrected_once, only refuses a second correction of the same
+-- receipt version, which RE-3 already forbids and no older binary wrote.
 -- cards handed in at pickup (seed 003).
 --
 -- Receipt corrections (RE-3). A receipt is never edited; a

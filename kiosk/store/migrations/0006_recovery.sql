@@ -1,5 +1,12 @@
 -- 0005: recovery after a crash, and retention of personal data.
 --
+-- compat: additive
+-- Nullable columns and partial indexes; receipts_immutable is replaced by
+-- a trigger that allows one more change (the redaction), never fewer, so
+-- every write an older binary makes still passes. Meaning left behind
+-- after a rollback: an older binary does not redact, and shows a receipt
+-- that was redacted as one without content.
+--
 -- receipts.print_job: the printer's job ID once a receipt is queued, so a
 -- station restarted while it printed can ask the printer how the job went
 -- instead of printing it twice.

@@ -1,4 +1,10 @@
 -- 0006: changes of administrators asked for at this station (AD-2), and
+--
+-- compat: additive
+-- One new table. Meaning left behind after a rollback: an older binary does
+-- not read it, so a removal asked for at this station and still pending is
+-- not in force there until the registry's operators snapshot drops the
+-- administrator (AD-2).
 -- those the registry made for it, with where each stands. A removal asked
 -- for here takes effect at once: the administrator is not authorised at
 -- this station while it is pending (rules.PlanAdminChange: RevokeLocally),
