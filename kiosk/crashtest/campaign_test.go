@@ -486,29 +486,26 @@ func checkRegistry(t testing.TB, dir string) []finding {
 	return out
 }
 
-// campaignRuns is how many kills: KORT_CRASH_RUNS, or a short campaign.
-func campaignRuns(t *testing.T) int {
-	if s := os.Getenv("KORT_CRASH_RUNS"); s != "" {
+// envRuns is how many runs a campaign makes: the environment variable
+// name, or def.
+func envRuns(t *testing.T, name string, def int) int {
+	t.Helper()
+	if s := os.Getenv(name); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			t.Fatalf("KORT_CRASH_RUNS=%q", s)
+			t.Fatalf("%s=%q", name, s)
 		}
 		return n
 	}
-	return 20
+	return def
 }
 
-// TestCrashCampaignKill9 kills the real kioskd (with its embedded
-// registry, in the same process) with SIGKILL at a random instant of the
-// script — login, issuance, sync, extension, return, sync — and checks the
-// files at rest, the restarted station and, after a sync to the end, the
-// registry. The first run is not killed: it measures the script, and the
-// kill instants are drawn uniformly over its length.
-func TestCrashCampaignKill9(t *testing.T) {
-	runs := campaignRuns(t)
-	base := t.TempDir()
-	template := filepath.Join(base, "template")
-	s := startStation(t, template)
+// prepareTemplate starts a station in dir (with extra flags), waits for
+// its first sync, stops it and seeds the activated card: the state every
+// run of a campaign starts from.
+func prepareTemplate(t *testing.T, dir string, extra ...string) {
+	t.Helper()
+	s := startStation(t, dir, extra...)
 	c, err := s.dial()
 	if err != nil {
 		t.Fatal(err)
@@ -529,13 +526,129 @@ func TestCrashCampaignKill9(t *testing.T) {
 	}
 	c.c.Close()
 	s.stop()
-	seedActivated(t, template)
+	seedActivated(t, dir)
+}
+
+// killedScript is how far the script got on a station killed under it.
+type killedScript struct {
+	err       error         // the script's error; nil if it finished before the kill
+	took      time.Duration // how long the script ran, if it finished
+	phase     string        // where it was killed, or "finished"
+	completed []string      // the operations confirmed before the kill
+}
+
+// runAndKill runs the script over c and kills s after delay; atKill runs
+// right after the kill, before the script's end is awaited. It closes c.
+func runAndKill(s *station, c *client, delay time.Duration, atKill func()) killedScript {
+	var p progress
+	finished := make(chan error, 1)
+	began := time.Now()
+	var took time.Duration
+	go func() {
+		err := script(c, &p)
+		took = time.Since(began)
+		finished <- err
+	}()
+	time.Sleep(delay)
+	s.kill()
+	if atKill != nil {
+		atKill()
+	}
+	k := killedScript{err: <-finished, took: took}
+	c.c.Close()
+	k.phase, k.completed = p.snapshot()
+	if k.err == nil {
+		k.phase = "finished"
+	}
+	return k
+}
+
+// checkRestarted starts the killed station in dir again (with extra
+// flags), lets it sync to the end, stops it and checks what recovery,
+// the registry and the files at rest then hold.
+func checkRestarted(t *testing.T, dir string, completed []string, extra ...string) []finding {
+	t.Helper()
+	s := startStation(t, dir, extra...)
+	findings := checkRecovered(t, dir)
+	c, err := s.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitOutboxEmpty(c); err != nil {
+		findings = append(findings, finding{"lost", "sync after restart: " + err.Error()})
+	}
+	c.c.Close()
+	s.stop()
+	findings = append(findings, checkRegistry(t, dir)...)
+	return append(findings, checkAtRest(t, dir, completed)...)
+}
+
+// tally adds up a campaign's runs.
+type tally struct {
+	completedOps, finished, found int
+	byCategory, phases            map[string]int
+}
+
+func newTally() *tally {
+	return &tally{byCategory: map[string]int{}, phases: map[string]int{}}
+}
+
+// killed counts how far a killed script got.
+func (s *tally) killed(k killedScript) {
+	s.completedOps += len(k.completed)
+	s.phases[k.phase]++
+	if k.phase == "finished" {
+		s.finished++
+	}
+}
+
+// report counts run i's findings and fails the test with each; how says
+// what ended the run ("killed", "power cut").
+func (s *tally) report(t *testing.T, i int, how string, delay time.Duration, k killedScript, findings []finding) {
+	t.Helper()
+	if len(findings) == 0 {
+		return
+	}
+	s.found++
+	for _, f := range findings {
+		s.byCategory[f.category]++
+		t.Errorf("run %d (%s after %v in %s, completed %v): %s: %s", i, how, delay.Round(time.Millisecond), k.phase, k.completed, f.category, f.what)
+	}
+}
+
+// findingsLine is the tally's findings by category, for the log.
+func (s *tally) findingsLine() string {
+	return fmt.Sprintf("runs with findings %d, lost %d, half-written %d, duplicates %d, inconsistencies %d",
+		s.found, s.byCategory["lost"], s.byCategory["half-written"], s.byCategory["duplicate"], s.byCategory["inconsistent"])
+}
+
+// phaseLine is where the runs were killed, for the log.
+func (s *tally) phaseLine() string {
+	var phases []string
+	for ph, n := range s.phases {
+		phases = append(phases, fmt.Sprintf("%s=%d", ph, n))
+	}
+	sort.Strings(phases)
+	return strings.Join(phases, " ")
+}
+
+// TestCrashCampaignKill9 kills the real kioskd (with its embedded
+// registry, in the same process) with SIGKILL at a random instant of the
+// script — login, issuance, sync, extension, return, sync — and checks the
+// files at rest, the restarted station and, after a sync to the end, the
+// registry. The first run is not killed: it measures the script, and the
+// kill instants are drawn uniformly over its length.
+func TestCrashCampaignKill9(t *testing.T) {
+	runs := envRuns(t, "KORT_CRASH_RUNS", 20)
+	base := t.TempDir()
+	template := filepath.Join(base, "template")
+	prepareTemplate(t, template)
 
 	// Calibration: the whole script, not killed.
 	calib := filepath.Join(base, "calib")
 	copyDir(t, template, calib)
-	s = startStation(t, calib)
-	c, err = s.dial()
+	s := startStation(t, calib)
+	c, err := s.dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,12 +666,8 @@ func TestCrashCampaignKill9(t *testing.T) {
 	t.Logf("script length %v; %d runs", length.Round(time.Millisecond), runs)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15))
-	type stats struct {
-		runs, completedOps, fullScripts, found, restartKills int
-		byCategory                                           map[string]int
-		phases                                               map[string]int
-	}
-	sum := stats{byCategory: map[string]int{}, phases: map[string]int{}}
+	sum := newTally()
+	restartKills := 0
 	for i := range runs {
 		dir := filepath.Join(base, fmt.Sprintf("run%03d", i))
 		copyDir(t, template, dir)
@@ -567,70 +676,26 @@ func TestCrashCampaignKill9(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p progress
-		finished := make(chan error, 1)
-		began := time.Now()
-		var took time.Duration
-		go func() {
-			err := script(c, &p)
-			took = time.Since(began)
-			finished <- err
-		}()
 		delay := time.Duration(rng.Int64N(int64(length)))
-		time.Sleep(delay)
-		s.kill()
-		serr := <-finished
-		c.c.Close()
-		if serr == nil && took < length {
-			length = took // kill within the script as it runs now
+		k := runAndKill(s, c, delay, nil)
+		if k.err == nil && k.took < length {
+			length = k.took // kill within the script as it runs now
 		}
-		phase, completed := p.snapshot()
-		if serr == nil {
-			phase = "finished"
-		}
-		sum.runs++
-		sum.completedOps += len(completed)
-		sum.phases[phase]++
-		if phase == "finished" {
-			sum.fullScripts++
-		}
-		findings := checkAtRest(t, dir, completed)
+		sum.killed(k)
+		findings := checkAtRest(t, dir, k.completed)
 
 		// Every fourth run the restart is killed too, during its start
 		// (recovery, the first sync) before it serves.
 		if i%4 == 3 {
 			startAndKill(t, dir, time.Duration(rng.Int64N(int64(150*time.Millisecond))))
-			sum.restartKills++
-			findings = append(findings, checkAtRest(t, dir, completed)...)
+			restartKills++
+			findings = append(findings, checkAtRest(t, dir, k.completed)...)
 		}
 
-		s = startStation(t, dir)
-		findings = append(findings, checkRecovered(t, dir)...)
-		c, err = s.dial()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := waitOutboxEmpty(c); err != nil {
-			findings = append(findings, finding{"lost", "sync after restart: " + err.Error()})
-		}
-		c.c.Close()
-		s.stop()
-		findings = append(findings, checkRegistry(t, dir)...)
-		findings = append(findings, checkAtRest(t, dir, completed)...)
-		if len(findings) > 0 {
-			sum.found++
-			for _, f := range findings {
-				sum.byCategory[f.category]++
-				t.Errorf("run %d (killed after %v in %s, completed %v): %s: %s", i, delay.Round(time.Millisecond), phase, completed, f.category, f.what)
-			}
-		}
+		findings = append(findings, checkRestarted(t, dir, k.completed)...)
+		sum.report(t, i, "killed", delay, k, findings)
 		os.RemoveAll(dir)
 	}
-	var phases []string
-	for ph, n := range sum.phases {
-		phases = append(phases, fmt.Sprintf("%s=%d", ph, n))
-	}
-	sort.Strings(phases)
-	t.Logf("kill -9 campaign: runs %d, operations confirmed before the kill %d, scripts finished before the kill %d, restarts killed too %d, runs with findings %d, lost %d, half-written %d, duplicates %d, inconsistencies %d; killed in: %s",
-		sum.runs, sum.completedOps, sum.fullScripts, sum.restartKills, sum.found, sum.byCategory["lost"], sum.byCategory["half-written"], sum.byCategory["duplicate"], sum.byCategory["inconsistent"], strings.Join(phases, " "))
+	t.Logf("kill -9 campaign: runs %d, operations confirmed before the kill %d, scripts finished before the kill %d, restarts killed too %d, %s; killed in: %s",
+		runs, sum.completedOps, sum.finished, restartKills, sum.findingsLine(), sum.phaseLine())
 }

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,43 +131,15 @@ func TestPowerCutDropsUnsyncedWrites(t *testing.T) {
 // run as after a kill -9. KORT_POWERCUT_RUNS runs (default 4; make soak
 // runs more).
 func TestPowerCutCampaign(t *testing.T) {
-	runs := 4
-	if s := os.Getenv("KORT_POWERCUT_RUNS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("KORT_POWERCUT_RUNS=%q", s)
-		}
-		runs = n
-	}
+	runs := envRuns(t, "KORT_POWERCUT_RUNS", 4)
 	base := t.TempDir()
 	template := filepath.Join(base, "template")
-	s := startStation(t, template, "-min-free-mb", "8")
-	c, err := s.dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, err := c.status()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !st.Sync.LastSuccess.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the template station never synced\n%s", s.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.c.Close()
-	s.stop()
-	seedActivated(t, template)
+	prepareTemplate(t, template, "-min-free-mb", "8")
 
 	length := 800 * time.Millisecond // narrowed to the script's real length by runs that finish
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
-	var completedOps, finishedRuns, found, dropped int
-	byCategory, phases := map[string]int{}, map[string]int{}
+	sum := newTally()
+	dropped := 0
 	for i := range runs {
 		part := newPartition(t, base, fmt.Sprintf("p%03d", i))
 		dir := filepath.Join(part.mnt, "data")
@@ -180,65 +150,27 @@ func TestPowerCutCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p progress
-		finished := make(chan error, 1)
-		began := time.Now()
-		var took time.Duration
-		go func() {
-			err := script(c, &p)
-			took = time.Since(began)
-			finished <- err
-		}()
 		delay := time.Duration(rng.Int64N(int64(length)))
-		time.Sleep(delay)
-		s.kill()
-		live := fileHashes(dir)
-		after := part.cut(t, base, fmt.Sprintf("q%03d", i))
-		if !maps.Equal(live, fileHashes(filepath.Join(after.mnt, "data"))) {
-			dropped++ // the cut took writes the file system had not put on the disk
+		var after *partition
+		k := runAndKill(s, c, delay, func() {
+			live := fileHashes(dir)
+			after = part.cut(t, base, fmt.Sprintf("q%03d", i))
+			if !maps.Equal(live, fileHashes(filepath.Join(after.mnt, "data"))) {
+				dropped++ // the cut took writes the file system had not put on the disk
+			}
+		})
+		if k.err == nil && k.took < length {
+			length = k.took
 		}
-		serr := <-finished
-		c.c.Close()
-		if serr == nil && took < length {
-			length = took
-		}
-		phase, completed := p.snapshot()
-		if serr == nil {
-			phase, finishedRuns = "finished", finishedRuns+1
-		}
-		completedOps += len(completed)
-		phases[phase]++
+		sum.killed(k)
 
 		dir = filepath.Join(after.mnt, "data")
-		findings := checkAtRest(t, dir, completed)
-		s = startStation(t, dir, "-min-free-mb", "8")
-		findings = append(findings, checkRecovered(t, dir)...)
-		c, err = s.dial()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := waitOutboxEmpty(c); err != nil {
-			findings = append(findings, finding{"lost", "sync after restart: " + err.Error()})
-		}
-		c.c.Close()
-		s.stop()
-		findings = append(findings, checkRegistry(t, dir)...)
-		findings = append(findings, checkAtRest(t, dir, completed)...)
-		if len(findings) > 0 {
-			found++
-			for _, f := range findings {
-				byCategory[f.category]++
-				t.Errorf("run %d (power cut after %v in %s, completed %v): %s: %s", i, delay.Round(time.Millisecond), phase, completed, f.category, f.what)
-			}
-		}
+		findings := checkAtRest(t, dir, k.completed)
+		findings = append(findings, checkRestarted(t, dir, k.completed, "-min-free-mb", "8")...)
+		sum.report(t, i, "power cut", delay, k, findings)
 		after.umount(t)
 		os.Remove(after.img)
 	}
-	var ph []string
-	for k, n := range phases {
-		ph = append(ph, fmt.Sprintf("%s=%d", k, n))
-	}
-	sort.Strings(ph)
-	t.Logf("power-cut campaign: runs %d, operations confirmed before the cut %d, scripts finished before the cut %d, cuts that dropped unsynced writes %d, runs with findings %d, lost %d, half-written %d, duplicates %d, inconsistencies %d; cut in: %s",
-		runs, completedOps, finishedRuns, dropped, found, byCategory["lost"], byCategory["half-written"], byCategory["duplicate"], byCategory["inconsistent"], strings.Join(ph, " "))
+	t.Logf("power-cut campaign: runs %d, operations confirmed before the cut %d, scripts finished before the cut %d, cuts that dropped unsynced writes %d, %s; cut in: %s",
+		runs, sum.completedOps, sum.finished, dropped, sum.findingsLine(), sum.phaseLine())
 }

@@ -91,12 +91,9 @@ func TestReserveCardIssuanceRefusalsAndAttestation(t *testing.T) {
 	typeText(b, "a1hsa", attestor2HSAID)
 	typeText(b, "a1name", "Chef Chefsson")
 	b.Tap("#next")
-	b.WaitText("#flow-step", "Ta ett kort ur lådan")
 
 	// RC-9: the chip does not match the card chosen.
-	b.Tap("#dev-drawer-open")
-	b.WaitText("#drawer-hint", "Lådan är öppnad")
-	b.Tap(`#stock button[data-serial="` + reserveB + `"]`)
+	takeFromDrawer(b, reserveB)
 	b.WaitText("#insert-hint", "Sätt i kortet")
 	insert(b, reader1, reserveC)
 	waitRule(b, "#flow-errors", "RC-9")

@@ -35,30 +35,9 @@ func TestReprintRE3AfterThePrinterWasOffline(t *testing.T) {
 	r := newRig(t, workday, seedStation(workday))
 	b := r.open(browsertest.Sizes[0])
 	login(b)
-	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "frånkopplad")
+	togglePrinter(b, "frånkopplad")
 
-	b.Tap(`#menu button[data-flow="issue"]`)
-	b.Tap(`#reasons button[data-reason="lost"]`)
-	b.WaitText("#flow-step", "Mottagare")
-	findRecipient(b, pnrLost, "Eva Ek")
-	b.WaitText("#flow-step", "Identifiering")
-	b.Tap(`button[data-doctype="swedish_passport"]`)
-	typeText(b, "docnum", "P7654321")
-	typeText(b, "docexp", "2030-05-31")
-	b.Tap("#next")
-	b.WaitText("#flow-step", "Ta ett kort ur lådan")
-	b.Tap("#dev-drawer-open")
-	b.WaitText("#drawer-hint", "Lådan är öppnad")
-	b.Tap(`#stock button[data-serial="` + reserveA + `"]`)
-	b.WaitText("#insert-hint", "Sätt i kortet")
-	b.Tap("#dev-drawer-close")
-	insert(b, reader1, reserveA)
-	b.WaitText("#preview", "Kvittens – förhandsgranskning")
-	b.Tap("#confirm")
-	sign(b, "recipient")
-	sign(b, "administrator")
-	b.Tap("#complete")
+	issueLostToEvaEk(b)
 
 	b.WaitText("#result", "Kortet är utlämnat")
 	b.WaitText("#print-state", "Kvittensen kunde inte skrivas ut")
@@ -74,8 +53,7 @@ func TestReprintRE3AfterThePrinterWasOffline(t *testing.T) {
 
 	// The printer comes back: the withdrawn receipt does not print on its
 	// own (the hand-out letter, still queued, does).
-	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "redo")
+	togglePrinter(b, "redo")
 	waitFor(t, func() bool { return len(r.printedFiles()) == 1 })
 	if bytes.Equal(r.printedFiles()[0], stored) {
 		t.Fatal("the receipt printed without the operator asking")

@@ -213,8 +213,7 @@ func walkShell(t *testing.T, size browsertest.Size) {
 	b.Tap("#dev-drawer-close")
 	screen(b, "issue-insert")
 	// The printer goes off before the receipt is printed.
-	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "frånkopplad")
+	togglePrinter(b, "frånkopplad")
 	insert(b, reader1, reserveA)
 
 	stepIs(b, "Kontrollera kvittensen", "Steg 6 av 7")
@@ -244,8 +243,7 @@ func walkShell(t *testing.T, size browsertest.Size) {
 		t.Errorf("done step = %q, want Klart without a step number", b.Text("#flow-step"))
 	}
 	screen(b, "issue-done-print-failed")
-	b.Tap("#dev-printer-offline")
-	b.WaitText("#st-printer", "redo")
+	togglePrinter(b, "redo")
 	slowNext(b, "reprint", 600)
 	b.Tap("#reprint")
 	busyShown(b, "#reprint", "Skriver ut")

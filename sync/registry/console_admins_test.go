@@ -5,8 +5,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,7 +36,7 @@ func TestConsoleAdminChangesAD2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() }) // after the console stops
 	for _, st := range []string{"ST-1", "ST-2"} {
 		if err := srv.AddStation(ctx, st, "Test station"); err != nil {
 			t.Fatal(err)
@@ -59,28 +57,9 @@ func TestConsoleAdminChangesAD2(t *testing.T) {
 		c, k := inter.Issue(trusttest.Leaf{HSAID: id})
 		admins[id] = admin{c, k}
 	}
-	if _, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour))); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n" + managerID + " station_manager\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	f := &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: "https://" + ln.Addr().String(), pool: srv.CA().Pool()}
+	registrytest.TrustIntermediate(t, ctx, srv, inter, now.Add(-time.Hour), now.Add(23*time.Hour))
+	base := registrytest.ServeConsole(t, ctx, srv, root.PEM(), viewerID+" viewer\n"+caseID+" case_officer\n"+managerID+" station_manager\n")
+	f := &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: base, pool: srv.CA().Pool()}
 	as := func(id string) *http.Client { return f.client(admins[id].cert, admins[id].key) }
 
 	// ST-1 asks for two appointments (the events as its sync pushes them).

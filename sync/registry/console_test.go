@@ -131,19 +131,7 @@ func (f *consoleFixture) locked(station string) bool {
 // outcome starts with outcome.
 func (f *consoleFixture) auditHas(kind, actor, outcome string) bool {
 	f.t.Helper()
-	recs, err := f.srv.AdminAudit(f.ctx, 10000)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, r := range recs {
-		var d map[string]any
-		_ = json.Unmarshal([]byte(r.Detail), &d)
-		o, _ := d["outcome"].(string)
-		if r.Kind == kind && r.Actor == actor && strings.HasPrefix(o, outcome) {
-			return true
-		}
-	}
-	return false
+	return registrytest.AuditHas(f.t, f.ctx, f.srv, kind, actor, outcome)
 }
 
 // TestConsole drives the console over HTTPS with client certificates from
@@ -157,7 +145,7 @@ func TestConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() }) // after the console stops
 	if err := srv.AddStation(ctx, "ST-1", "Test station"); err != nil {
 		t.Fatal(err)
 	}
@@ -177,34 +165,15 @@ func TestConsole(t *testing.T) {
 	foreignRoot := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA) // same name, other key
 	foreignInter := foreignRoot.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
 	foreign, foreignKey := foreignInter.Issue(trusttest.Leaf{HSAID: securityID})
-	if _, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour), admins[revokedID].cert.SerialNumber)); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(`# the central admins
-` + viewerID + ` viewer
-` + caseID + ` case_officer
-` + managerID + ` station_manager
-` + securityID + ` security_officer
-` + revokedID + ` viewer,case_officer,station_manager,security_officer
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	f := &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: "https://" + ln.Addr().String(), pool: srv.CA().Pool()}
+	registrytest.TrustIntermediate(t, ctx, srv, inter, now.Add(-time.Hour), now.Add(23*time.Hour), admins[revokedID].cert.SerialNumber)
+	base := registrytest.ServeConsole(t, ctx, srv, root.PEM(), `# the central admins
+`+viewerID+` viewer
+`+caseID+` case_officer
+`+managerID+` station_manager
+`+securityID+` security_officer
+`+revokedID+` viewer,case_officer,station_manager,security_officer
+`)
+	f := &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: base, pool: srv.CA().Pool()}
 	as := func(id string) *http.Client { return f.client(admins[id].cert, admins[id].key) }
 
 	t.Run("login refused", func(t *testing.T) {

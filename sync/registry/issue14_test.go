@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -44,11 +42,29 @@ type roleConsole struct {
 
 func newRoleConsole(t *testing.T, now time.Time) *roleConsole {
 	t.Helper()
+	return openRoleConsole(t, now, func(c registry.Config) registry.Config { return c }, func(ctx context.Context, srv *registry.Server) error {
+		for st, serials := range map[string][]string{"ST-1": {"RK-1", "RK-2", "RK-3", "RK-4", "RK-5", "RK-6", "RK-7", "RK-8", "RK-9"}, "ST-2": {"RK-20", "RK-21", "RK-22", "RK-23"}} {
+			if err := srv.AddStation(ctx, st, ""); err != nil {
+				return err
+			}
+			if err := srv.Ship(ctx, st, "SHIP-"+st, "reserve", serials...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// openRoleConsole opens a registry (its configuration through cfg) at
+// now, seeded, stocks it, and serves its console over TLS with one admin
+// per role, each with a client of their own.
+func openRoleConsole(t *testing.T, now time.Time, cfg func(registry.Config) registry.Config, stock func(context.Context, *registry.Server) error) *roleConsole {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	rc := &roleConsole{clients: map[string]*http.Client{}, seq: map[string]int64{}, now: now}
-	srv, err := registry.Open(ctx, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: func() time.Time { return rc.now }})
+	srv, err := registry.Open(ctx, cfg(registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: func() time.Time { return rc.now }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,38 +72,14 @@ func newRoleConsole(t *testing.T, now time.Time) *roleConsole {
 	if err := srv.Seed(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	for st, serials := range map[string][]string{"ST-1": {"RK-1", "RK-2", "RK-3", "RK-4", "RK-5", "RK-6", "RK-7", "RK-8", "RK-9"}, "ST-2": {"RK-20", "RK-21", "RK-22", "RK-23"}} {
-		if err := srv.AddStation(ctx, st, ""); err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Ship(ctx, st, "SHIP-"+st, "reserve", serials...); err != nil {
-			t.Fatal(err)
-		}
+	if err := stock(ctx, srv); err != nil {
+		t.Fatal(err)
 	}
 	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
 	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
-	if _, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.AddDate(0, 1, 0))); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n" + managerID + " station_manager\n" + securityID + " security_officer\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	rc.consoleFixture = &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: "https://" + ln.Addr().String(), pool: srv.CA().Pool()}
+	registrytest.TrustIntermediate(t, ctx, srv, inter, now.Add(-time.Hour), now.AddDate(0, 1, 0))
+	base := registrytest.ServeConsole(t, ctx, srv, root.PEM(), viewerID+" viewer\n"+caseID+" case_officer\n"+managerID+" station_manager\n"+securityID+" security_officer\n")
+	rc.consoleFixture = &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: base, pool: srv.CA().Pool()}
 	for _, id := range []string{viewerID, caseID, managerID, securityID} {
 		c, k := inter.Issue(trusttest.Leaf{HSAID: id})
 		rc.clients[id] = rc.client(c, k)

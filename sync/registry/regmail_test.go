@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -17,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/trust/trusttest"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
@@ -32,53 +29,12 @@ import (
 // shipped to ST-1.
 func newRegmailConsole(t *testing.T, now time.Time) *roleConsole {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	dir := t.TempDir()
-	rc := &roleConsole{clients: map[string]*http.Client{}, seq: map[string]int64{}, now: now}
-	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: dir, Logger: registrytest.Logger(t), Now: func() time.Time { return rc.now }}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if err := srv.Seed(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddStation(ctx, "ST-1", ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Ship(ctx, "ST-1", "SHIP-1", "reserve", "RK-1", "RK-2", "RK-3"); err != nil {
-		t.Fatal(err)
-	}
-	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
-	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
-	if _, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.AddDate(0, 1, 0))); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n" + managerID + " station_manager\n" + securityID + " security_officer\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	rc.consoleFixture = &consoleFixture{t: t, ctx: ctx, srv: srv, dir: dir, base: "https://" + ln.Addr().String(), pool: srv.CA().Pool()}
-	for _, id := range []string{viewerID, caseID, managerID, securityID} {
-		c, k := inter.Issue(trusttest.Leaf{HSAID: id})
-		rc.clients[id] = rc.client(c, k)
-	}
-	return rc
+	return openRoleConsole(t, now, func(c registry.Config) registry.Config { return registrytest.On(t, c) }, func(ctx context.Context, srv *registry.Server) error {
+		if err := srv.AddStation(ctx, "ST-1", ""); err != nil {
+			return err
+		}
+		return srv.Ship(ctx, "ST-1", "SHIP-1", "reserve", "RK-1", "RK-2", "RK-3")
+	})
 }
 
 // postFile posts a multipart form with file as field "file" (declared as

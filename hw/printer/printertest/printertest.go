@@ -83,11 +83,7 @@ func testPrint(t *testing.T, h Harness) {
 
 	t.Run("80 mm roll", func(t *testing.T) {
 		doc := ReceiptDocument(t, receiptpdf.Roll80)
-		job := submit(t, p, doc)
-		done, err := p.Wait(timeout(t, h), job.ID, nil)
-		if err != nil {
-			t.Fatalf("Wait: %v", err)
-		}
+		done := printWait(t, h, p, doc, "Wait")
 		AssertReceiptText(t, h.Output(t, done, doc))
 	})
 }
@@ -95,13 +91,8 @@ func testPrint(t *testing.T, h Harness) {
 func testPaused(t *testing.T, h Harness) {
 	p := h.New(t)
 	ctx := context.Background()
-	h.Pause(t)
-	resumed := false
-	defer func() {
-		if !resumed {
-			h.Resume(t)
-		}
-	}()
+	resume := switchOff(t, h.Pause, h.Resume)
+	defer resume()
 	st, err := p.State(ctx)
 	if err != nil {
 		t.Fatalf("State: %v", err)
@@ -138,8 +129,7 @@ func testPaused(t *testing.T, h Harness) {
 		t.Errorf("Job on a paused printer: %v %v, want pending: the job must stay queued", j.State, err)
 	}
 
-	h.Resume(t)
-	resumed = true
+	resume()
 	done, err := p.Wait(timeout(t, h), job.ID, nil)
 	if err != nil {
 		t.Fatalf("Wait after resume: %v", err)
@@ -153,13 +143,8 @@ func testPaused(t *testing.T, h Harness) {
 func testRejecting(t *testing.T, h Harness) {
 	p := h.New(t)
 	ctx := context.Background()
-	h.Reject(t)
-	accepted := false
-	defer func() {
-		if !accepted {
-			h.Accept(t)
-		}
-	}()
+	accept := switchOff(t, h.Reject, h.Accept)
+	defer accept()
 	st, err := p.State(ctx)
 	if err != nil {
 		t.Fatalf("State: %v", err)
@@ -171,14 +156,9 @@ func testRejecting(t *testing.T, h Harness) {
 	if !errors.Is(err, printer.ErrNotAccepting) {
 		t.Fatalf("Print on a rejecting printer: job %+v, err %v, want ErrNotAccepting", job, err)
 	}
-	h.Accept(t)
-	accepted = true
+	accept()
 	doc := ReceiptDocument(t, receiptpdf.Roll80)
-	job = submit(t, p, doc)
-	if _, err := p.Wait(timeout(t, h), job.ID, nil); err != nil {
-		t.Fatalf("Wait after accept: %v", err)
-	}
-	h.Output(t, job, doc)
+	h.Output(t, printWait(t, h, p, doc, "Wait after accept"), doc)
 }
 
 func testInvalid(t *testing.T, h Harness) {
@@ -208,24 +188,14 @@ func testBroken(t *testing.T, h Harness) {
 		t.Fatalf("Wait on a broken PDF: job %s, %v; want a *JobError with state aborted", got.State, err)
 	}
 	doc := ReceiptDocument(t, receiptpdf.Roll80)
-	job := submit(t, p, doc)
-	done, err := p.Wait(timeout(t, h), job.ID, nil)
-	if err != nil {
-		t.Fatalf("Wait on the next job: %v", err)
-	}
-	AssertReceiptText(t, h.Output(t, done, doc))
+	AssertReceiptText(t, h.Output(t, printWait(t, h, p, doc, "Wait on the next job"), doc))
 }
 
 func testReprint(t *testing.T, h Harness) {
 	p := h.New(t)
 	ctx := context.Background()
-	h.Pause(t)
-	resumed := false
-	defer func() {
-		if !resumed {
-			h.Resume(t)
-		}
-	}()
+	resume := switchOff(t, h.Pause, h.Resume)
+	defer resume()
 	doc := ReceiptDocument(t, receiptpdf.A4)
 	first := submit(t, p, doc)
 	if err := p.Cancel(ctx, first.ID); err != nil {
@@ -239,8 +209,7 @@ func testReprint(t *testing.T, h Harness) {
 	if !errors.As(err, &je) || je.State != printer.JobCanceled || got.State != printer.JobCanceled {
 		t.Fatalf("Wait on a canceled job: %s, %v; want a *JobError with state canceled", got.State, err)
 	}
-	h.Resume(t)
-	resumed = true
+	resume()
 
 	second := submit(t, p, doc) // the same bytes again
 	if second.ID == first.ID {
@@ -256,10 +225,7 @@ func testReprint(t *testing.T, h Harness) {
 func testCancelCompleted(t *testing.T, h Harness) {
 	p := h.New(t)
 	doc := ReceiptDocument(t, receiptpdf.Roll80)
-	job := submit(t, p, doc)
-	if _, err := p.Wait(timeout(t, h), job.ID, nil); err != nil {
-		t.Fatalf("Wait: %v", err)
-	}
+	job := printWait(t, h, p, doc, "Wait")
 	h.Output(t, job, doc)
 	if err := p.Cancel(context.Background(), job.ID); !errors.Is(err, printer.ErrJobCompleted) {
 		t.Errorf("Cancel of a printed job: %v, want ErrJobCompleted", err)
@@ -303,6 +269,34 @@ func submit(t *testing.T, p printer.Printer, doc printer.Document) printer.Job {
 		t.Fatalf("Print(%s) returned job %+v", doc.Name, job)
 	}
 	return job
+}
+
+// printWait prints doc and waits for the job to complete; what names the
+// wait when it fails.
+func printWait(t *testing.T, h Harness, p printer.Printer, doc printer.Document, what string) printer.Job {
+	t.Helper()
+	job := submit(t, p, doc)
+	done, err := p.Wait(timeout(t, h), job.ID, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return done
+}
+
+// switchOff runs off (Pause, Reject) and returns the undo, which runs on
+// (Resume, Accept) once however often it is called: the test calls it
+// to switch the printer back on and defers it, so that a test that stops
+// early leaves the printer as it found it.
+func switchOff(t *testing.T, off, on func(*testing.T)) (undo func()) {
+	t.Helper()
+	off(t)
+	done := false
+	return func() {
+		if !done {
+			done = true
+			on(t)
+		}
+	}
 }
 
 func timeout(t *testing.T, h Harness) context.Context {

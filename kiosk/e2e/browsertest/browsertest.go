@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/kortstation/kortstation/internal/chromiumtest"
 )
 
 // Size is a screen size the UI must work at.
@@ -29,61 +30,34 @@ type Size struct {
 var Sizes = []Size{{"800x480", 800, 480}, {"720x1280", 720, 1280}}
 
 // ChromiumPath is where Debian installs Chromium.
-const ChromiumPath = "/usr/bin/chromium"
+const ChromiumPath = chromiumtest.Path
 
 // Browser is one Chromium with one tab.
 type Browser struct {
-	t       testing.TB
-	Ctx     context.Context
-	cancel  func()
-	size    Size
-	step    int
-	artDir  string
-	profile string
-	taps    tapCount // taps.go
+	t      testing.TB
+	Ctx    context.Context
+	size   Size
+	step   int
+	artDir string
+	taps   tapCount // taps.go
 }
 
 // New starts Chromium at size. It fails the test (never skips) when
 // Chromium is missing, with the command that installs it.
 func New(t testing.TB, size Size) *Browser {
 	t.Helper()
-	if _, err := exec.LookPath(ChromiumPath); err != nil {
-		t.Fatalf("Chromium not found at %s: run `make test` (it installs it) or `apt-get install -y chromium`", ChromiumPath)
-	}
-	profile, err := os.MkdirTemp("", "kortstation-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("touch-events", "enabled"),
-		chromedp.WindowSize(int(size.Width), int(size.Height)),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	b := &Browser{t: t, Ctx: ctx, size: size, profile: profile,
-		cancel: func() { cancelCtx(); cancelAlloc(); os.RemoveAll(profile) }}
+	b := &Browser{t: t, size: size}
 	b.artDir = filepath.Join(artifactsRoot(), sanitize(t.Name()), size.Name)
 	if err := os.MkdirAll(b.artDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(size.Width, size.Height, 1, false),
-		emulation.SetTouchEmulationEnabled(true)); err != nil {
-		b.cancel()
-		t.Fatalf("start Chromium: %v", err)
-	}
-	t.Cleanup(b.cancel)
+	b.Ctx = chromiumtest.Start(t, "kortstation-chromium-",
+		[]chromedp.ExecAllocatorOption{
+			chromedp.Flag("touch-events", "enabled"),
+			chromedp.WindowSize(int(size.Width), int(size.Height)),
+		},
+		emulation.SetDeviceMetricsOverride(size.Width, size.Height, 1, false),
+		emulation.SetTouchEmulationEnabled(true))
 	return b
 }
 

@@ -27,12 +27,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kortstation/kortstation/internal/chromiumtest"
 )
 
 // ChromiumPath is where Debian installs Chromium; chromiumEtc is where it
 // reads its managed policies (policies/managed/*.json).
 const (
-	ChromiumPath = "/usr/bin/chromium"
+	ChromiumPath = chromiumtest.Path
 	chromiumEtc  = "/etc/chromium"
 )
 
@@ -66,7 +68,8 @@ type Browser struct {
 // (never skips) when a tool is missing, naming the package to install.
 func New(t testing.TB, o Options) *Browser {
 	t.Helper()
-	for tool, pkg := range map[string]string{ChromiumPath: "chromium", "certutil": "libnss3-tools", "pk12util": "libnss3-tools", "openssl": "openssl", "unshare": "util-linux"} {
+	chromiumtest.Require(t)
+	for tool, pkg := range map[string]string{"certutil": "libnss3-tools", "pk12util": "libnss3-tools", "openssl": "openssl", "unshare": "util-linux"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found: run `make test` (scripts/install-deps.sh test installs it) or `apt-get install -y %s`", tool, pkg)
 		}
@@ -128,23 +131,7 @@ func New(t testing.TB, o Options) *Browser {
 	if err := os.WriteFile(filepath.Join(etc, "policies", "managed", "console-client-cert.json"), policy, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	profile, err := os.MkdirTemp("", "kortstation-console-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	ctx := chromiumtest.Start(t, "kortstation-console-chromium-", []chromedp.ExecAllocatorOption{
 		chromedp.Env("HOME="+home, "KS_POLICY_ETC="+etc),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			// unshare -m -- sh -c 'mount --bind … && exec chromium "$@"' sh <chromium's arguments>
@@ -152,25 +139,7 @@ func New(t testing.TB, o Options) *Browser {
 			cmd.Path = "/usr/bin/unshare"
 			cmd.Args = append([]string{"unshare", "-m", "--", "sh", "-c", script, "sh"}, cmd.Args[1:]...)
 		}),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
-		cancelCtx()
-		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ { // helpers may still be writing as they exit
-			time.Sleep(100 * time.Millisecond)
-		}
 	})
-	// The first Run starts Chromium and binds it to its context, so it
-	// runs on ctx itself; a timer bounds it.
-	stop := time.AfterFunc(30*time.Second, cancelCtx)
-	err = chromedp.Run(ctx)
-	stop.Stop()
-	if err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
 	return &Browser{Ctx: ctx, t: t}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
-	"encoding/pem"
 	"net"
 	"path/filepath"
 	"strings"
@@ -75,19 +74,7 @@ func (f *fixture) locked() bool {
 // outcome starts with outcome.
 func (f *fixture) audited(kind, actor, outcome string) bool {
 	f.t.Helper()
-	recs, err := f.srv.AdminAudit(f.ctx, 100000)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, r := range recs {
-		var d map[string]any
-		_ = json.Unmarshal([]byte(r.Detail), &d)
-		o, _ := d["outcome"].(string)
-		if r.Kind == kind && r.Actor == actor && strings.HasPrefix(o, outcome) {
-			return true
-		}
-	}
-	return false
+	return registrytest.AuditHas(f.t, f.ctx, f.srv, kind, actor, outcome)
 }
 
 // TestConsoleInChromium: the central console in a real Chromium that
@@ -106,7 +93,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() }) // after the console stops
 	if err := srv.AddStation(ctx, "ST-1", "Test station"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,30 +112,10 @@ func TestConsoleInChromium(t *testing.T) {
 	foreignRoot := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA) // same names, another key
 	foreignInter := foreignRoot.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
 	forCert, forKey := foreignInter.Issue(trusttest.Leaf{HSAID: securityID})
-	interFP, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour), admins[revokedID].Cert.SerialNumber)); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n" + managerID + " station_manager\n" +
-		securityID + " security_officer\n" + revokedID + " viewer,case_officer,station_manager,security_officer\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	f := &fixture{t: t, ctx: ctx, srv: srv, dir: dir, origin: "https://" + ln.Addr().String(), serverCA: srv.CA().Cert}
+	interFP := registrytest.TrustIntermediate(t, ctx, srv, inter, now.Add(-time.Hour), now.Add(23*time.Hour), admins[revokedID].Cert.SerialNumber)
+	origin := registrytest.ServeConsole(t, ctx, srv, root.PEM(), viewerID+" viewer\n"+caseID+" case_officer\n"+managerID+" station_manager\n"+
+		securityID+" security_officer\n"+revokedID+" viewer,case_officer,station_manager,security_officer\n")
+	f := &fixture{t: t, ctx: ctx, srv: srv, dir: dir, origin: origin, serverCA: srv.CA().Cert}
 
 	// The forms of the page, by the role that may use them.
 	forms := map[string]string{

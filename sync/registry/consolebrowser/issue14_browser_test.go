@@ -5,9 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,28 +60,9 @@ func newIssue14(t *testing.T) *issue14 {
 	now := time.Now()
 	root := trusttest.NewRoot(t, "SITHS e-id Root CA v2", trusttest.ECDSA)
 	inter := root.Intermediate("SITHS e-id Person HSA-id 3 CA v1", trusttest.ECDSA)
-	if _, err := srv.AddIntermediate(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Cert.Raw})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddCRL(ctx, trusttest.SignCRLDER(t, inter.Cert, inter.Key, now.Add(-time.Hour), now.Add(23*time.Hour))); err != nil {
-		t.Fatal(err)
-	}
-	roles, err := registry.ParseRoles([]byte(viewerID + " viewer\n" + caseID + " case_officer\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := srv.NewConsole(ctx, registry.ConsoleConfig{Anchors: root.PEM(), Roles: roles, Hosts: []string{"127.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- console.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	x := &issue14{fixture: &fixture{t: t, ctx: ctx, srv: srv, dir: dir, origin: "https://" + ln.Addr().String(), serverCA: srv.CA().Cert},
+	registrytest.TrustIntermediate(t, ctx, srv, inter, now.Add(-time.Hour), now.Add(23*time.Hour))
+	origin := registrytest.ServeConsole(t, ctx, srv, root.PEM(), viewerID+" viewer\n"+caseID+" case_officer\n")
+	x := &issue14{fixture: &fixture{t: t, ctx: ctx, srv: srv, dir: dir, origin: origin, serverCA: srv.CA().Cert},
 		admins: map[string]*consolebrowser.Client{}, pnr: registry.TestPersonalNumber("19850505", 321)}
 	for _, id := range []string{viewerID, caseID} {
 		c, k := inter.Issue(trusttest.Leaf{HSAID: id})
