@@ -1,6 +1,7 @@
 package consolebrowser_test
 
 import (
+	"errors"
 	"context"
 	"crypto/x509"
 	"encoding/csv"
@@ -133,8 +134,12 @@ func download(t *testing.T, b *consolebrowser.Browser, selector, name string) st
 	b.Run("download "+name, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(dir),
 		chromedp.Click(selector, chromedp.ByQuery))
 	deadline := time.Now().Add(20 * time.Second)
+	// Chromium reserves the target name with an empty file and writes into
+	// name.crdownload, renamed over it when complete: wait for that.
 	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		_, partial := os.Stat(filepath.Join(dir, name+".crdownload"))
+		if err == nil && len(b) > 0 && errors.Is(partial, os.ErrNotExist) {
 			return string(b)
 		}
 		time.Sleep(50 * time.Millisecond)
