@@ -1,11 +1,11 @@
 package consolebrowser_test
 
 import (
-	"errors"
 	"context"
 	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
