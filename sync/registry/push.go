@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,50 +64,42 @@ func validEvent(ev protocol.Event) error {
 
 // Store stores events of station idempotently in one transaction and
 // returns an acknowledgement for each: stored, duplicate (the same ID and
-// seq were stored before) or conflict (the ID or seq belongs to another
-// event; nothing stored).
+// seq were stored before, in an earlier push or earlier in this batch) or
+// conflict (the ID or seq belongs to another event; nothing stored).
+//
+// A batch costs a few statements, not one per event (issue 17: on
+// PostgreSQL each statement is a round trip, inside the write lock): the
+// stored events that share an ID or seq with the batch are read in bulk,
+// each event is acknowledged in order against them (and against the
+// batch's events before it), and the new events are inserted many rows a
+// statement, then projected one by one in order. The write lock (db.write:
+// one writer across every instance) keeps the events read at the start
+// current to the end, so two instances pushing the same batch still store
+// it once; an insert that nevertheless meets a stored row fails the whole
+// push, which the station retries.
 func (s *Server) Store(ctx context.Context, station string, events []protocol.Event) ([]protocol.Ack, error) {
 	acks := make([]protocol.Ack, 0, len(events))
 	now := s.now().UTC().Format(time.RFC3339Nano)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		acks = acks[:0]
-		byID, err := tx.PrepareContext(ctx, `SELECT seq FROM events WHERE station_id = ? AND event_id = ?`)
+		byID, bySeq, err := storedKeys(ctx, tx, station, events)
 		if err != nil {
 			return err
 		}
-		defer byID.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
+		var fresh []newEvent // the events to store, in the batch's order
 		for _, ev := range events {
 			ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
-			// The common case costs one statement; only an event that was
-			// there before is looked up to tell a duplicate from a conflict.
-			res, err := ins.ExecContext(ctx, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload),
-				ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
-			if err != nil {
-				return fmt.Errorf("store event: %w", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("store event: %w", err)
-			} else if n == 1 {
-				if err := s.project(ctx, tx, station, ev, now); err != nil {
-					return err
-				}
-			} else {
-				var seq int64
-				err := byID.QueryRowContext(ctx, station, ev.ID).Scan(&seq)
-				switch {
-				case err == nil && seq == ev.Seq:
+			if seq, ok := byID[ev.ID]; ok {
+				ack.Result = protocol.AckConflict // the ID has another seq
+				if seq == ev.Seq {
 					ack.Result = protocol.AckDuplicate
-				case err == nil || errors.Is(err, sql.ErrNoRows):
-					ack.Result = protocol.AckConflict // the ID has another seq, or the seq another ID
-				default:
-					return fmt.Errorf("look up event: %w", err)
 				}
+			} else if _, ok := bySeq[ev.Seq]; ok {
+				ack.Result = protocol.AckConflict // the seq has another ID
+			} else {
+				byID[ev.ID], bySeq[ev.Seq] = ev.Seq, struct{}{}
+				payload, err := protocol.DecodePayload(ev.Kind, ev.Payload)
+				fresh = append(fresh, newEvent{ev, payload, err})
 			}
 			if ack.Result == protocol.AckConflict {
 				s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
@@ -117,6 +110,18 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 			}
 			acks = append(acks, ack)
 		}
+		for len(fresh) > 0 {
+			n := insertRun(fresh)
+			if err := insertEvents(ctx, tx, station, fresh[:n], now); err != nil {
+				return err
+			}
+			for _, e := range fresh[:n] {
+				if err := s.project(ctx, tx, station, e, now); err != nil {
+					return err
+				}
+			}
+			fresh = fresh[n:]
+		}
 		return nil
 	})
 	if err != nil {
@@ -125,11 +130,108 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 	return acks, nil
 }
 
+// newEvent is an event to store, with its payload decoded (or why not).
+type newEvent struct {
+	protocol.Event
+	payload   protocol.Payload
+	decodeErr error
+}
+
+// storeChunk is how many events one statement looks up or inserts: 8
+// parameters an event, far below SQLite's 32,766 and PostgreSQL's 65,535.
+const storeChunk = 1000
+
+// insertRun is how many of fresh to insert before projecting them: up to
+// storeChunk, and never past an event whose projection reads the events
+// table (a receipt correction, RE-3: permitted), so that it sees the
+// events before it and not those after it, as when events were stored
+// one at a time.
+func insertRun(fresh []newEvent) int {
+	for i, e := range fresh[:min(len(fresh), storeChunk)] {
+		if p, ok := e.payload.(protocol.ReceiptPayload); ok && p.Corrects != "" {
+			return i + 1
+		}
+	}
+	return min(len(fresh), storeChunk)
+}
+
+// storedKeys reads the stored events of station that share an ID or a
+// seq with events: their seq by ID, and their seqs.
+func storedKeys(ctx context.Context, tx *sql.Tx, station string, events []protocol.Event) (map[string]int64, map[int64]struct{}, error) {
+	byID := make(map[string]int64, len(events))
+	bySeq := make(map[int64]struct{}, len(events))
+	for len(events) > 0 {
+		chunk := events[:min(len(events), storeChunk)]
+		events = events[len(chunk):]
+		args := make([]any, 0, 2*len(chunk)+2)
+		args = append(args, station)
+		for _, ev := range chunk {
+			args = append(args, ev.ID)
+		}
+		args = append(args, station)
+		for _, ev := range chunk {
+			args = append(args, ev.Seq)
+		}
+		list := placeholders(len(chunk))
+		rows, err := tx.QueryContext(ctx, `SELECT seq, event_id FROM events WHERE station_id = ? AND event_id IN (`+list+`)
+			UNION ALL SELECT seq, event_id FROM events WHERE station_id = ? AND seq IN (`+list+`)`, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up events: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("look up events: %w", err)
+			}
+			byID[id], bySeq[seq] = seq, struct{}{}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, nil, fmt.Errorf("look up events: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("look up events: %w", err)
+		}
+	}
+	return byID, bySeq, nil
+}
+
+// insertEvents inserts events (at most storeChunk, none of them stored
+// before) in one statement.
+func insertEvents(ctx context.Context, tx *sql.Tx, station string, events []newEvent, now string) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at) VALUES `)
+	args := make([]any, 0, 8*len(events))
+	for i, ev := range events {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload), ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
+	}
+	res, err := tx.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("store events: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store events: %w", err)
+	} else if n != int64(len(events)) {
+		return fmt.Errorf("store events: %d of %d stored", n, len(events))
+	}
+	return nil
+}
+
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
 // project updates the registry's views from an event it understands: the
 // kinds of protocol.EventKinds, each decoded into its payload type. An event
 // it cannot interpret is still stored (never lost) and logged.
-func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, now string) error {
-	payload, err := protocol.DecodePayload(ev.Kind, ev.Payload)
+func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, e newEvent, now string) error {
+	ev, payload, err := e.Event, e.payload, e.decodeErr
 	if errors.Is(err, protocol.ErrUnknownKind) {
 		s.log.Warn("event of a kind not in the protocol; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind)
 		return nil
@@ -138,7 +240,7 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 		s.log.Warn("event payload not understood; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind, "err", err)
 		return nil
 	}
-	if reason, serial, err := permitted(ctx, tx, station, payload); err != nil {
+	if reason, serial, err := permitted(ctx, tx, s.db.dialect, station, payload); err != nil {
 		return err
 	} else if reason != "" {
 		return s.holdForReview(ctx, tx, station, ev, serial, reason, now)
