@@ -68,59 +68,33 @@ func validEvent(ev protocol.Event) error {
 // conflict (the ID or seq belongs to another event; nothing stored).
 //
 // A batch costs a few statements, not one per event (issue 17: on
-// PostgreSQL each statement is a round trip, inside the write lock): the
-// stored events that share an ID or seq with the batch are read in bulk,
-// each event is acknowledged in order against them (and against the
-// batch's events before it), and the new events are inserted many rows a
-// statement, then projected one by one in order. The write lock (db.write:
-// one writer across every instance) keeps the events read at the start
-// current to the end, so two instances pushing the same batch still store
-// it once; an insert that nevertheless meets a stored row fails the whole
-// push, which the station retries.
+// PostgreSQL each statement is a round trip, inside the write lock):
+// events are inserted in runs of up to storeChunk rows a statement (INSERT
+// … ON CONFLICT DO NOTHING RETURNING, rows in the batch's order, so each
+// event meets the ones stored before it as when stored one at a time),
+// then the run's new events are projected one by one in order. Only the
+// events the insert passed over are looked up (in bulk, by ID) to tell a
+// duplicate from a conflict. Two instances pushing the same batch store
+// it once: the write lock (db.write) serialises them and the unique keys
+// decide.
 func (s *Server) Store(ctx context.Context, station string, events []protocol.Event) ([]protocol.Ack, error) {
-	acks := make([]protocol.Ack, 0, len(events))
+	acks := make([]protocol.Ack, len(events))
 	now := s.now().UTC().Format(time.RFC3339Nano)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		acks = acks[:0]
-		byID, bySeq, err := storedKeys(ctx, tx, station, events)
-		if err != nil {
-			return err
-		}
-		var fresh []newEvent // the events to store, in the batch's order
-		for _, ev := range events {
-			ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
-			if seq, ok := byID[ev.ID]; ok {
-				ack.Result = protocol.AckConflict // the ID has another seq
-				if seq == ev.Seq {
-					ack.Result = protocol.AckDuplicate
-				}
-			} else if _, ok := bySeq[ev.Seq]; ok {
-				ack.Result = protocol.AckConflict // the seq has another ID
-			} else {
-				byID[ev.ID], bySeq[ev.Seq] = ev.Seq, struct{}{}
-				payload, err := protocol.DecodePayload(ev.Kind, ev.Payload)
-				fresh = append(fresh, newEvent{ev, payload, err})
-			}
-			if ack.Result == protocol.AckConflict {
-				s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
-			} else if ev.Kind == protocol.KindReceipt {
-				// The events table keeps payloads forever (events_keep):
-				// the receipt, its PDF and signatures are archived here.
-				ack.Archived = true
-			}
-			acks = append(acks, ack)
-		}
-		for len(fresh) > 0 {
-			n := insertRun(fresh)
-			if err := insertEvents(ctx, tx, station, fresh[:n], now); err != nil {
+		for start := 0; start < len(events); {
+			run := events[start : start+insertRun(events[start:])]
+			stored, err := s.storeRun(ctx, tx, station, run, acks[start:start+len(run)], now)
+			if err != nil {
 				return err
 			}
-			for _, e := range fresh[:n] {
-				if err := s.project(ctx, tx, station, e, now); err != nil {
-					return err
+			for i, ev := range run {
+				if stored[i] {
+					if err := s.project(ctx, tx, station, ev, now); err != nil {
+						return err
+					}
 				}
 			}
-			fresh = fresh[n:]
+			start += len(run)
 		}
 		return nil
 	})
@@ -130,96 +104,134 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 	return acks, nil
 }
 
-// newEvent is an event to store, with its payload decoded (or why not).
-type newEvent struct {
-	protocol.Event
-	payload   protocol.Payload
-	decodeErr error
-}
-
-// storeChunk is how many events one statement looks up or inserts: 8
+// storeChunk is how many events one statement inserts or looks up: 8
 // parameters an event, far below SQLite's 32,766 and PostgreSQL's 65,535.
 const storeChunk = 1000
 
-// insertRun is how many of fresh to insert before projecting them: up to
-// storeChunk, and never past an event whose projection reads the events
-// table (a receipt correction, RE-3: permitted), so that it sees the
-// events before it and not those after it, as when events were stored
-// one at a time.
-func insertRun(fresh []newEvent) int {
-	for i, e := range fresh[:min(len(fresh), storeChunk)] {
-		if p, ok := e.payload.(protocol.ReceiptPayload); ok && p.Corrects != "" {
+// insertRun is how many of events to insert before projecting them: up to
+// storeChunk, and never past a receipt that corrects another (RE-3): its
+// projection reads the events table (permitted) and must see the events
+// before it and not those after it, as when events were stored one at a
+// time. Only receipts are decoded here.
+func insertRun(events []protocol.Event) int {
+	n := min(len(events), storeChunk)
+	for i, ev := range events[:n] {
+		if ev.Kind != protocol.KindReceipt {
+			continue
+		}
+		var p struct {
+			Corrects string `json:"corrects"`
+		}
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Corrects != "" {
 			return i + 1
 		}
 	}
-	return min(len(fresh), storeChunk)
+	return n
 }
 
-// storedKeys reads the stored events of station that share an ID or a
-// seq with events: their seq by ID, and their seqs.
-func storedKeys(ctx context.Context, tx *sql.Tx, station string, events []protocol.Event) (map[string]int64, map[int64]struct{}, error) {
-	byID := make(map[string]int64, len(events))
-	bySeq := make(map[int64]struct{}, len(events))
-	for len(events) > 0 {
-		chunk := events[:min(len(events), storeChunk)]
-		events = events[len(chunk):]
-		args := make([]any, 0, 2*len(chunk)+2)
-		args = append(args, station)
-		for _, ev := range chunk {
-			args = append(args, ev.ID)
-		}
-		args = append(args, station)
-		for _, ev := range chunk {
-			args = append(args, ev.Seq)
-		}
-		list := placeholders(len(chunk))
-		rows, err := tx.QueryContext(ctx, `SELECT seq, event_id FROM events WHERE station_id = ? AND event_id IN (`+list+`)
-			UNION ALL SELECT seq, event_id FROM events WHERE station_id = ? AND seq IN (`+list+`)`, args...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("look up events: %w", err)
-		}
-		for rows.Next() {
-			var seq int64
-			var id string
-			if err := rows.Scan(&seq, &id); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("look up events: %w", err)
-			}
-			byID[id], bySeq[seq] = seq, struct{}{}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, nil, fmt.Errorf("look up events: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("look up events: %w", err)
-		}
+// storeRun inserts run (at most storeChunk events) in one statement, sets
+// each event's acknowledgement in acks and reports which were stored.
+func (s *Server) storeRun(ctx context.Context, tx *sql.Tx, station string, run []protocol.Event, acks []protocol.Ack, now string) ([]bool, error) {
+	type key struct {
+		seq int64
+		id  string
 	}
-	return byID, bySeq, nil
-}
-
-// insertEvents inserts events (at most storeChunk, none of them stored
-// before) in one statement.
-func insertEvents(ctx context.Context, tx *sql.Tx, station string, events []newEvent, now string) error {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at) VALUES `)
-	args := make([]any, 0, 8*len(events))
-	for i, ev := range events {
+	args := make([]any, 0, 8*len(run))
+	for i, ev := range run {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload), ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
 	}
-	res, err := tx.ExecContext(ctx, q.String(), args...)
+	q.WriteString(` ON CONFLICT DO NOTHING RETURNING seq, event_id`)
+	inserted := make(map[key]bool, len(run))
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
 	if err != nil {
-		return fmt.Errorf("store events: %w", err)
+		return nil, fmt.Errorf("store events: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store events: %w", err)
-	} else if n != int64(len(events)) {
-		return fmt.Errorf("store events: %d of %d stored", n, len(events))
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.seq, &k.id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store events: %w", err)
+		}
+		inserted[k] = true
 	}
-	return nil
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	// An event is stored if its row was inserted (the first of repeats:
+	// the rows went in in order). Any other met a stored row: a duplicate
+	// if its ID is stored with its seq, else a conflict.
+	stored := make([]bool, len(run))
+	var passed []string
+	for i, ev := range run {
+		if k := (key{ev.Seq, ev.ID}); inserted[k] {
+			stored[i] = true
+			delete(inserted, k)
+		} else {
+			passed = append(passed, ev.ID)
+		}
+	}
+	if len(inserted) > 0 {
+		return nil, fmt.Errorf("store events: %d rows inserted that the batch does not hold", len(inserted))
+	}
+	seqOf, err := eventSeqs(ctx, tx, station, passed)
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range run {
+		ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
+		if !stored[i] {
+			ack.Result = protocol.AckConflict // the ID has another seq, or the seq another ID
+			if seq, ok := seqOf[ev.ID]; ok && seq == ev.Seq {
+				ack.Result = protocol.AckDuplicate
+			}
+		}
+		if ack.Result == protocol.AckConflict {
+			s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
+		} else if ev.Kind == protocol.KindReceipt {
+			// The events table keeps payloads forever (events_keep):
+			// the receipt, its PDF and signatures are archived here.
+			ack.Archived = true
+		}
+		acks[i] = ack
+	}
+	return stored, nil
+}
+
+// eventSeqs is the seq of each of ids stored for station.
+func eventSeqs(ctx context.Context, tx *sql.Tx, station string, ids []string) (map[string]int64, error) {
+	seqOf := make(map[string]int64, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), storeChunk)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, station)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq, event_id FROM events WHERE station_id = ? AND event_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up events: %w", err)
+			}
+			seqOf[id] = seq
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+	}
+	return seqOf, nil
 }
 
 // placeholders is n comma-separated ? placeholders.
@@ -230,8 +242,8 @@ func placeholders(n int) string {
 // project updates the registry's views from an event it understands: the
 // kinds of protocol.EventKinds, each decoded into its payload type. An event
 // it cannot interpret is still stored (never lost) and logged.
-func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, e newEvent, now string) error {
-	ev, payload, err := e.Event, e.payload, e.decodeErr
+func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev protocol.Event, now string) error {
+	payload, err := protocol.DecodePayload(ev.Kind, ev.Payload)
 	if errors.Is(err, protocol.ErrUnknownKind) {
 		s.log.Warn("event of a kind not in the protocol; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind)
 		return nil

@@ -19,7 +19,7 @@ import (
 // event's acknowledgement, exactly as when events were stored one by one,
 // and what a projection sees of the events stored before it.
 
-func openPushRegistry(t *testing.T) *registry.Server {
+func openPushRegistry(t testing.TB) *registry.Server {
 	t.Helper()
 	srv, err := registry.Open(context.Background(), registrytest.On(t, registry.Config{DataDir: t.TempDir()}))
 	if err != nil {
