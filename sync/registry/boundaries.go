@@ -388,7 +388,9 @@ func permitted(ctx context.Context, tx *sql.Tx, d dialect, station string, paylo
 	}
 	if ok && corrects != "" {
 		// RE-3: a correction refers to a receipt of the same card that this
-		// station sent before.
+		// station sent before. (The one read of the events table in a
+		// projection: Store's insertRun ends a bulk insert at a correction,
+		// so it sees the events before it and none after.)
 		var known bool
 		// The payload's JSON fields: SQLite's json_extract, PostgreSQL's
 		// ->> on the bytes read as UTF-8 text (push checked they are JSON).
