@@ -36,6 +36,9 @@ go test -run '^$' -bench 'Search1M|YearlyReport1M' -benchtime 300x -v ./sync/reg
 echo "== registry on PostgreSQL (issue 17): 10,000 stations, SQLite vs two instances on PostgreSQL; 100k backlog push on PostgreSQL"
 go test -run '^$' -bench '10000Stations' -benchtime 1x -count 1 -timeout 30m ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
 KORTSTATION_TEST_REGISTRY_DB=postgres go test -run '^$' -bench 'Push100k' -benchtime 1x -count 3 ./sync/client/reconcile | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+for db in sqlite postgres; do # the registry's share of a backlog push (Server.Store of 2,000-event batches)
+  KORTSTATION_TEST_REGISTRY_DB=$db go test -run '^$' -bench 'StoreBatch' -benchtime 25x -count 3 ./sync/registry | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'
+done
 
 echo "== station flows (issue 5): card insertion → DOM in Chromium, server share, one full issuance"
 go test -run '^$' -bench 'CardInsertToDOM|CardEventToWebsocket' -benchtime 300x -count 3 ./kiosk/e2e/ | tee -a "$out/go-bench.txt" | grep -E '^Benchmark|^ok'

@@ -315,7 +315,7 @@ const (
 // return and receipt only its own cards (issued there or shipped there);
 // block its own cards and the cards of its people (person_links), never
 // another station's. Operators must be authorised (AD-1).
-func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol.Payload) (string, string, error) {
+func permitted(ctx context.Context, tx *sql.Tx, d dialect, station string, payload protocol.Payload) (string, string, error) {
 	var serial, operator, corrects string
 	var needOperator bool
 	var allow func() (bool, error)
@@ -388,10 +388,18 @@ func permitted(ctx context.Context, tx *sql.Tx, station string, payload protocol
 	}
 	if ok && corrects != "" {
 		// RE-3: a correction refers to a receipt of the same card that this
-		// station sent before.
+		// station sent before. (The one read of the events table in a
+		// projection: Store's insertRun ends a bulk insert at a correction,
+		// so it sees the events before it and none after.)
 		var known bool
+		// The payload's JSON fields: SQLite's json_extract, PostgreSQL's
+		// ->> on the bytes read as UTF-8 text (push checked they are JSON).
+		receiptID, cardSerial := `json_extract(CAST(payload AS TEXT), '$.receipt_id')`, `json_extract(CAST(payload AS TEXT), '$.card_serial')`
+		if d == postgres {
+			receiptID, cardSerial = `convert_from(payload, 'UTF8')::json ->> 'receipt_id'`, `convert_from(payload, 'UTF8')::json ->> 'card_serial'`
+		}
 		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE station_id = ? AND kind = ?
-			AND json_extract(CAST(payload AS TEXT), '$.receipt_id') = ? AND json_extract(CAST(payload AS TEXT), '$.card_serial') = ?)`,
+			AND `+receiptID+` = ? AND `+cardSerial+` = ?)`,
 			station, protocol.KindReceipt, corrects, serial).Scan(&known)
 		if err != nil {
 			return "", "", fmt.Errorf("check corrected receipt: %w", err)

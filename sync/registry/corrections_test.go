@@ -10,6 +10,7 @@ import (
 
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
+	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 // TestReceiptCorrectionRE3OnlyOfTheStationsOwnReceipt: a receipt
@@ -18,7 +19,7 @@ import (
 // sent, or another card's receipt, is stored but held for review.
 func TestReceiptCorrectionRE3OnlyOfTheStationsOwnReceipt(t *testing.T) {
 	ctx := context.Background()
-	srv, err := registry.Open(ctx, registry.Config{DataDir: t.TempDir()})
+	srv, err := registry.Open(ctx, registrytest.On(t, registry.Config{DataDir: t.TempDir()})) // both backends: the check reads JSON in SQL
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,59 +64,37 @@ func validEvent(ev protocol.Event) error {
 
 // Store stores events of station idempotently in one transaction and
 // returns an acknowledgement for each: stored, duplicate (the same ID and
-// seq were stored before) or conflict (the ID or seq belongs to another
-// event; nothing stored).
+// seq were stored before, in an earlier push or earlier in this batch) or
+// conflict (the ID or seq belongs to another event; nothing stored).
+//
+// A batch costs a few statements, not one per event (issue 17: on
+// PostgreSQL each statement is a round trip, inside the write lock):
+// events are inserted in runs of up to storeChunk rows a statement (INSERT
+// … ON CONFLICT DO NOTHING RETURNING, rows in the batch's order, so each
+// event meets the ones stored before it as when stored one at a time),
+// then the run's new events are projected one by one in order. Only the
+// events the insert passed over are looked up (in bulk, by ID) to tell a
+// duplicate from a conflict. Two instances pushing the same batch store
+// it once: the write lock (db.write) serialises them and the unique keys
+// decide.
 func (s *Server) Store(ctx context.Context, station string, events []protocol.Event) ([]protocol.Ack, error) {
-	acks := make([]protocol.Ack, 0, len(events))
+	acks := make([]protocol.Ack, len(events))
 	now := s.now().UTC().Format(time.RFC3339Nano)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		acks = acks[:0]
-		byID, err := tx.PrepareContext(ctx, `SELECT seq FROM events WHERE station_id = ? AND event_id = ?`)
-		if err != nil {
-			return err
-		}
-		defer byID.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for _, ev := range events {
-			ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
-			// The common case costs one statement; only an event that was
-			// there before is looked up to tell a duplicate from a conflict.
-			res, err := ins.ExecContext(ctx, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload),
-				ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
+		for start := 0; start < len(events); {
+			run := events[start : start+insertRun(events[start:])]
+			stored, err := s.storeRun(ctx, tx, station, run, acks[start:start+len(run)], now)
 			if err != nil {
-				return fmt.Errorf("store event: %w", err)
+				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("store event: %w", err)
-			} else if n == 1 {
-				if err := s.project(ctx, tx, station, ev, now); err != nil {
-					return err
-				}
-			} else {
-				var seq int64
-				err := byID.QueryRowContext(ctx, station, ev.ID).Scan(&seq)
-				switch {
-				case err == nil && seq == ev.Seq:
-					ack.Result = protocol.AckDuplicate
-				case err == nil || errors.Is(err, sql.ErrNoRows):
-					ack.Result = protocol.AckConflict // the ID has another seq, or the seq another ID
-				default:
-					return fmt.Errorf("look up event: %w", err)
+			for i, ev := range run {
+				if stored[i] {
+					if err := s.project(ctx, tx, station, ev, now); err != nil {
+						return err
+					}
 				}
 			}
-			if ack.Result == protocol.AckConflict {
-				s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
-			} else if ev.Kind == protocol.KindReceipt {
-				// The events table keeps payloads forever (events_keep):
-				// the receipt, its PDF and signatures are archived here.
-				ack.Archived = true
-			}
-			acks = append(acks, ack)
+			start += len(run)
 		}
 		return nil
 	})
@@ -123,6 +102,141 @@ func (s *Server) Store(ctx context.Context, station string, events []protocol.Ev
 		return nil, err
 	}
 	return acks, nil
+}
+
+// storeChunk is how many events one statement inserts or looks up: 8
+// parameters an event, far below SQLite's 32,766 and PostgreSQL's 65,535.
+const storeChunk = 1000
+
+// insertRun is how many of events to insert before projecting them: up to
+// storeChunk, and never past a receipt that corrects another (RE-3): its
+// projection reads the events table (permitted) and must see the events
+// before it and not those after it, as when events were stored one at a
+// time. Only receipts are decoded here.
+func insertRun(events []protocol.Event) int {
+	n := min(len(events), storeChunk)
+	for i, ev := range events[:n] {
+		if ev.Kind != protocol.KindReceipt {
+			continue
+		}
+		var p struct {
+			Corrects string `json:"corrects"`
+		}
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Corrects != "" {
+			return i + 1
+		}
+	}
+	return n
+}
+
+// storeRun inserts run (at most storeChunk events) in one statement, sets
+// each event's acknowledgement in acks and reports which were stored.
+func (s *Server) storeRun(ctx context.Context, tx *sql.Tx, station string, run []protocol.Event, acks []protocol.Ack, now string) ([]bool, error) {
+	type key struct {
+		seq int64
+		id  string
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO events (station_id, seq, event_id, kind, payload, created_at, clock_source, received_at) VALUES `)
+	args := make([]any, 0, 8*len(run))
+	for i, ev := range run {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, station, ev.Seq, ev.ID, ev.Kind, []byte(ev.Payload), ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.ClockSource, now)
+	}
+	q.WriteString(` ON CONFLICT DO NOTHING RETURNING seq, event_id`)
+	inserted := make(map[key]bool, len(run))
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.seq, &k.id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store events: %w", err)
+		}
+		inserted[k] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	// An event is stored if its row was inserted (the first of repeats:
+	// the rows went in in order). Any other met a stored row: a duplicate
+	// if its ID is stored with its seq, else a conflict.
+	stored := make([]bool, len(run))
+	var passed []string
+	for i, ev := range run {
+		if k := (key{ev.Seq, ev.ID}); inserted[k] {
+			stored[i] = true
+			delete(inserted, k)
+		} else {
+			passed = append(passed, ev.ID)
+		}
+	}
+	if len(inserted) > 0 {
+		return nil, fmt.Errorf("store events: %d rows inserted that the batch does not hold", len(inserted))
+	}
+	seqOf, err := eventSeqs(ctx, tx, station, passed)
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range run {
+		ack := protocol.Ack{Seq: ev.Seq, ID: ev.ID, Result: protocol.AckStored}
+		if !stored[i] {
+			ack.Result = protocol.AckConflict // the ID has another seq, or the seq another ID
+			if seq, ok := seqOf[ev.ID]; ok && seq == ev.Seq {
+				ack.Result = protocol.AckDuplicate
+			}
+		}
+		if ack.Result == protocol.AckConflict {
+			s.log.Warn("event conflicts with a stored one", "station", station, "seq", ev.Seq)
+		} else if ev.Kind == protocol.KindReceipt {
+			// The events table keeps payloads forever (events_keep):
+			// the receipt, its PDF and signatures are archived here.
+			ack.Archived = true
+		}
+		acks[i] = ack
+	}
+	return stored, nil
+}
+
+// eventSeqs is the seq of each of ids stored for station.
+func eventSeqs(ctx context.Context, tx *sql.Tx, station string, ids []string) (map[string]int64, error) {
+	seqOf := make(map[string]int64, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), storeChunk)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, station)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq, event_id FROM events WHERE station_id = ? AND event_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up events: %w", err)
+			}
+			seqOf[id] = seq
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+	}
+	return seqOf, nil
+}
+
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // project updates the registry's views from an event it understands: the
@@ -138,7 +252,7 @@ func (s *Server) project(ctx context.Context, tx *sql.Tx, station string, ev pro
 		s.log.Warn("event payload not understood; stored only", "station", station, "seq", ev.Seq, "kind", ev.Kind, "err", err)
 		return nil
 	}
-	if reason, serial, err := permitted(ctx, tx, station, payload); err != nil {
+	if reason, serial, err := permitted(ctx, tx, s.db.dialect, station, payload); err != nil {
 		return err
 	} else if reason != "" {
 		return s.holdForReview(ctx, tx, station, ev, serial, reason, now)
