@@ -18,6 +18,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/update"
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/sync/client/control"
 	"github.com/kortstation/kortstation/sync/client/enrol"
@@ -148,6 +149,9 @@ type syncer struct {
 	sched  *schedule.Runner
 	ctl    *control.Client
 	done   chan struct{}
+	// upd is the update agent on its own schedule; nil when updates are
+	// off (no spool directory and no simulation).
+	upd *updater
 }
 
 // startSync starts syncing in the background. The station serves without
@@ -163,7 +167,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		return nil, err
 	}
 	s := &syncer{emb: emb, done: make(chan struct{})}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log))
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log, bootedSlot()))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -180,10 +184,22 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		s.closeEmbedded()
 		return nil, err
 	}
+	s.upd, err = startUpdater(ctx, cfg, id, st, clk, log, ctr)
+	if err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
 	s.ctl, err = control.New(control.Config{Identity: id}, control.Handlers{
-		SyncNow: func(context.Context) error { return s.sched.SyncNow() },
-		Lock:    func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, true) },
-		Unlock:  func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, false) },
+		SyncNow: func(context.Context) error {
+			if s.upd != nil {
+				if err := s.upd.sched.SyncNow(); err != nil {
+					log.Warn("update check after sync now", "err", err)
+				}
+			}
+			return s.sched.SyncNow()
+		},
+		Lock:   func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, true) },
+		Unlock: func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, false) },
 	})
 	if err != nil {
 		s.closeEmbedded()
@@ -252,7 +268,7 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 
 // stationStatus is what the registry is told about the station beyond
 // sync's own state.
-func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
+func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger, slot string) reconcile.StatusFunc {
 	return func(ctx context.Context) protocol.StationStatus {
 		snap := ctr.StationSnapshot(ctx)
 		hw := map[string]string{}
@@ -266,6 +282,12 @@ func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reco
 			Locked:      snap.RemoteLocked,
 			ClockSource: snap.Clock.Source,
 			Stock:       map[string]int{},
+			Slot:        slot,
+		}
+		if u, err := update.ReadState(ctx, st); err != nil {
+			log.Warn("status: update state", "err", err)
+		} else {
+			out.Update = u
 		}
 		if until, _, ok, err := ctr.IssuingUntil(ctx); err != nil {
 			log.Warn("status: issuing limit", "err", err)
@@ -302,6 +324,9 @@ func (s *syncer) closeEmbedded() {
 // cancelled for the latter), then the embedded registry.
 func (s *syncer) stop() error {
 	err := s.sched.Stop()
+	if s.upd != nil {
+		err = errors.Join(err, s.upd.stop())
+	}
 	<-s.done
 	s.client.Close()
 	s.closeEmbedded()
