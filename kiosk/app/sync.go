@@ -152,6 +152,7 @@ type syncer struct {
 	// upd is the update agent on its own schedule; nil when updates are
 	// off (no spool directory and no simulation).
 	upd *updater
+	st  *store.Store
 }
 
 // startSync starts syncing in the background. The station serves without
@@ -166,7 +167,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 	if err != nil {
 		return nil, err
 	}
-	s := &syncer{emb: emb, done: make(chan struct{})}
+	s := &syncer{emb: emb, done: make(chan struct{}), st: st}
 	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log, bootedSlot()))
 	if err != nil {
 		s.closeEmbedded()
@@ -232,6 +233,9 @@ type SyncStatus struct {
 	DataAges    map[string]int64 `json:"data_age_seconds"`
 	Stale       []string         `json:"stale,omitempty"`
 	AdminURL    string           `json:"admin_url,omitempty"`
+	// Update is a downloaded update waiting for the night's quiet window
+	// (or being installed): a quiet line on the status screen.
+	Update *protocol.UpdateState `json:"update,omitempty"`
 }
 
 // SyncNow runs the one-attempt sync now (the status screen's "Synka nu").
@@ -262,6 +266,9 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 	}
 	if s.emb != nil {
 		out.AdminURL = s.emb.AdminURL
+	}
+	if u, err := update.ReadState(ctx, s.st); err == nil && u != nil && (u.State == protocol.UpdateDownloaded || u.State == protocol.UpdateInstalling) {
+		out.Update = &protocol.UpdateState{State: u.State, Version: u.Version}
 	}
 	return out
 }

@@ -24,6 +24,13 @@ import (
 // cmdlinePath is where the booted slot is read from.
 const cmdlinePath = "/proc/cmdline"
 
+// releaseFile names the version in the booted slot on the image.
+const releaseFile = "/etc/kortstation-release"
+
+// raucConf exists on the A/B image only: without it no installer takes
+// the spool (kortstation-update.path has it as its condition).
+const raucConf = "/etc/rauc/system.conf"
+
 // bootedSlot is the RAUC slot this station booted ("" off the image).
 func bootedSlot() string { return update.BootedSlot(cmdlinePath) }
 
@@ -42,6 +49,9 @@ func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st 
 	log = log.With("component", "update")
 	var inst update.Installer
 	switch {
+	case cfg.UpdateSpool != "" && !exists(raucConf):
+		log.Warn("updates are off: update-spool is set, but this is not the A/B image (no " + raucConf + ")")
+		return nil, nil
 	case cfg.UpdateSpool != "":
 		if err := os.MkdirAll(cfg.UpdateSpool, 0o755); err != nil {
 			return nil, fmt.Errorf("update spool: %w", err)
@@ -64,7 +74,7 @@ func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st 
 	}
 	agent, err := update.NewAgent(update.AgentConfig{
 		Registry: client, Installer: inst, Counter: ctr, Store: st, Clock: clk, Log: log,
-		StationID: cfg.StationID, Version: version.Version, Slot: bootedSlot(),
+		StationID: cfg.StationID, Version: update.RunningVersion(releaseFile, version.Version), Slot: bootedSlot(),
 		Dir: filepath.Join(cfg.DataDir, "update"), OutcomeFile: filepath.Join(cfg.DataDir, "update-result"),
 		Window: win,
 	})
@@ -101,4 +111,9 @@ func (u *updater) stop() error {
 		return errors.Join(err)
 	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
