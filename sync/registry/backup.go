@@ -37,7 +37,7 @@ func (s *Server) Backup(ctx context.Context, dir string) error {
 			return fmt.Errorf("registry: backup %s: %w", rel, err)
 		}
 	}
-	return nil
+	return s.backupReleases(filepath.Join(dir, "releases")) // issue 16: the release bundles (rollout.go)
 }
 
 func (s *Server) backupDB(ctx context.Context, path string) error {

@@ -452,6 +452,9 @@ type StationInfo struct {
 	HeldForReview int64
 	// Revoked: the station's certificate was revoked and it has no new one.
 	Revoked bool
+	// Update is the station's update group, the version and slot it runs
+	// and its last update result (issue 16; rollout.go).
+	Update StationUpdate
 }
 
 // Stations lists every station with its last reported status.
@@ -486,7 +489,10 @@ func (s *Server) Stations(ctx context.Context) ([]StationInfo, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("registry: stations: %w", err)
 	}
-	return out, s.fillBoundaries(ctx, out)
+	if err := s.fillBoundaries(ctx, out); err != nil {
+		return out, err
+	}
+	return out, s.fillUpdates(ctx, out) // issue 16: staged rollout (rollout.go)
 }
 
 // Attestor proofs as stations send them (protocol.IssuancePayload

@@ -80,6 +80,13 @@ func (s *Server) recordStatus(ctx context.Context, station string, st *protocol.
 	}
 	s.recent[station] = cur
 	s.liveMu.Unlock()
+	// Issue 16: the slot and update state, latest wins (rollout.go); a
+	// station off the A/B image (no slot, no update state) costs no write.
+	if (prev.at.IsZero() && (st.Slot != "" || st.Update != nil)) || (!prev.at.IsZero() && updateStatusChanged(prev.status, *st)) {
+		if err := s.recordUpdateStatus(ctx, station, *st); err != nil {
+			return err
+		}
+	}
 	if !persist {
 		return nil
 	}

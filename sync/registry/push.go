@@ -180,6 +180,8 @@ func (s *Server) applyViews(ctx context.Context, tx *sql.Tx, station string, ev 
 		return s.anchorAudit(ctx, tx, station, ev.Seq, p, now)
 	case protocol.AdminChangePayload:
 		return recordAdminRequest(ctx, tx, station, ev.Seq, p, now) // AD-2 (admins.go)
+	case protocol.UpdateResultPayload:
+		return projectUpdateResult(ctx, tx, station, ev.Seq, p, now) // issue 16: staged rollout (rollout.go)
 	case protocol.ReceiptPayload:
 		if p.CardSerial == "" {
 			s.log.Warn("receipt event without a card serial; stored only", "station", station, "seq", ev.Seq)

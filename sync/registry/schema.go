@@ -722,4 +722,9 @@ CREATE TABLE job_runs (
 	// 7: the record of on-demand person look-ups and each station's
 	// look-up allowance (issue 12 item 5; lookup.go).
 	{sqlite: lookupMigration, postgres: lookupMigrationPostgres},
+	// 8: staged rollout (issue 16 item 3; rollout.go): update groups
+	// (general and pilot) with their target versions, releases (the
+	// bundle is a file under the data directory), what each station
+	// reported and the tally of update results per release and group.
+	{sqlite: rolloutMigration, postgres: rolloutMigrationPostgres},
 }

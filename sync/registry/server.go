@@ -248,6 +248,8 @@ func (s *Server) StationHandler() http.Handler {
 	mux.Handle("POST "+protocol.PathPull, s.obs.instrument("pull", s.authenticated(s.handlePull)))
 	mux.Handle("POST "+protocol.PathPerson, s.obs.instrument("person", s.authenticated(s.handlePerson)))
 	mux.Handle("POST "+protocol.PathControl, s.obs.instrument("control", s.authenticated(s.handleControl)))
+	mux.Handle("POST "+protocol.PathUpdate, s.obs.instrument("update", s.authenticated(s.handleUpdate))) // issue 16: staged rollout (rollout.go)
+	mux.Handle("POST "+protocol.PathBundle, s.obs.instrument("bundle", s.authenticated(s.handleBundle)))
 	mux.HandleFunc("GET "+protocol.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))

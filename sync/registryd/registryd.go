@@ -38,6 +38,9 @@ const usage = `usage:
   registryd contacts [-data DIR] FILE                       (e-mail addresses for notifications: lines "HSA-ID-OR-PERSONAL-NUMBER EMAIL [sv|en]")
   registryd seed  [-data DIR] STATION
   registryd backup [-data DIR] -out DIR                      (SQLite: a consistent copy while the registry serves; restore: -data DIR)
+  registryd release add [-data DIR] -version V FILE           (a signed RAUC bundle of the station software, Debian version V;
+                                                             the console's Updates page sets which group gets it)
+  registryd release list [-data DIR]
   registryd audit verify [-data DIR]                        (checks the console's hash-chained audit trail)
   registryd trust add-intermediate|add-crl [-data DIR] FILE (on the registry host: the first SITHS material, or a CRL
                                                              when a stale one keeps everyone out of the console)
@@ -82,6 +85,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "contacts":
 		return contactsCmd(ctx, args[1:], stdout, stderr)
+	case "release":
+		return releaseCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -642,5 +647,51 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		return fmt.Errorf("admin API: %w", err)
 	}
+	return nil
+}
+
+// releaseCmd adds a release of the station software (a RAUC bundle) or
+// lists them, on the registry host (issue 16, staged rollout).
+func releaseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: release takes add or list", ErrUsage)
+	}
+	fs := flag.NewFlagSet("release "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "/var/lib/registryd", "data directory (the bundle goes to its releases directory)")
+	database := databaseFlag(fs)
+	version := fs.String("version", "", "the release's Debian version (as in the bundle's /etc/kortstation-release)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if args[0] == "add" && (fs.NArg() != 1 || *version == "") {
+		return fmt.Errorf("%w: release add needs -version V and a FILE", ErrUsage)
+	}
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if args[0] == "list" {
+		rels, err := srv.Releases(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rels {
+			fmt.Fprintf(stdout, "%s\t%d bytes\tsha256 %s\tadded %s by %s\n", r.Version, r.Size, r.SHA256, r.AddedAt.Format(time.RFC3339), r.AddedBy)
+		}
+		return nil
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rel, err := srv.AddRelease(ctx, *version, f, HostActor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "release %s added: %d bytes, SHA-256 %s; set it as a group's target on the console's Updates page (the pilot group first)\n", rel.Version, rel.Size, rel.SHA256)
 	return nil
 }
