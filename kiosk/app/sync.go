@@ -168,7 +168,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		return nil, err
 	}
 	s := &syncer{emb: emb, done: make(chan struct{}), st: st}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log, bootedSlot()))
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: update.RunningVersion(releaseFile, version.Version), Policy: policy}, st, clk, log, stationStatus(ctr, st, log, bootedSlot()))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -358,7 +358,7 @@ func syncOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Logger)
 	if emb != nil {
 		defer emb.Close()
 	}
-	c, err := reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, env.Clock, log, nil)
+	c, err := reconcile.New(reconcile.Config{Identity: id, Version: update.RunningVersion(releaseFile, version.Version)}, st, env.Clock, log, nil)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,10 @@ import (
 // cmdlinePath is where the booted slot is read from.
 const cmdlinePath = "/proc/cmdline"
 
-// releaseFile names the version in the booted slot on the image.
+// releaseFile names the version in the booted slot on the image. The
+// station reports that version (in Debian form without the file) to the
+// registry, in its update checks and in its status, so that the registry
+// compares it with its releases.
 const releaseFile = "/etc/kortstation-release"
 
 // raucConf exists on the A/B image only: without it no installer takes
@@ -58,7 +61,7 @@ func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st 
 		}
 		inst = update.Spool{Dir: cfg.UpdateSpool}
 	case cfg.Simulation:
-		inst = &updatesim.Installer{Log: filepath.Join(cfg.DataDir, "update-sim.log")}
+		inst = &updatesim.Installer{Log: filepath.Join(cfg.DataDir, "update-sim.log"), OutcomeFile: filepath.Join(cfg.DataDir, "update-result")}
 		log.Info("updates simulated: installs are recorded, not made", "log", filepath.Join(cfg.DataDir, "update-sim.log"))
 	default:
 		log.Warn("updates are off: no update-spool configured (the Debian package sets it)")

@@ -133,12 +133,7 @@ func (a *Agent) releaseHold() {
 // if the station is quiet.
 func (a *Agent) Once(ctx context.Context) error {
 	handedSHA, handedVersion := a.handed(ctx)
-	if o, ok, err := RecordOutcome(ctx, a.cfg.Store, a.cfg.Clock, a.cfg.StationID, a.cfg.OutcomeFile, handedVersion); err != nil {
-		a.log.Error("update outcome not recorded", "err", err)
-	} else if ok {
-		a.log.Info("update outcome recorded", "result", o.Result, "version", o.Version, "slot", o.Slot, "reason", o.Reason)
-		a.releaseHold()
-	}
+	a.recordOutcome(ctx, handedVersion)
 	a.mu.Lock()
 	held := a.release != nil && a.cfg.Clock.Now().Sub(a.heldAt) > a.cfg.HoldTimeout
 	a.mu.Unlock()
@@ -195,6 +190,17 @@ func (a *Agent) Once(ctx context.Context) error {
 	return a.install(ctx, *offer, path)
 }
 
+// recordOutcome records an outcome left by the installer or the health
+// check, once, and opens the counter again.
+func (a *Agent) recordOutcome(ctx context.Context, handedVersion string) {
+	if o, ok, err := RecordOutcome(ctx, a.cfg.Store, a.cfg.Clock, a.cfg.StationID, a.cfg.OutcomeFile, handedVersion); err != nil {
+		a.log.Error("update outcome not recorded", "err", err)
+	} else if ok {
+		a.log.Info("update outcome recorded", "result", o.Result, "version", o.Version, "slot", o.Slot, "reason", o.Reason)
+		a.releaseHold()
+	}
+}
+
 // notQuiet is why an install must wait now, or "".
 func (a *Agent) notQuiet(ctx context.Context) string {
 	if !a.cfg.Window.Contains(a.cfg.Clock.Now()) {
@@ -242,6 +248,7 @@ func (a *Agent) install(ctx context.Context, offer protocol.UpdateOffer, path st
 	}
 	if !a.cfg.Installer.Reboots() {
 		release()
+		a.recordOutcome(ctx, offer.Version) // a simulated install may leave one at once
 		return nil
 	}
 	a.mu.Lock()

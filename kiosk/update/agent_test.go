@@ -71,8 +71,9 @@ type agentEnv struct {
 var night = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 
 // newAgent runs the real registry over real mutual TLS with the update
-// endpoints answered by rollouttest (the contract in sync/protocol, until
-// the registry serves them) and an agent with the real spool installer.
+// endpoints answered by rollouttest (so that the test can count what the
+// agent asks for; e2e_test.go runs against the registry's own endpoints)
+// and an agent with the real spool installer.
 func newAgent(t *testing.T) *agentEnv {
 	t.Helper()
 	reg := registrytest.New(t, t.TempDir())

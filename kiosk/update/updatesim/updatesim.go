@@ -1,7 +1,11 @@
 // Package updatesim is the simulated installer for `make run`: there is
 // no RAUC and no root there, so it records what the real installer
 // (update.Spool and kortstation-update) would do, one JSON line per
-// install, and removes the bundle. The station does not reboot.
+// install, and removes the bundle. The station does not reboot; with
+// OutcomeFile set it leaves a "committed" outcome there, as
+// kortstation-health would after a passing trial boot, so the rest of the
+// cycle (the update_result at the registry, its console) runs on
+// `make run` too.
 package updatesim
 
 import (
@@ -20,6 +24,8 @@ import (
 type Installer struct {
 	// Log is the file the installs are appended to.
 	Log string
+	// OutcomeFile, when set, receives a committed outcome per install.
+	OutcomeFile string
 
 	mu       sync.Mutex
 	installs []Install
@@ -61,6 +67,12 @@ func (s *Installer) Install(_ context.Context, path string, offer protocol.Updat
 		return fmt.Errorf("updatesim: %w", err)
 	}
 	s.installs = append(s.installs, rec)
+	if s.OutcomeFile != "" {
+		o := fmt.Sprintf("result=committed\nslot=B\nversion=%s\nreason=simulated install - nothing was written\nat=%s\n", offer.Version, rec.At.Format(time.RFC3339))
+		if err := os.WriteFile(s.OutcomeFile, []byte(o), 0o644); err != nil {
+			return fmt.Errorf("updatesim: %w", err)
+		}
+	}
 	return os.Remove(path)
 }
 

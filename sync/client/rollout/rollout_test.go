@@ -13,36 +13,65 @@ import (
 	"github.com/kortstation/kortstation/sync/client/rollout"
 	"github.com/kortstation/kortstation/sync/client/rollout/rollouttest"
 	"github.com/kortstation/kortstation/sync/protocol"
+	"github.com/kortstation/kortstation/sync/registry"
 	"github.com/kortstation/kortstation/sync/registrytest"
 )
 
 func TestMain(m *testing.M) { registrytest.Main(m) }
 
-// setup runs the real registry over real mutual TLS with the update
-// endpoints answered by rollouttest (written from the contract in
-// sync/protocol until the registry serves them), optionally behind a
-// fault-injecting proxy.
-func setup(t *testing.T, proxy bool) (*rollouttest.Registry, *rollout.Client, *registrytest.Proxy) {
+// station is a rollout client of ST-1 towards the real registry over real
+// mutual TLS, optionally behind a fault-injecting proxy.
+type station struct {
+	reg *registrytest.Registry
+	c   *rollout.Client
+	p   *registrytest.Proxy
+}
+
+func newStation(t *testing.T, proxy bool) *station {
 	t.Helper()
-	reg := registrytest.New(t, t.TempDir())
-	up := rollouttest.New()
-	reg.Wrap = up.Wrap
-	reg.Serve(t)
-	if err := reg.Server.Seed(context.Background(), "ST-1"); err != nil {
+	s := &station{reg: registrytest.Start(t)}
+	if err := s.reg.Server.Seed(context.Background(), "ST-1"); err != nil {
 		t.Fatal(err)
 	}
-	id := reg.Identity(t, "ST-1")
-	var p *registrytest.Proxy
+	id := s.reg.Identity(t, "ST-1")
 	if proxy {
-		p = registrytest.NewProxy(t, reg.Addr)
-		id.URL = p.URL()
+		s.p = registrytest.NewProxy(t, s.reg.Addr)
+		id.URL = s.p.URL()
 	}
 	c, err := rollout.New(rollout.Config{Identity: id, ReadTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return up, c, p
+	s.c = c
+	return s
+}
+
+// release adds a bundle to the registry and makes it the target of the
+// pilot group, with ST-1 in it.
+func (s *station) release(t *testing.T, version string, b []byte) registry.Release {
+	t.Helper()
+	ctx := context.Background()
+	rel, err := s.reg.Server.AddRelease(ctx, version, bytes.NewReader(b), "release-owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reg.Server.SetStationGroup(ctx, "ST-1", registry.GroupPilot); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reg.Server.SetGroupTarget(ctx, registry.GroupPilot, version, "station-manager"); err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
+func (s *station) offer(t *testing.T, running string) protocol.UpdateOffer {
+	t.Helper()
+	o, err := s.c.Check(context.Background(), running, "A")
+	if err != nil || o == nil {
+		t.Fatalf("offer %+v, %v", o, err)
+	}
+	return *o
 }
 
 func bundle(t *testing.T, n int) []byte {
@@ -56,22 +85,23 @@ func bundle(t *testing.T, n int) []byte {
 
 func TestCheckAndDownload(t *testing.T) {
 	ctx := context.Background()
-	up, c, _ := setup(t, false)
-	offer, err := c.Check(ctx, "1.0.0", "A")
+	s := newStation(t, false)
+	offer, err := s.c.Check(ctx, "1.0.0", "A")
 	if err != nil || offer != nil {
 		t.Fatalf("no release: offer %+v, %v; want none", offer, err)
 	}
 	b := bundle(t, 300<<10)
-	up.Release("1.1.0", b)
-	offer, err = c.Check(ctx, "1.0.0", "A")
-	if err != nil || offer == nil || offer.Version != "1.1.0" || offer.Size != int64(len(b)) {
-		t.Fatalf("offer %+v, %v; want 1.1.0 of %d bytes", offer, err, len(b))
+	s.release(t, "1.1.0", b)
+	offer, err = s.c.Check(ctx, "1.0.0", "A")
+	if err != nil || offer == nil || offer.Version != "1.1.0" || offer.Size != int64(len(b)) || offer.Group != registry.GroupPilot {
+		t.Fatalf("offer %+v, %v; want 1.1.0 of %d bytes for the pilot group", offer, err, len(b))
 	}
-	if got := up.Checks(); got[len(got)-1] != (protocol.UpdateCheckRequest{StationID: "ST-1", Version: "1.0.0", Slot: "A"}) {
-		t.Errorf("the registry was told %+v", got[len(got)-1])
+	ups, err := s.reg.Server.StationUpdates(ctx)
+	if err != nil || ups["ST-1"].Version != "1.0.0" || ups["ST-1"].Slot != "A" {
+		t.Errorf("the registry was told %+v (%v), want 1.0.0 in slot A", ups["ST-1"], err)
 	}
 	path := filepath.Join(t.TempDir(), "kortstation-1.1.0.raucb")
-	if err := c.Download(ctx, *offer, path); err != nil {
+	if err := s.c.Download(ctx, *offer, path); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -81,13 +111,15 @@ func TestCheckAndDownload(t *testing.T) {
 	if _, err := os.Stat(path + rollout.PartSuffix); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("partial file left behind: %v", err)
 	}
-	// Asked again with the file in place: nothing is fetched.
-	n := len(up.Offsets())
-	if err := c.Download(ctx, *offer, path); err != nil || len(up.Offsets()) != n {
-		t.Errorf("second download: %v, %d requests; want none", err, len(up.Offsets())-n)
+	// Asked again with the file in place: kept without a request (the
+	// registry is stopped, so any request would fail).
+	s.reg.Stop()
+	if err := s.c.Download(ctx, *offer, path); err != nil {
+		t.Errorf("second download: %v, want the file kept without a request", err)
 	}
+	s.reg.Serve(t)
 	// The station runs the target: no offer.
-	if offer, err := c.Check(ctx, "1.1.0", "B"); err != nil || offer != nil {
+	if offer, err := s.c.Check(ctx, "1.1.0", "B"); err != nil || offer != nil {
 		t.Errorf("running the target: offer %+v, %v", offer, err)
 	}
 }
@@ -96,21 +128,23 @@ func TestCheckAndDownload(t *testing.T) {
 // its size and the result is the whole bundle.
 func TestDownloadResumes(t *testing.T) {
 	ctx := context.Background()
-	up, c, p := setup(t, true)
+	s := newStation(t, true)
 	b := bundle(t, 2<<20)
-	offer := up.Release("2.0.0", b)
+	s.release(t, "2.0.0", b)
+	offer := s.offer(t, "1.0.0")
 	path := filepath.Join(t.TempDir(), "b.raucb")
-	p.Set(false, 0, 0, 700<<10) // cut each connection after 700 KiB towards the station
+	s.p.Set(false, 0, 0, 700<<10) // cut each connection after 700 KiB towards the station
 	var err error
-	for i := 0; i < 10; i++ {
-		if err = c.Download(ctx, offer, path); err == nil {
+	attempts := 0
+	for attempts = 1; attempts <= 10; attempts++ {
+		if err = s.c.Download(ctx, offer, path); err == nil {
 			break
 		}
 		var de *rollout.DownloadError
 		if errors.As(err, &de) {
 			t.Fatalf("a cut connection is not a refused bundle: %v", err)
 		}
-		c.Close() // a new connection for the next attempt
+		s.c.Close() // a new connection for the next attempt
 	}
 	if err != nil {
 		t.Fatalf("download did not finish: %v", err)
@@ -119,9 +153,11 @@ func TestDownloadResumes(t *testing.T) {
 	if !bytes.Equal(got, b) {
 		t.Fatal("resumed download is not the bundle")
 	}
-	offs := up.Offsets()
-	if len(offs) < 3 || offs[0] != 0 || offs[1] == 0 {
-		t.Errorf("offsets %v: want a resumed download (0, then the partial size, …)", offs)
+	if attempts < 3 {
+		t.Errorf("finished in %d attempts through a proxy cutting every 700 KiB: not resumed", attempts)
+	}
+	if _, down := s.p.Bytes(); down > int64(len(b))+int64(attempts)*(64<<10) {
+		t.Errorf("%d bytes came down for a %d-byte bundle in %d attempts: the download started over", down, len(b), attempts)
 	}
 }
 
@@ -129,25 +165,23 @@ func TestDownloadResumes(t *testing.T) {
 // are only kept when they are exactly the offered size and hash.
 func TestDownloadRefusesTampered(t *testing.T) {
 	ctx := context.Background()
-	up, c, _ := setup(t, false)
 	b := bundle(t, 100<<10)
-	offer := up.Release("3.0.0", b)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "b.raucb")
 
+	// The real registry serving bytes changed on its disk (same size).
+	s := newStation(t, false)
+	rel := s.release(t, "3.0.0", b)
+	offer := s.offer(t, "1.0.0")
 	bad := append([]byte(nil), b...)
 	bad[len(bad)/2] ^= 1
-	up.Tamper("3.0.0", bad)
-	err := c.Download(ctx, offer, path)
+	if err := os.WriteFile(filepath.Join(s.reg.Dir, "releases", rel.SHA256+".raucb"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := s.c.Download(ctx, offer, path)
 	var de *rollout.DownloadError
 	if !errors.As(err, &de) || de.Version != "3.0.0" {
 		t.Fatalf("altered bundle: %v, want a DownloadError", err)
-	}
-	assertEmpty(t, dir)
-
-	up.Tamper("3.0.0", append(append([]byte(nil), b...), 'x'))
-	if err := c.Download(ctx, offer, path); !errors.As(err, &de) {
-		t.Fatalf("longer bundle: %v, want a DownloadError", err)
 	}
 	assertEmpty(t, dir)
 
@@ -156,17 +190,19 @@ func TestDownloadRefusesTampered(t *testing.T) {
 	if err := os.WriteFile(path+rollout.PartSuffix, bundle(t, int(offer.Size)+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Download(ctx, offer, path); !errors.As(err, &de) {
+	if err := s.c.Download(ctx, offer, path); !errors.As(err, &de) {
 		t.Fatalf("oversized partial file: %v", err)
 	}
 	assertEmpty(t, dir)
 
 	// A bundle file at the path that is not the offer's is replaced.
-	up.Tamper("3.0.0", b)
+	if err := os.WriteFile(filepath.Join(s.reg.Dir, "releases", rel.SHA256+".raucb"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Download(ctx, offer, path); err != nil {
+	if err := s.c.Download(ctx, offer, path); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, b) {
@@ -180,25 +216,56 @@ func TestDownloadRefusesTampered(t *testing.T) {
 		"no size":         {Version: "3.0.1", SHA256: offer.SHA256},
 		"huge":            {Version: "3.0.1", SHA256: offer.SHA256, Size: 1 << 40},
 	} {
-		if err := c.Download(ctx, o, filepath.Join(dir, "x")); err == nil {
+		if err := s.c.Download(ctx, o, filepath.Join(dir, "x")); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 }
 
-// A version the registry no longer offers: the partial download goes.
+// Attacker's side: a registry that sends more bytes than it offered. The
+// real registry never does (it refuses to serve a file whose size is not
+// the release's), so rollouttest stands in for it, behind the real
+// registry's TLS.
+func TestDownloadRefusesLonger(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.New(t, t.TempDir())
+	up := rollouttest.New()
+	reg.Wrap = up.Wrap
+	reg.Serve(t)
+	if err := reg.Server.Seed(ctx, "ST-1"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := rollout.New(rollout.Config{Identity: reg.Identity(t, "ST-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	b := bundle(t, 50<<10)
+	offer := up.Release("3.0.0", b)
+	up.Tamper("3.0.0", append(append([]byte(nil), b...), 'x'))
+	dir := t.TempDir()
+	var de *rollout.DownloadError
+	if err := c.Download(ctx, offer, filepath.Join(dir, "b.raucb")); !errors.As(err, &de) {
+		t.Fatalf("longer bundle: %v, want a DownloadError", err)
+	}
+	assertEmpty(t, dir)
+}
+
+// A version the registry does not offer (withdrawn, or made up): the
+// partial download goes.
 func TestDownloadNotOffered(t *testing.T) {
 	ctx := context.Background()
-	up, c, _ := setup(t, false)
-	offer := up.Release("4.0.0", bundle(t, 1000))
-	up.Withdraw()
+	s := newStation(t, false)
+	s.release(t, "4.0.0", bundle(t, 1000))
+	made := s.offer(t, "1.0.0")
+	made.Version = "4.0.1"
 	dir := t.TempDir()
 	path := filepath.Join(dir, "b.raucb")
 	if err := os.WriteFile(path+rollout.PartSuffix, []byte("abc"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Download(ctx, offer, path); !errors.Is(err, rollout.ErrNotOffered) {
-		t.Fatalf("withdrawn: %v, want ErrNotOffered", err)
+	if err := s.c.Download(ctx, made, path); !errors.Is(err, rollout.ErrNotOffered) {
+		t.Fatalf("not offered: %v, want ErrNotOffered", err)
 	}
 	assertEmpty(t, dir)
 }

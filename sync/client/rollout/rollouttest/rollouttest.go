@@ -1,7 +1,9 @@
 // Package rollouttest is a stand-in for the registry's two update
 // endpoints (protocol.PathUpdate, protocol.PathBundle), written from the
-// contract in sync/protocol, for the station's tests until the registry
-// serves them itself. It wraps the real registry's station handler
+// contract in sync/protocol, for what the real registry cannot be made to
+// do in a test: count the station's requests, or misbehave (serve more
+// bytes than it offered). The station's other tests use the real
+// registry's endpoints. It wraps the real registry's station handler
 // (registrytest.Registry.Wrap), so the station still talks real mutual TLS
 // to the real registry; only the two update paths are answered here.
 package rollouttest
