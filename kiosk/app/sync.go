@@ -158,6 +158,7 @@ type syncer struct {
 // startSync starts syncing in the background. The station serves without
 // it; sync failures show on the status screen and in the log.
 func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, ctr *counter.Counter) (*syncer, error) {
+	base := log
 	log = log.With("component", "sync")
 	policy, err := freshnessPolicy(cfg)
 	if err != nil {
@@ -185,7 +186,7 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		s.closeEmbedded()
 		return nil, err
 	}
-	s.upd, err = startUpdater(ctx, cfg, id, st, clk, log, ctr)
+	s.upd, err = startUpdater(ctx, cfg, id, st, clk, base, ctr)
 	if err != nil {
 		s.closeEmbedded()
 		return nil, err

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,6 +48,7 @@ type updater struct {
 // root's kortstation-update.path watches) when update-spool is set, the
 // simulated one on `make run`, none otherwise (nil, nil: updates off).
 func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st *store.Store, clk clock.Clock, log *slog.Logger, ctr *counter.Counter) (*updater, error) {
+	base := log
 	log = log.With("component", "update")
 	var inst update.Installer
 	switch {
@@ -76,7 +76,7 @@ func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st 
 		return nil, err
 	}
 	agent, err := update.NewAgent(update.AgentConfig{
-		Registry: client, Installer: inst, Counter: ctr, Store: st, Clock: clk, Log: log,
+		Registry: client, Installer: inst, Counter: ctr, Store: st, Clock: clk, Log: base,
 		StationID: cfg.StationID, Version: update.RunningVersion(releaseFile, version.Version), Slot: bootedSlot(),
 		Dir: filepath.Join(cfg.DataDir, "update"), OutcomeFile: filepath.Join(cfg.DataDir, "update-result"),
 		Window: win,
@@ -86,7 +86,7 @@ func startUpdater(ctx context.Context, cfg config.Config, id enrol.Identity, st 
 		return nil, err
 	}
 	u := &updater{agent: agent, client: client}
-	u.sched, err = schedule.New(schedule.Config{Name: "update", Interval: cfg.UpdateCheckInterval, MaxBackoff: 6 * cfg.UpdateCheckInterval}, func(ctx context.Context) error {
+	u.sched, err = schedule.New(schedule.Config{Name: "update", Interval: cfg.UpdateCheckInterval, MaxBackoff: 6 * cfg.UpdateCheckInterval, Logger: base}, func(ctx context.Context) error {
 		err := agent.Once(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("update attempt failed", "err", err)
@@ -110,10 +110,7 @@ func (u *updater) stop() error {
 	err := u.sched.Stop()
 	u.agent.Close()
 	u.client.Close()
-	if err != nil {
-		return errors.Join(err)
-	}
-	return nil
+	return err
 }
 
 func exists(path string) bool {

@@ -6,13 +6,16 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/update/updatesim"
+	"github.com/kortstation/kortstation/sync/client/enrol"
 	"github.com/kortstation/kortstation/sync/protocol"
 	"github.com/kortstation/kortstation/sync/registry"
 )
@@ -127,4 +130,18 @@ func outboxAcked(t *testing.T, dataDir, kind string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Production defaults fail closed: no update-spool and no simulation, no
+// agent, and the log says why.
+func TestUpdatesOffWithoutSpool(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := config.Defaults()
+	u, err := startUpdater(context.Background(), cfg, enrol.Identity{}, nil, nil, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil || u != nil {
+		t.Fatalf("no spool: agent %v, %v; want none", u, err)
+	}
+	if !strings.Contains(logs.String(), "updates are off: no update-spool configured") {
+		t.Errorf("log: %s", logs.String())
+	}
 }

@@ -149,7 +149,7 @@ func (a *Agent) Once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if offer == nil {
+	if offer == nil || offer.Version == a.cfg.Version {
 		a.tidy("")
 		return nil
 	}
