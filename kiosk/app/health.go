@@ -169,7 +169,8 @@ func bootTime() (time.Time, error) {
 // the audit log and as an update_result event for the registry, once
 // (kioskd serving may have recorded it first); the file is removed after.
 func recordOutcome(ctx context.Context, st *store.Store, env Env, cfg config.Config, path string) error {
-	o, ok, err := update.RecordOutcome(ctx, st, env.Clock, cfg.StationID, path, "")
+	_, handed := update.Handed(ctx, st)
+	o, ok, err := update.RecordOutcome(ctx, st, env.Clock, cfg.StationID, path, handed)
 	if err != nil || !ok {
 		return err
 	}

@@ -271,8 +271,13 @@ func (a *Agent) tidy(keep string) {
 	}
 }
 
-func (a *Agent) handed(ctx context.Context) (sha, version string) {
-	v, _ := a.cfg.Store.Meta(ctx, metaHanded)
+func (a *Agent) handed(ctx context.Context) (sha, version string) { return Handed(ctx, a.cfg.Store) }
+
+// Handed is the SHA-256 and version of the bundle last handed to the
+// installer ("" when none): an installer's refusal names no version, so
+// whoever records it names this one.
+func Handed(ctx context.Context, st *store.Store) (sha, version string) {
+	v, _ := st.Meta(ctx, metaHanded)
 	sha, version, _ = strings.Cut(v, " ")
 	return sha, version
 }
