@@ -46,12 +46,24 @@ func TestSpoolHandOff(t *testing.T) {
 		}
 	}
 
-	// Attacker's side: signed by someone else.
+	// Attacker's side: signed by someone else; and the station user has
+	// pointed the outcome file at a file of root's.
+	victim := filepath.Join(dir, "root-owned")
+	write(t, victim, "root's\n")
+	if err := os.Symlink(victim, s.result); err != nil {
+		t.Fatal(err)
+	}
 	out, err := handOff(wrong)
 	if err == nil {
 		t.Fatalf("a wrongly signed bundle was installed from the spool:\n%s", out)
 	}
 	gone("refused bundle")
+	if got := read(t, victim); got != "root's\n" {
+		t.Errorf("root wrote through the station user's symlink: %q", got)
+	}
+	if fi, err := os.Lstat(s.result); err != nil || fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o644 {
+		t.Errorf("outcome file: %v, %v; want a regular file, 0644 (kioskd reads it as the station user)", fi, err)
+	}
 	o, err := update.ReadOutcome(s.result)
 	if err != nil || o.Result != "install_error" || o.Slot != "" || !strings.Contains(o.Reason, "rauc refused") {
 		t.Errorf("outcome of the refusal: %+v, %v", o, err)
