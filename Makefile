@@ -26,7 +26,7 @@ build: build-deps
 ## station's and fail closed, so every development setting is named here.
 DEV_FLAGS := -simulation=true -reader sim -printer sim -drawer sim \
 	-registry embedded -ui-auth none -require-clock-sync=false \
-	-data-dir ./var -log-format text
+	-data-dir ./var -log-format text -update-window 00:00-24:00
 run: build
 	$(BIN)/kioskd $(DEV_FLAGS)
 

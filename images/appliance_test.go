@@ -183,6 +183,9 @@ var packagedFiles = []string{
 	"/usr/lib/kortstation/rauc-post-install",
 	"/usr/lib/kortstation/kortstation-health",
 	"/usr/lib/kortstation/kortstation-update",
+	"/usr/lib/kortstation/kortstation-update-spool",
+	"/lib/systemd/system/kortstation-update.path",
+	"/lib/systemd/system/kortstation-update.service",
 	"/usr/lib/kortstation/usb-authorize",
 	"/lib/udev/rules.d/70-kortstation-usb.rules",
 	"/etc/chromium/policies/managed/kortstation.json",
@@ -273,6 +276,11 @@ func TestDebInstall(t *testing.T) {
 		t.Logf("systemd-analyze security: kioskd.service %.1f, systemd-timesyncd.service %.1f", kiosk, timesyncd)
 		if kiosk > timesyncd {
 			t.Errorf("kioskd.service exposure %.1f is above systemd-timesyncd's %.1f", kiosk, timesyncd)
+		}
+		// The update installer runs as root: confined as far as RAUC over
+		// D-Bus and the spool allow (docs/appliance.md).
+		if upd := exposure(t, root, "kortstation-update.service"); upd > timesyncd {
+			t.Errorf("kortstation-update.service exposure %.1f is above systemd-timesyncd's %.1f", upd, timesyncd)
 		}
 	})
 }
@@ -367,6 +375,7 @@ func checkInstalledRoot(t *testing.T, root string, env []string) {
 		"etc/systemd/system/graphical.target.wants/kortstation-display.service":    "/lib/systemd/system/kortstation-display.service",
 		"etc/systemd/system/sockets.target.wants/pcscd.socket":                     "/lib/systemd/system/pcscd.socket",
 		"etc/systemd/system/multi-user.target.wants/kortstation-health.service":    "/lib/systemd/system/kortstation-health.service",
+		"etc/systemd/system/multi-user.target.wants/kortstation-update.path":       "/lib/systemd/system/kortstation-update.path",
 	} {
 		got, err := os.Readlink(filepath.Join(root, link))
 		if err != nil {

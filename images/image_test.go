@@ -405,6 +405,7 @@ func TestImageLayout(t *testing.T) {
 			"/etc/systemd/system/multi-user.target.wants/kioskd.service":                "/lib/systemd/system/kioskd.service",
 			"/etc/systemd/system/multi-user.target.wants/kortstation-provision.service": "/lib/systemd/system/kortstation-provision.service",
 			"/etc/systemd/system/multi-user.target.wants/kortstation-health.service":    "/lib/systemd/system/kortstation-health.service",
+			"/etc/systemd/system/multi-user.target.wants/kortstation-update.path":       "/lib/systemd/system/kortstation-update.path",
 			"/etc/systemd/system/graphical.target.wants/kortstation-display.service":    "/lib/systemd/system/kortstation-display.service",
 			"/etc/systemd/system/sockets.target.wants/pcscd.socket":                     "/lib/systemd/system/pcscd.socket",
 			"/etc/systemd/system/default.target":                                        "/lib/systemd/system/graphical.target",

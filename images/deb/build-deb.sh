@@ -40,7 +40,7 @@ inst 0755 "$bindir/kortstation-provision" usr/lib/kortstation/kortstation-provis
 # knows its data partition.
 inst 0755 "$bindir/kortstation-unlock" usr/lib/kortstation/kortstation-unlock
 inst 0644 "$repo/systemd/kortstation-unlock.service" lib/systemd/system/kortstation-unlock.service
-for u in kioskd.service kortstation-display.service kortstation-provision.service kortstation-health.service; do
+for u in kioskd.service kortstation-display.service kortstation-provision.service kortstation-health.service kortstation-update.path kortstation-update.service; do
 	inst 0644 "$repo/systemd/$u" "lib/systemd/system/$u"
 done
 inst 0644 "$repo/systemd/pcscd.socket.d/kortstation.conf" lib/systemd/system/pcscd.socket.d/kortstation.conf
@@ -56,7 +56,7 @@ inst 0755 "$here/usb-authorize" usr/lib/kortstation/usb-authorize
 # A/B updates with RAUC (used on the Raspberry Pi image, which adds
 # /etc/rauc/system.conf and the keyring; kortstation-health.service runs
 # only there).
-for s in rauc-tryboot rauc-pre-install rauc-post-install kortstation-health kortstation-update; do
+for s in rauc-tryboot rauc-pre-install rauc-post-install kortstation-health kortstation-update kortstation-update-spool; do
 	inst 0755 "$repo/images/rauc/$s" "usr/lib/kortstation/$s"
 done
 inst 0644 "$repo/images/README.md" usr/share/doc/kortstation/README.md

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/update"
@@ -185,24 +184,14 @@ func bootTime() (time.Time, error) {
 	return time.Time{}, errors.New("boot time: no btime in /proc/stat")
 }
 
-// recordOutcome writes the update outcome kortstation-health left into the
-// audit log, once: the file is removed after.
+// recordOutcome records the update outcome kortstation-health left: in
+// the audit log and as an update_result event for the registry, once
+// (kioskd serving may have recorded it first); the file is removed after.
 func recordOutcome(ctx context.Context, st *store.Store, env Env, cfg config.Config, path string) error {
-	o, err := update.ReadOutcome(path)
-	if errors.Is(err, update.ErrNoOutcome) {
-		return nil
-	}
-	if err != nil {
+	_, handed := update.Handed(ctx, st)
+	o, ok, err := update.RecordOutcome(ctx, st, env.Clock, cfg.StationID, path, handed)
+	if err != nil || !ok {
 		return err
-	}
-	if err := st.Update(ctx, env.Clock, func(t *store.Tx) error {
-		_, err := t.Audit(ctx, audit.Entry{Kind: update.AuditKind, Actor: "station", Subject: cfg.StationID, Detail: o.Detail()})
-		return err
-	}); err != nil {
-		return fmt.Errorf("audit update outcome: %w", err)
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("update outcome recorded, but: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "update outcome recorded: %s slot %s (%s)\n", o.Result, o.Slot, o.Reason)
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/counter"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/update"
 	"github.com/kortstation/kortstation/kiosk/version"
 	"github.com/kortstation/kortstation/sync/client/control"
 	"github.com/kortstation/kortstation/sync/client/enrol"
@@ -148,11 +149,16 @@ type syncer struct {
 	sched  *schedule.Runner
 	ctl    *control.Client
 	done   chan struct{}
+	// upd is the update agent on its own schedule; nil when updates are
+	// off (no spool directory and no simulation).
+	upd *updater
+	st  *store.Store
 }
 
 // startSync starts syncing in the background. The station serves without
 // it; sync failures show on the status screen and in the log.
 func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, ctr *counter.Counter) (*syncer, error) {
+	base := log
 	log = log.With("component", "sync")
 	policy, err := freshnessPolicy(cfg)
 	if err != nil {
@@ -162,8 +168,8 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 	if err != nil {
 		return nil, err
 	}
-	s := &syncer{emb: emb, done: make(chan struct{})}
-	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: version.Version, Policy: policy}, st, clk, log, stationStatus(ctr, st, log))
+	s := &syncer{emb: emb, done: make(chan struct{}), st: st}
+	s.client, err = reconcile.New(reconcile.Config{Identity: id, Version: update.RunningVersion(releaseFile, version.Version), Policy: policy}, st, clk, log, stationStatus(ctr, st, log, bootedSlot()))
 	if err != nil {
 		s.closeEmbedded()
 		return nil, fmt.Errorf("sync client: %w", err)
@@ -180,10 +186,22 @@ func startSync(ctx context.Context, cfg config.Config, st *store.Store, clk cloc
 		s.closeEmbedded()
 		return nil, err
 	}
+	s.upd, err = startUpdater(ctx, cfg, id, st, clk, base, ctr)
+	if err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
 	s.ctl, err = control.New(control.Config{Identity: id}, control.Handlers{
-		SyncNow: func(context.Context) error { return s.sched.SyncNow() },
-		Lock:    func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, true) },
-		Unlock:  func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, false) },
+		SyncNow: func(context.Context) error {
+			if s.upd != nil {
+				if err := s.upd.sched.SyncNow(); err != nil {
+					log.Warn("update check after sync now", "err", err)
+				}
+			}
+			return s.sched.SyncNow()
+		},
+		Lock:   func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, true) },
+		Unlock: func(ctx context.Context) error { return ctr.SetRemoteLock(ctx, false) },
 	})
 	if err != nil {
 		s.closeEmbedded()
@@ -216,6 +234,9 @@ type SyncStatus struct {
 	DataAges    map[string]int64 `json:"data_age_seconds"`
 	Stale       []string         `json:"stale,omitempty"`
 	AdminURL    string           `json:"admin_url,omitempty"`
+	// Update is a downloaded update waiting for the night's quiet window
+	// (or being installed): a quiet line on the status screen.
+	Update *protocol.UpdateState `json:"update,omitempty"`
 }
 
 // SyncNow runs the one-attempt sync now (the status screen's "Synka nu").
@@ -247,12 +268,15 @@ func (s *syncer) status(ctx context.Context) SyncStatus {
 	if s.emb != nil {
 		out.AdminURL = s.emb.AdminURL
 	}
+	if u, err := update.ReadState(ctx, s.st); err == nil && u != nil && (u.State == protocol.UpdateDownloaded || u.State == protocol.UpdateInstalling) {
+		out.Update = &protocol.UpdateState{State: u.State, Version: u.Version}
+	}
 	return out
 }
 
 // stationStatus is what the registry is told about the station beyond
 // sync's own state.
-func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reconcile.StatusFunc {
+func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger, slot string) reconcile.StatusFunc {
 	return func(ctx context.Context) protocol.StationStatus {
 		snap := ctr.StationSnapshot(ctx)
 		hw := map[string]string{}
@@ -266,6 +290,12 @@ func stationStatus(ctr *counter.Counter, st *store.Store, log *slog.Logger) reco
 			Locked:      snap.RemoteLocked,
 			ClockSource: snap.Clock.Source,
 			Stock:       map[string]int{},
+			Slot:        slot,
+		}
+		if u, err := update.ReadState(ctx, st); err != nil {
+			log.Warn("status: update state", "err", err)
+		} else {
+			out.Update = u
 		}
 		if until, _, ok, err := ctr.IssuingUntil(ctx); err != nil {
 			log.Warn("status: issuing limit", "err", err)
@@ -302,6 +332,9 @@ func (s *syncer) closeEmbedded() {
 // cancelled for the latter), then the embedded registry.
 func (s *syncer) stop() error {
 	err := s.sched.Stop()
+	if s.upd != nil {
+		err = errors.Join(err, s.upd.stop())
+	}
 	<-s.done
 	s.client.Close()
 	s.closeEmbedded()
@@ -326,7 +359,7 @@ func syncOnce(ctx context.Context, cfg config.Config, env Env, log *slog.Logger)
 	if emb != nil {
 		defer emb.Close()
 	}
-	c, err := reconcile.New(reconcile.Config{Identity: id, Version: version.Version}, st, env.Clock, log, nil)
+	c, err := reconcile.New(reconcile.Config{Identity: id, Version: update.RunningVersion(releaseFile, version.Version)}, st, env.Clock, log, nil)
 	if err != nil {
 		return err
 	}

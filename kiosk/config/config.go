@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kortstation/kortstation/kiosk/update/window"
 )
 
 // Config is everything kioskd can be told.
@@ -63,6 +65,10 @@ type Config struct {
 	UITokenFile           string                   // where the per-boot UI token is kept for the kiosk browser
 	TrustAnchors          string                   // PEM file of the SITHS root certificates cards must chain to
 	CRLGrace              time.Duration            // how long past its nextUpdate a CRL is still relied on
+	UpdateSpool           string                   // spool directory root's kortstation-update.path watches; empty: no updates (but simulated ones)
+	UpdateWindow          string                   // local time span updates may install in, HH:MM-HH:MM
+	UpdateTimezone        string                   // IANA zone of UpdateWindow
+	UpdateCheckInterval   time.Duration            // how often to ask the registry for an update
 }
 
 // The UI channel's authentication (ui-auth).
@@ -78,33 +84,36 @@ const (
 // development settings explicitly (Makefile).
 func Defaults() Config {
 	return Config{
-		Listen:           "127.0.0.1:8080",
-		DataDir:          "/var/lib/kortstation",
-		StationID:        "dev-station",
-		StationName:      "Kortstation (utveckling)",
-		Location:         "Utvecklingsmiljö",
-		LogLevel:         "info",
-		LogFormat:        "auto",
-		WSMaxMessage:     256 << 10,
-		WSPing:           20 * time.Second,
-		IdleTimeout:      5 * time.Minute,
-		MinFreeMB:        64,
-		Retention:        30 * 24 * time.Hour,
-		Reader:           "pcsc",
-		PKCS11SlotMatch:  "exact",
-		PKCS11PINRetries: 3,
-		Printer:          "ipp",
-		PrinterURL:       "http://localhost:631",
-		PrinterQueue:     "PDF",
-		Drawer:           "gpio",
-		DrawerPin:        "GPIO17",
-		DrawerPull:       "up",
-		DrawerActive:     "high",
-		DrawerDebounce:   30 * time.Millisecond,
-		SyncInterval:     time.Minute,
-		UIAuth:           UIAuthToken,
-		RequireClock:     true,
-		CRLGrace:         48 * time.Hour, // README "Days offline": with a CRL valid for a day, three days without the registry
+		Listen:              "127.0.0.1:8080",
+		DataDir:             "/var/lib/kortstation",
+		StationID:           "dev-station",
+		StationName:         "Kortstation (utveckling)",
+		Location:            "Utvecklingsmiljö",
+		LogLevel:            "info",
+		LogFormat:           "auto",
+		WSMaxMessage:        256 << 10,
+		WSPing:              20 * time.Second,
+		IdleTimeout:         5 * time.Minute,
+		MinFreeMB:           64,
+		Retention:           30 * 24 * time.Hour,
+		Reader:              "pcsc",
+		PKCS11SlotMatch:     "exact",
+		PKCS11PINRetries:    3,
+		Printer:             "ipp",
+		PrinterURL:          "http://localhost:631",
+		PrinterQueue:        "PDF",
+		Drawer:              "gpio",
+		DrawerPin:           "GPIO17",
+		DrawerPull:          "up",
+		DrawerActive:        "high",
+		DrawerDebounce:      30 * time.Millisecond,
+		SyncInterval:        time.Minute,
+		UIAuth:              UIAuthToken,
+		RequireClock:        true,
+		CRLGrace:            48 * time.Hour, // README "Days offline": with a CRL valid for a day, three days without the registry
+		UpdateWindow:        "01:00-05:00",
+		UpdateTimezone:      "Europe/Stockholm",
+		UpdateCheckInterval: 15 * time.Minute,
 	}
 }
 
@@ -330,6 +339,18 @@ func fields() []field {
 		}),
 		mk("crl-grace", "how long past its nextUpdate a CRL from the registry is still relied on; after that, logins wait for a fresh CRL", false, func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.CRLGrace })
+		}),
+		mk("update-spool", "directory the verified update bundle is moved into for root's kortstation-update.path (the package sets /var/lib/kortstation/update-spool); empty: updates are off (simulation records them instead)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.UpdateSpool })
+		}),
+		mk("update-window", "local time span an update may install in when nobody is at the counter, HH:MM-HH:MM (may wrap past midnight; 00:00-24:00 is always)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.UpdateWindow })
+		}),
+		mk("update-timezone", "IANA time zone of update-window", false, func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.UpdateTimezone })
+		}),
+		mk("update-check-interval", "how often to ask the registry for an update (and after every sync now)", false, func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.UpdateCheckInterval })
 		}),
 		mk("ui-auth", "who may use the UI websocket: token (the kiosk browser, with the per-boot token) or none (simulation only)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.UIAuth })
@@ -570,6 +591,15 @@ func (c *Config) Validate() error {
 	}
 	if c.CRLGrace < 0 || c.CRLGrace > 7*24*time.Hour {
 		return &KeyError{Key: "crl-grace", Reason: "must be between 0 and 168h"}
+	}
+	if _, err := window.Parse(c.UpdateWindow, c.UpdateTimezone); err != nil {
+		return &KeyError{Key: "update-window", Reason: err.Error()}
+	}
+	if c.UpdateCheckInterval < 10*time.Second {
+		return &KeyError{Key: "update-check-interval", Reason: "must be at least 10s"}
+	}
+	if c.UpdateSpool != "" && !filepath.IsAbs(c.UpdateSpool) {
+		return &KeyError{Key: "update-spool", Reason: fmt.Sprintf("%q is not an absolute path", c.UpdateSpool)}
 	}
 	if c.SyncInterval < 5*time.Second {
 		return &KeyError{Key: "sync-interval", Reason: "must be at least 5s"}

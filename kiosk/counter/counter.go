@@ -133,6 +133,9 @@ type Counter struct {
 	// offlineShown is what the screens were last told of the offline
 	// state (offline.go).
 	offlineShown [4]int64
+	// updating names the version being installed while the update agent
+	// holds the counter closed to new logins (update.go).
+	updating string
 
 	// devMu guards what the status snapshot reads without waiting for a
 	// request in progress: device states, the remote lock, the sync.

@@ -130,6 +130,10 @@ func (m *Counter) startLogin(ctx context.Context, reader string) {
 	m.note = nil
 	m.login = &login{reader: reader}
 	defer m.changed()
+	if m.updating != "" {
+		m.login.err = ptr(errUpdating)
+		return
+	}
 	card, err := m.reader.ReadCard(ctx, reader)
 	if err != nil {
 		m.log.Warn("operator card could not be read", "err", err)

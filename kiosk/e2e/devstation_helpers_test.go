@@ -17,14 +17,14 @@ import (
 // logs in as the registry's administrator Anna once the first sync has
 // brought the registry's list (AD-1). The station stops at the end of the
 // test.
-func devStation(t *testing.T, dir string) *browsertest.Browser {
+func devStation(t *testing.T, dir string, extra ...string) *browsertest.Browser {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Main(ctx, app.Env{Args: append([]string{"-listen", addr, "-data-dir", dir, "-log-level", "warn", "-registry", "embedded"}, devArgs...),
+		done <- app.Main(ctx, app.Env{Args: append(append([]string{"-listen", addr, "-data-dir", dir, "-log-level", "warn", "-registry", "embedded"}, devArgs...), extra...),
 			Stdout: io.Discard, Stderr: stderr(), Ready: func(a string) { ready <- a }})
 	}()
 	select {

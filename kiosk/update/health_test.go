@@ -95,11 +95,19 @@ func TestReadOutcome(t *testing.T) {
 	if o != want {
 		t.Errorf("got %+v, want %+v", o, want)
 	}
+	// The installer's refusal names no slot: nothing was written to one.
+	if err := os.WriteFile(p, []byte("result=install_error\nreason=rauc refused the bundle\nat=2026-11-30T12:00:00Z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := ReadOutcome(p); err != nil || o.Result != "install_error" || o.Slot != "" {
+		t.Errorf("install_error: %+v, %v", o, err)
+	}
 	// Attacker's side: the file is written by root but read into the audit
 	// log; anything unexpected is refused, not copied.
 	for name, bad := range map[string]string{
 		"unknown result":  "result=installed\nslot=A\n",
 		"unknown slot":    "result=committed\nslot=C\n",
+		"no slot":         "result=rolled_back\n",
 		"markup":          "result=committed\nslot=A\nreason=<script>\n",
 		"newline smuggle": "result=committed\nslot=A\nversion=1\x1b[2J\n",
 		"too long":        "result=committed\nslot=A\nreason=" + strings.Repeat("x", 5000) + "\n",

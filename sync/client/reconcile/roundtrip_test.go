@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/kiosk/store"
+	"github.com/kortstation/kortstation/kiosk/update"
 	"github.com/kortstation/kortstation/sync/client/reconcile"
 	"github.com/kortstation/kortstation/sync/client/refdata"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -76,6 +79,15 @@ func TestRoundTrip(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An update's outcome as kortstation-health leaves it after a trial
+	// boot, recorded by the station's update code (update_result).
+	outcome := filepath.Join(t.TempDir(), "update-result")
+	if err := os.WriteFile(outcome, []byte("result=committed\nslot=B\nversion=2.0.0\nreason=health check passed\nat=2026-11-30T02:00:00Z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := update.RecordOutcome(ctx, s.st, s.clk, "ST-1", outcome, ""); err != nil || !ok {
+		t.Fatalf("record update outcome: %v, %v", ok, err)
 	}
 
 	mustOnce(t, s)

@@ -78,6 +78,7 @@ export function create(ctx) {
       ...kv(t("status.disk"), hw.disk ? hwState("disk_" + hw.disk.state) : t("state.unknown"), "ss-disk"),
       ...kv(t("status.stock"), stock.join("; ") || "–", "ss-stock"),
       ...kv(t("status.dataage"), dataAges(snapshot), "ss-dataage"),
+      ...updateLine(snapshot),
       h("dt", {}, ""),
       h("dd", {}, button({ id: "sync-now", class: "primary", disabled: !!sync && sync.state === "running", "aria-busy": sync && sync.state === "running" ? "true" : undefined,
         onclick: syncNow }, sync && sync.state === "running" ? [h("span", { class: "spinner", "aria-hidden": "true" }), t("busy.sync-now")] : t("status.syncnow")), syncLine()));
@@ -101,6 +102,15 @@ function registryState(snapshot, s) {
     return { reachable: ok, last: sy.last_success, error: ok ? "" : sy.last_error || "" };
   }
   return { reachable: s.registry.reachable, last: s.registry.last_sync, error: "" };
+}
+
+// updateLine is one quiet line when an update waits for the night (or is
+// being installed); nothing otherwise.
+function updateLine(snapshot) {
+  const u = snapshot && snapshot.sync && snapshot.sync.update;
+  if (!u || !u.version) return [];
+  const words = u.state === "installing" ? t("status.update.installing") : t("status.update.pending");
+  return kv(t("status.update"), words.replace("{version}", u.version), "ss-update");
 }
 
 // localTime shows an instant to the minute in the station's time zone.
