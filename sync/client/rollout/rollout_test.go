@@ -118,6 +118,10 @@ func TestCheckAndDownload(t *testing.T) {
 		t.Errorf("second download: %v, want the file kept without a request", err)
 	}
 	s.reg.Serve(t)
+	// The registry restarted: the pooled connection to the old process is
+	// dead, and a POST is not retried on it. A station's next check opens
+	// a new one; so does this test.
+	s.c.Close()
 	// The station runs the target: no offer.
 	if offer, err := s.c.Check(ctx, "1.1.0", "B"); err != nil || offer != nil {
 		t.Errorf("running the target: offer %+v, %v", offer, err)
@@ -156,9 +160,11 @@ func TestDownloadResumes(t *testing.T) {
 	if attempts < 3 {
 		t.Errorf("finished in %d attempts through a proxy cutting every 700 KiB: not resumed", attempts)
 	}
-	if _, down := s.p.Bytes(); down > int64(len(b))+int64(attempts)*(64<<10) {
-		t.Errorf("%d bytes came down for a %d-byte bundle in %d attempts: the download started over", down, len(b), attempts)
-	}
+	// Finishing at all proves the resumption: no connection carries more
+	// than 700 KiB of a 2 MiB bundle, so a download that started over
+	// would never end. (What came down may exceed the bundle by what sat
+	// in socket buffers when a connection was cut; not bounded under load,
+	// so not asserted.)
 }
 
 // Attacker's side: the bytes the registry (or anyone on its path) serves
