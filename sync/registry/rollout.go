@@ -34,7 +34,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
 	"github.com/kortstation/kortstation/sync/protocol"
@@ -141,6 +144,38 @@ CREATE TABLE update_tally (
     result  TEXT NOT NULL,
     n       BIGINT NOT NULL,
     PRIMARY KEY (version, grp, result)
+);`
+
+// rolloutEvidenceMigration is schema step 9: update_offers records each
+// release offered to a station at an update check (and the group it was
+// offered in); update_reports each station's result per release, so the
+// tally counts a station once.
+const rolloutEvidenceMigration = `CREATE TABLE update_offers (
+    station_id  TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    grp         TEXT NOT NULL,
+    offered_at  TEXT NOT NULL,
+    PRIMARY KEY (station_id, version)
+) STRICT;
+CREATE TABLE update_reports (
+    station_id  TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    PRIMARY KEY (station_id, version, result)
+) STRICT;`
+
+const rolloutEvidenceMigrationPostgres = `CREATE TABLE update_offers (
+    station_id  TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    grp         TEXT NOT NULL,
+    offered_at  TEXT NOT NULL,
+    PRIMARY KEY (station_id, version)
+);
+CREATE TABLE update_reports (
+    station_id  TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    PRIMARY KEY (station_id, version, result)
 );`
 
 // Release is one release of the station software.
@@ -406,15 +441,21 @@ func (s *Server) SetGroupTarget(ctx context.Context, group, version, actor strin
 
 // pilotEvidence says whether a pilot station committed version (ok) and
 // whether one rolled it back or refused it (bad): from the tally of
-// update_result events pushed while the station was in a pilot group, and
-// from the status of the stations in a pilot group now.
+// update_result events (which counts only results for a release offered
+// to the station, in the group it was offered in), and from the status
+// of the stations the release was offered to in a pilot group. A
+// station's word about a release it was never offered is no evidence:
+// with a valid certificate it could otherwise make any release, or one
+// not yet added, look piloted.
 func pilotEvidence(ctx context.Context, q querier, version string) (ok, bad bool, err error) {
 	err = q.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM update_tally t JOIN update_groups g ON g.name = t.grp WHERE g.pilot = 1 AND t.version = ?1 AND t.result = 'committed' AND t.n > 0)
-		OR EXISTS (SELECT 1 FROM station_updates u JOIN update_groups g ON g.name = u.grp WHERE g.pilot = 1
+		OR EXISTS (SELECT 1 FROM station_updates u JOIN update_offers o ON o.station_id = u.station_id AND o.version = ?1
+			JOIN update_groups g ON g.name = o.grp WHERE g.pilot = 1
 			AND u.status_version = ?1 AND u.status_state = 'committed' AND u.status_of IN ('', ?1)),
 		EXISTS (SELECT 1 FROM update_tally t JOIN update_groups g ON g.name = t.grp WHERE g.pilot = 1 AND t.version = ?1 AND t.result IN ('rolled_back', 'install_error') AND t.n > 0)
-		OR EXISTS (SELECT 1 FROM station_updates u JOIN update_groups g ON g.name = u.grp WHERE g.pilot = 1
+		OR EXISTS (SELECT 1 FROM station_updates u JOIN update_offers o ON o.station_id = u.station_id AND o.version = ?1
+			JOIN update_groups g ON g.name = o.grp WHERE g.pilot = 1
 			AND u.status_of = ?1 AND u.status_state IN ('rolled_back', 'install_error'))`, version).Scan(&ok, &bad)
 	if err != nil {
 		return false, false, fmt.Errorf("registry: pilot evidence: %w", err)
@@ -472,7 +513,17 @@ func (s *Server) CheckUpdate(ctx context.Context, station, version, slot string)
 			return fmt.Errorf("registry: update check: %w", err)
 		}
 		resp.Offer, err = offerFor(ctx, tx, station, version)
-		return err
+		if err != nil || resp.Offer == nil {
+			return err
+		}
+		// What was offered, in which group: only a result for it counts
+		// in the tally and as pilot evidence (projectUpdateResult).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO update_offers (station_id, version, grp, offered_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (station_id, version) DO UPDATE SET grp = excluded.grp, offered_at = excluded.offered_at`,
+			station, resp.Offer.Version, resp.Offer.Group, ts(s.now())); err != nil {
+			return fmt.Errorf("registry: update check: %w", err)
+		}
+		return nil
 	})
 	return resp, err
 }
@@ -592,9 +643,14 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 }
 
 // projectUpdateResult records a station's update_result: its last result
-// (the newest by seq) and the release's tally for the station's group.
-// It runs in the push transaction of a newly stored event only, so each
-// result counts once.
+// (the newest by seq) and the release's tally. It runs in the push
+// transaction of a newly stored event only. A result counts in the tally
+// only for a release that was offered to the station (update_offers),
+// in the group it was offered in, and once per station, release and
+// result: a station cannot make a release look piloted by reporting one
+// it never ran, nor inflate a tally by pushing the same result again.
+// The strings are stored cleaned (cleanText): they are the station's
+// word, shown on the console.
 func projectUpdateResult(ctx context.Context, tx *sql.Tx, station string, seq int64, p protocol.UpdateResultPayload, now string) error {
 	switch p.Result {
 	case protocol.UpdateCommitted, protocol.UpdateRolledBack, protocol.UpdateInstallError, protocol.UpdateDownloadError:
@@ -612,22 +668,56 @@ func projectUpdateResult(ctx context.Context, tx *sql.Tx, station string, seq in
 	if !p.At.IsZero() {
 		at = ts(p.At)
 	}
-	reason := p.Reason
-	if len(reason) > 500 {
-		reason = reason[:500]
-	}
+	version := cleanText(p.Version, maxVersionLen)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO station_updates (station_id, grp, result, result_version, result_from, result_slot, result_reason, result_at, result_seq)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 		ON CONFLICT (station_id) DO UPDATE SET result = ?3, result_version = ?4, result_from = ?5, result_slot = ?6, result_reason = ?7, result_at = ?8, result_seq = ?9
 		WHERE station_updates.result_seq < ?9`,
-		station, grp, p.Result, p.Version, p.FromVersion, p.Slot, reason, at, seq); err != nil {
+		station, grp, p.Result, version, cleanText(p.FromVersion, maxVersionLen), cleanText(p.Slot, 8), cleanText(p.Reason, 500), at, seq); err != nil {
 		return fmt.Errorf("project update result: %w", err)
 	}
+	if version != p.Version {
+		return nil // not a version any release has
+	}
+	var offeredIn string
+	err = tx.QueryRowContext(ctx, `SELECT o.grp FROM update_offers o JOIN releases r ON r.version = o.version WHERE o.station_id = ? AND o.version = ?`,
+		station, p.Version).Scan(&offeredIn)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not offered to this station (or no release): its word only
+	}
+	if err != nil {
+		return fmt.Errorf("project update tally: %w", err)
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO update_reports (station_id, version, result) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, station, p.Version, p.Result)
+	if err != nil {
+		return fmt.Errorf("project update tally: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return err // counted before
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO update_tally (version, grp, result, n) VALUES (?, ?, ?, 1)
-		ON CONFLICT (version, grp, result) DO UPDATE SET n = update_tally.n + 1`, p.Version, grp, p.Result); err != nil {
+		ON CONFLICT (version, grp, result) DO UPDATE SET n = update_tally.n + 1`, p.Version, offeredIn, p.Result); err != nil {
 		return fmt.Errorf("project update tally: %w", err)
 	}
 	return nil
+}
+
+// cleanText is a station's string as the registry stores and shows it:
+// valid UTF-8, no control characters, at most max bytes, cut between
+// characters (PostgreSQL refuses a NUL or invalid UTF-8 in text, which
+// would fail the station's push every time it is retried).
+func cleanText(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	for len(s) > max {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
 }
 
 // updateStatusChanged says whether the parts of a status the rollout
@@ -651,12 +741,13 @@ func (s *Server) recordUpdateStatus(ctx context.Context, station string, st prot
 	if len(st.Version) > maxVersionLen || len(of) > maxVersionLen || len(st.Slot) > 8 || len(state) > 32 {
 		return nil
 	}
+	version, slot, state, of := cleanText(st.Version, maxVersionLen), cleanText(st.Slot, 8), cleanText(state, 32), cleanText(of, maxVersionLen)
 	return s.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO station_updates (station_id, status_version, status_slot, status_state, status_of, status_at)
 			SELECT id, ?, ?, ?, ?, ? FROM stations WHERE id = ?
 			ON CONFLICT (station_id) DO UPDATE SET status_version = excluded.status_version, status_slot = excluded.status_slot,
 			status_state = excluded.status_state, status_of = excluded.status_of, status_at = excluded.status_at`,
-			st.Version, st.Slot, state, of, ts(s.now()), station)
+			version, slot, state, of, ts(s.now()), station)
 		if err != nil {
 			return fmt.Errorf("registry: update status: %w", err)
 		}

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -351,10 +353,22 @@ func TestPilotFirst(t *testing.T) {
 		}
 	}
 
-	refused("2.0-1", "before any pilot result")
-	if err := srv.SetGroupTarget(ctx, registry.GroupPilot, "2.0-1", "test"); err != nil {
-		t.Fatalf("the pilot group takes any release: %v", err)
+	// offer makes v the pilot group's target and has the pilot stations
+	// check: only a result for a release offered to the station counts.
+	offer := func(v string, sts ...*rolloutStation) {
+		t.Helper()
+		if err := srv.SetGroupTarget(ctx, registry.GroupPilot, v, "test"); err != nil {
+			t.Fatalf("the pilot group takes any release: %v", err)
+		}
+		for _, st := range sts {
+			if o, err := st.check(t, "1.0-1"); err != nil || o == nil || o.Version != v {
+				t.Fatalf("%s offered %+v, %v; want %s", st.id, o, err, v)
+			}
+		}
 	}
+
+	refused("2.0-1", "before any pilot result")
+	offer("2.0-1", p1, p2)
 	refused("2.0-1", "the pilot's target, not yet committed")
 	res(g, 1, protocol.UpdateCommitted, "2.0-1")
 	refused("2.0-1", "committed by a general station only")
@@ -363,17 +377,21 @@ func TestPilotFirst(t *testing.T) {
 	res(p1, 2, protocol.UpdateCommitted, "2.0-1")
 	allowed("2.0-1", "after a pilot commit")
 
+	offer("3.0-1", p1, p2)
 	res(p1, 3, protocol.UpdateCommitted, "3.0-1")
 	res(p2, 1, protocol.UpdateRolledBack, "3.0-1")
 	refused("3.0-1", "one pilot committed, another rolled back")
 
+	offer("4.0-1", p1, p2)
 	res(p2, 2, protocol.UpdateInstallError, "4.0-1")
 	res(p1, 4, protocol.UpdateCommitted, "4.0-1")
 	refused("4.0-1", "a pilot station's installer refused it")
 
+	offer("5.0-1", p1)
 	p1.reportStatus(t, protocol.StationStatus{Version: "5.0-1", Slot: "B", Update: &protocol.UpdateState{State: protocol.UpdateCommitted, Version: "5.0-1", At: time.Now()}})
 	allowed("5.0-1", "a pilot station reports it running and committed")
 
+	offer("6.0-1", p1, p2)
 	res(p1, 5, protocol.UpdateCommitted, "6.0-1")
 	p2.reportStatus(t, protocol.StationStatus{Version: "5.0-1", Slot: "A", Update: &protocol.UpdateState{State: protocol.UpdateRolledBack, Version: "6.0-1", Reason: "health check failed"}})
 	refused("6.0-1", "a pilot station's status reports it rolled back")
@@ -395,6 +413,17 @@ func TestUpdateResultProjectedOnce(t *testing.T) {
 	srv := reg.Server
 	st := newRolloutStation(t, reg, "ST-R")
 	addRelease(t, srv, "2.0-1", randomBundle(t, 100))
+	// Offered as the pilot's target: only a result for a release offered
+	// to the station counts in the tally.
+	if err := srv.SetStationGroup(ctx, st.id, registry.GroupPilot); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetGroupTarget(ctx, registry.GroupPilot, "2.0-1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := st.check(t, "1.0-1"); err != nil || o == nil {
+		t.Fatalf("offer: %+v, %v", o, err)
+	}
 	id := uuid.NewString()
 	p := protocol.UpdateResultPayload{Result: protocol.UpdateRolledBack, Version: "2.0-1", FromVersion: "1.0-1", Slot: "B", Reason: "health check: store", At: time.Now()}
 	if acks := st.pushResult(t, 2, id, p); acks[0].Result != protocol.AckStored {
@@ -414,7 +443,7 @@ func TestUpdateResultProjectedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rels) != 1 || rels[0].Tally[registry.GroupGeneral][protocol.UpdateRolledBack] != 1 || len(rels[0].Tally[registry.GroupGeneral]) != 1 {
+	if len(rels) != 1 || rels[0].Tally[registry.GroupPilot][protocol.UpdateRolledBack] != 1 || len(rels[0].Tally[registry.GroupPilot]) != 1 || len(rels[0].Tally) != 1 {
 		t.Errorf("tally after a duplicate push: %+v", rels)
 	}
 	ups, err := srv.StationUpdates(ctx)
@@ -588,6 +617,12 @@ func TestUpdatesConsole(t *testing.T) {
 	if !strings.Contains(page, "installerad och behållen av en pilotstation") {
 		t.Error("the updates page does not show the pilot commit")
 	}
+	// A station's reason is shown escaped, never as markup.
+	st.pushResult(t, 2, uuid.NewString(), protocol.UpdateResultPayload{Result: protocol.UpdateDownloadError, Version: "2.0-1", Reason: `<script>alert(1)</script><img src=x onerror=alert(2)>`, At: time.Now()})
+	_, page = f.get(manager, "/admin/updates")
+	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;script&gt;alert(1)") {
+		t.Error("a station's update reason reaches the updates page as markup")
+	}
 }
 
 // postBody posts form as the page does and returns the status and the
@@ -701,5 +736,110 @@ func TestBundleOnEveryInstance(t *testing.T) {
 	rels, err := a.Server.Releases(ctx)
 	if err != nil || len(rels) != 1 || rels[0].AddedBy != "host:test" {
 		t.Errorf("releases: %+v, %v", rels, err)
+	}
+}
+
+// TestRolloutEvidenceCannotBeForged: a station with a valid certificate
+// tries to make a release look piloted. Pilot evidence counts only for a
+// release that was offered to that station (its group's target above
+// what it ran, at an update check) while in a pilot group: a committed
+// result or status for a release the pilot never was offered, a result
+// for a version that was no release yet (then added), and a general
+// station's result do not count. Each station counts once per release
+// and result in the tally, however many results it pushes. A reason or
+// version with control characters, a NUL or cut inside a UTF-8 sequence
+// is stored cleaned, on both backends (PostgreSQL refuses a NUL or
+// invalid UTF-8 in text and would fail the push, every time it is
+// retried).
+func TestRolloutEvidenceCannotBeForged(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.Start(t)
+	srv := reg.Server
+	p := newRolloutStation(t, reg, "ST-P")
+	g := newRolloutStation(t, reg, "ST-G")
+	if err := srv.SetStationGroup(ctx, p.id, registry.GroupPilot); err != nil {
+		t.Fatal(err)
+	}
+	addRelease(t, srv, "2.0-1", randomBundle(t, 100))
+	addRelease(t, srv, "3.0-1", randomBundle(t, 100))
+	seq := int64(0)
+	res := func(st *rolloutStation, result, v, reason string) {
+		t.Helper()
+		seq++
+		if acks := st.pushResult(t, seq, uuid.NewString(), protocol.UpdateResultPayload{Result: result, Version: v, FromVersion: "1.0-1", Slot: "B", Reason: reason, At: time.Now()}); len(acks) != 1 || acks[0].Result != protocol.AckStored {
+			t.Fatalf("push %s %s: %+v", result, v, acks)
+		}
+	}
+	refused := func(v, why string) {
+		t.Helper()
+		if err := srv.SetGroupTarget(ctx, registry.GroupGeneral, v, "test"); !errors.Is(err, registry.ErrPilotFirst) {
+			t.Errorf("%s: general target %s: %v, want ErrPilotFirst", why, v, err)
+		}
+	}
+
+	// Committed, by result and by status, for a release never offered.
+	res(p, protocol.UpdateCommitted, "2.0-1", "")
+	p.reportStatus(t, protocol.StationStatus{Version: "2.0-1", Slot: "B", Update: &protocol.UpdateState{State: protocol.UpdateCommitted, Version: "2.0-1", At: time.Now()}})
+	refused("2.0-1", "a pilot's forged commit of a release it was never offered")
+	// Committed for a version that is no release yet; then it is added
+	// and made the pilot's target, but no pilot has run it.
+	res(p, protocol.UpdateCommitted, "4.0-1", "")
+	addRelease(t, srv, "4.0-1", randomBundle(t, 100))
+	if err := srv.SetGroupTarget(ctx, registry.GroupPilot, "4.0-1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	refused("4.0-1", "a commit pushed before the release existed")
+	// A general station's results for the pilot's target.
+	if o, err := g.check(t, "1.0-1"); err != nil || o != nil {
+		t.Fatalf("general station offered %+v, %v", o, err)
+	}
+	res(g, protocol.UpdateCommitted, "4.0-1", "")
+	refused("4.0-1", "committed by a general station")
+
+	// Tallies: one pilot, offered 4.0-1, pushes its commit five times
+	// (new events each time): one station, one count.
+	if o, err := p.check(t, "1.0-1"); err != nil || o == nil || o.Version != "4.0-1" {
+		t.Fatalf("pilot offered %+v, %v", o, err)
+	}
+	for range 5 {
+		res(p, protocol.UpdateCommitted, "4.0-1", "")
+	}
+	if err := srv.SetGroupTarget(ctx, registry.GroupGeneral, "4.0-1", "test"); err != nil {
+		t.Errorf("after an offered pilot's commit: %v", err)
+	}
+	rels, err := srv.Releases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range rels {
+		want := map[string]map[string]int64{}
+		if rel.Version == "4.0-1" {
+			want[registry.GroupPilot] = map[string]int64{protocol.UpdateCommitted: 1}
+		}
+		if len(rel.Tally) != len(want) || (len(want) > 0 && (len(rel.Tally[registry.GroupPilot]) != 1 || rel.Tally[registry.GroupPilot][protocol.UpdateCommitted] != 1)) {
+			t.Errorf("release %s tally %v, want %v", rel.Version, rel.Tally, want)
+		}
+	}
+
+	// Odd strings: a NUL, control characters, HTML, a multi-byte
+	// character cut by the length bound.
+	reason := "a\x00b\x1b[31m\r\n<script>alert(1)</script>" + strings.Repeat("å", 300)
+	res(p, protocol.UpdateDownloadError, "9.9-1\x00", reason)
+	ups, err := srv.StationUpdates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := ups[p.id]
+	if u.Result != protocol.UpdateDownloadError || !utf8.ValidString(u.ResultReason) || !utf8.ValidString(u.ResultVersion) ||
+		strings.ContainsFunc(u.ResultReason+u.ResultVersion, unicode.IsControl) || len(u.ResultReason) > 500 || !strings.HasPrefix(u.ResultReason, "ab[31m") {
+		t.Errorf("last result stored as %q %q %q", u.Result, u.ResultVersion, u.ResultReason)
+	}
+	p.reportStatus(t, protocol.StationStatus{Version: "4.0-1\x00", Slot: "B", Update: &protocol.UpdateState{State: protocol.UpdateCommitted, Version: "4.0-1\xff"}})
+	ups, err = srv.StationUpdates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := ups[p.id]; !utf8.ValidString(u.Version+u.StateVersion) || strings.ContainsFunc(u.Version+u.StateVersion, unicode.IsControl) {
+		t.Errorf("status stored as %q %q", u.Version, u.StateVersion)
 	}
 }

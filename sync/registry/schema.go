@@ -727,4 +727,9 @@ CREATE TABLE job_runs (
 	// bundle is a file under the data directory), what each station
 	// reported and the tally of update results per release and group.
 	{sqlite: rolloutMigration, postgres: rolloutMigrationPostgres},
+	// 9: the rollout's evidence (rollout.go): which release was offered
+	// to which station in which group, and which station reported which
+	// result for it, so a result counts only for a release offered to
+	// that station, once per station.
+	{sqlite: rolloutEvidenceMigration, postgres: rolloutEvidenceMigrationPostgres},
 }
