@@ -224,6 +224,14 @@ func (a *Agent) install(ctx context.Context, offer protocol.UpdateOffer, path st
 		a.log.Debug("update waits", "version", offer.Version, "why", err)
 		return nil
 	}
+	// Once more under the hold: a session that ended between the first
+	// look and the hold may have left a record not yet at the registry;
+	// no new one can come now.
+	if why := a.notQuiet(ctx); why != "" {
+		release()
+		a.log.Debug("update waits", "version", offer.Version, "why", why)
+		return nil
+	}
 	// The file lay in the data directory since its download: checked
 	// again before it is handed over.
 	if sum, err := rollout.FileSHA256(path); err != nil || sum != offer.SHA256 {

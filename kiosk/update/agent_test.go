@@ -41,9 +41,15 @@ type counterState struct {
 	busy  error
 	held  bool
 	holds int
+	// onHold runs as the hold is asked for: what happened at the counter
+	// just before it (a session ending with a record).
+	onHold func()
 }
 
 func (c *counterState) HoldForUpdate(string) (func(), error) {
+	if c.onHold != nil {
+		c.onHold()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.busy != nil {
@@ -313,5 +319,43 @@ func writeOutcome(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAgentRechecksOutboxUnderTheHold: the outbox is looked at before
+// the counter is held; an operator who finishes an issuance and logs out
+// between that look and the hold leaves a record not yet at the registry.
+// The agent looks again once it holds the counter (no new record can
+// come then) and hands nothing over while one waits.
+func TestAgentRechecksOutboxUnderTheHold(t *testing.T) {
+	e := newAgent(t)
+	b := randomBundle(t, 64<<10)
+	e.up.Release("1.1.0", b)
+	e.ctr.onHold = func() {
+		err := e.st.Update(context.Background(), e.clk, func(tx *store.Tx) error {
+			_, err := tx.Enqueue(context.Background(), protocol.IssuancePayload{IssuanceID: "iss-late", CardSerial: "RK-9"})
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	e.once(t)
+	if e.spooled() != nil {
+		t.Fatal("spooled with an issuance that reached the outbox just before the hold")
+	}
+	if e.ctr.held {
+		t.Error("the counter is still held after the install was put off")
+	}
+	e.ctr.onHold = nil
+	evs, _ := e.st.PendingEvents(context.Background(), 0, 10)
+	for _, ev := range evs {
+		if err := e.st.Update(context.Background(), e.clk, func(tx *store.Tx) error { return tx.Ack(context.Background(), e.clk.Now(), ev.Seq) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.once(t)
+	if !bytes.Equal(e.spooled(), b) {
+		t.Fatal("not spooled once the record reached the registry")
 	}
 }
