@@ -283,3 +283,35 @@ func assertEmpty(t *testing.T, dir string) {
 		t.Errorf("left behind: %s", e.Name())
 	}
 }
+
+// TestDownloadAfterPowerCut: a power cut during a download can leave the
+// partial file with the right length but wrong bytes (blocks the file
+// system had not written: zeros). The resumed download hashes the bytes
+// already there with the rest, so it never passes: it is refused and
+// removed (a download_error), and the next attempt starts over and gets
+// the bundle.
+func TestDownloadAfterPowerCut(t *testing.T) {
+	ctx := context.Background()
+	b := bundle(t, 256<<10)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kortstation-4.0.0.raucb")
+	s := newStation(t, false)
+	s.release(t, "4.0.0", b)
+	offer := s.offer(t, "1.0.0")
+	part := append([]byte(nil), b[:100<<10]...)
+	clear(part[60<<10 : 64<<10]) // a block lost in the cut
+	if err := os.WriteFile(path+rollout.PartSuffix, part, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var de *rollout.DownloadError
+	if err := s.c.Download(ctx, offer, path); !errors.As(err, &de) {
+		t.Fatalf("resumed over a damaged partial file: %v, want a DownloadError", err)
+	}
+	assertEmpty(t, dir)
+	if err := s.c.Download(ctx, offer, path); err != nil {
+		t.Fatalf("the next attempt: %v", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, b) {
+		t.Error("the bundle after the power cut is not the release's")
+	}
+}
