@@ -571,8 +571,8 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	if !checkBodyStation(w, r, req.StationID) {
 		return
 	}
-	if len(req.Version) > maxVersionLen || (req.Slot != "" && req.Slot != "A" && req.Slot != "B") {
-		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, "version longer than 128 characters, or slot not A or B")
+	if len(req.Version) > maxVersionLen || cleanText(req.Version, maxVersionLen) != req.Version || (req.Slot != "" && req.Slot != "A" && req.Slot != "B") {
+		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, "version longer than 128 characters or with control characters, or slot not A or B")
 		return
 	}
 	resp, err := s.CheckUpdate(r.Context(), req.StationID, req.Version, req.Slot)

@@ -842,4 +842,8 @@ func TestRolloutEvidenceCannotBeForged(t *testing.T) {
 	if u := ups[p.id]; !utf8.ValidString(u.Version+u.StateVersion) || strings.ContainsFunc(u.Version+u.StateVersion, unicode.IsControl) {
 		t.Errorf("status stored as %q %q", u.Version, u.StateVersion)
 	}
+	// An update check with such a version is a bad request (on
+	// PostgreSQL it was an internal error), nothing recorded.
+	_, err = p.check(t, "1.0-1\x00")
+	wantCode(t, "update check with a NUL in the version", err, http.StatusBadRequest, protocol.CodeBadRequest)
 }
