@@ -10,6 +10,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"regexp"
 	"time"
 )
 
@@ -362,6 +363,17 @@ const (
 	PathUpdate = "/v1/update"
 	PathBundle = "/v1/bundle"
 )
+
+// updateVersionRe is what a release's version may look like to a
+// station: it ends up in file names, the audit log and the installer's
+// outcome file.
+var updateVersionRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+~_-]{0,63}$`)
+
+// ValidUpdateVersion reports whether v may name a release for stations:
+// at most 64 characters of letters, digits and . + ~ _ -, starting with a
+// letter or digit (so a Debian version without an epoch). Stations refuse
+// an offer of any other; the registry refuses to add such a release.
+func ValidUpdateVersion(v string) bool { return updateVersionRe.MatchString(v) }
 
 // UpdateCheckRequest asks for the update this station should run, and
 // tells the registry what it runs now.

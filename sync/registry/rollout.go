@@ -229,6 +229,9 @@ func (s *Server) AddRelease(ctx context.Context, version string, r io.Reader, ac
 	if err := ValidVersion(version); err != nil {
 		return Release{}, errors.Join(ErrInvalid, err)
 	}
+	if !protocol.ValidUpdateVersion(version) {
+		return Release{}, fmt.Errorf("%w: %w: %q: stations take versions of at most 64 letters, digits and . + ~ - without an epoch", ErrInvalid, ErrVersion, version)
+	}
 	if err := os.MkdirAll(s.releasesDir(), 0o700); err != nil {
 		return Release{}, fmt.Errorf("registry: releases: %w", err)
 	}

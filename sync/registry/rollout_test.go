@@ -479,7 +479,10 @@ func TestReleaseAdd(t *testing.T) {
 	if _, err := srv.AddRelease(ctx, "1.2.3-1", bytes.NewReader(randomBundle(t, 10)), "host:test"); !errors.Is(err, registry.ErrReleaseExists) {
 		t.Errorf("same version, other bytes: %v", err)
 	}
-	for _, v := range []string{"", "latest", "../../etc/passwd", "1.0 1"} {
+	// Debian versions a station would refuse (an epoch; over 64
+	// characters) are refused here too, before they can become a target
+	// that breaks every station's check.
+	for _, v := range []string{"", "latest", "../../etc/passwd", "1.0 1", "1:2.0-1", "1." + strings.Repeat("9", 70)} {
 		if _, err := srv.AddRelease(ctx, v, bytes.NewReader(b), "host:test"); !errors.Is(err, registry.ErrInvalid) {
 			t.Errorf("version %q: %v", v, err)
 		}

@@ -87,17 +87,13 @@ func (c *Client) Close() {
 // (protocol.CodeNotOffered); a partial download of it was removed.
 var ErrNotOffered = errors.New("rollout: the registry does not offer this bundle (any more)")
 
-// versionRe is what a version may look like: it ends up in file names,
-// the audit log and the installer's outcome file.
-var versionRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+~_-]{0,63}$`)
-
 var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // CheckOffer verifies that an offer is well formed before anything is
 // fetched for it.
 func CheckOffer(o protocol.UpdateOffer) error {
 	switch {
-	case !versionRe.MatchString(o.Version):
+	case !protocol.ValidUpdateVersion(o.Version):
 		return fmt.Errorf("rollout: offered version %q is not a version", o.Version)
 	case !sha256Re.MatchString(o.SHA256):
 		return fmt.Errorf("rollout: offer for %s: sha256 %q is not a lowercase hex SHA-256", o.Version, o.SHA256)
