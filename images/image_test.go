@@ -463,6 +463,16 @@ func TestImageLayout(t *testing.T) {
 		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) || strings.Contains(unit, "-grow=false") {
 			t.Errorf("the unlock unit does not open partition 7 with the skeleton:\n%s", unit)
 		}
+		// The TPM key source: the sealed secret on partition 1 (mounted
+		// first), and the TPM2 libraries systemd-creds loads at run time.
+		if !strings.Contains(unit, "-key-source auto") || !strings.Contains(unit, "RequiresMountsFor=/boot/firmware") {
+			t.Errorf("the unlock unit does not choose its key source, or does not mount the boot partition first:\n%s", unit)
+		}
+		for _, lib := range []string{"libtss2-esys.so.0", "libtss2-rc.so.0", "libtss2-mu.so.0", "libtss2-tcti-device.so.0"} {
+			if _, _, _, _, ok := extStat(t, img, root.start, "/usr/lib/aarch64-linux-gnu/"+lib); !ok {
+				t.Errorf("root lacks %s: systemd-creds cannot use the TPM", lib)
+			}
+		}
 	})
 
 	// What `make bundle` packs: the file systems of slot A, beside the image.
