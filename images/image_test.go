@@ -465,8 +465,11 @@ func TestImageLayout(t *testing.T) {
 		}
 		// The TPM key source: the sealed secret on partition 1 (mounted
 		// first), and the TPM2 libraries systemd-creds loads at run time.
-		if !strings.Contains(unit, "-key-source auto") || !strings.Contains(unit, "RequiresMountsFor=/boot/firmware") {
-			t.Errorf("the unlock unit does not choose its key source, or does not mount the boot partition first:\n%s", unit)
+		// And the check of /data waits until the first boot's file system
+		// is made and filled (found by the QEMU boot test).
+		if !strings.Contains(unit, "-key-source auto") || !strings.Contains(unit, "RequiresMountsFor=/boot/firmware") ||
+			!strings.Contains(unit, "Before=systemd-fsck@dev-mapper-ksdata.service") {
+			t.Errorf("the unlock unit does not choose its key source, mount the boot partition first, or run before the check of /data:\n%s", unit)
 		}
 		for _, lib := range []string{"libtss2-esys.so.0", "libtss2-rc.so.0", "libtss2-mu.so.0", "libtss2-tcti-device.so.0"} {
 			if _, _, _, _, ok := extStat(t, img, root.start, "/usr/lib/aarch64-linux-gnu/"+lib); !ok {

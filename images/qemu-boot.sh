@@ -76,6 +76,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 fail() { echo "qemu-boot: FAIL: $*" >&2; exit 1; }
 
 disk=$work/card.img
@@ -106,7 +107,9 @@ cmdline=$(mtype -i "$disk@@$p2" ::/cmdline.txt | tr -d '\r\n')
 # The Pi's consoles become the virt machine's serial port; quiet off so
 # systemd's status lines show.
 cmdline=$(sed -E 's/(^| )(console=[^ ]*|quiet|loglevel=[^ ]*)//g' <<<"$cmdline")
-cmdline="$cmdline console=ttyAMA0 systemd.show_status=1"
+# The journal goes to the console too: kioskd starts when provisioning has
+# run, often after the boot's last status line.
+cmdline="$cmdline console=ttyAMA0 systemd.show_status=1 systemd.journald.forward_to_console=1"
 for v in KIOSK_SIMULATION=true KIOSK_READER=sim KIOSK_PRINTER=sim KIOSK_DRAWER=sim; do
 	cmdline="$cmdline systemd.setenv=$v"
 done
