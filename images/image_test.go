@@ -346,7 +346,7 @@ func TestImageLayout(t *testing.T) {
 			f.Close()
 		}
 		fstab, _ := extFile(t, img, root.start, "/etc/fstab")
-		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
+		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "x-systemd.device-timeout=6min", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
 			if !strings.Contains(fstab, want) {
 				t.Errorf("fstab lacks %q", want)
 			}

@@ -41,8 +41,8 @@
 #
 # -p  patch the copy's root for images built before the TPM key source
 #     and QEMU's secret worked: this checkout's kortstation-unlock
-#     (cross-built) and its unit, and the TPM2 libraries systemd-creds loads
-#     (Debian arm64 packages).
+#     (cross-built), its unit and /etc/fstab, and the TPM2 libraries
+#     systemd-creds loads (Debian arm64 packages).
 #     Needs root (a loop mount of the copy's slot A). The image is never
 #     changed, only the copy.
 #
@@ -127,6 +127,8 @@ if [ -n "$patch" ]; then
 	(cd "$here/.." && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -o "$work/kortstation-unlock" ./images/cmd/kortstation-unlock)
 	install -m 0755 "$work/kortstation-unlock" "$mnt/usr/lib/kortstation/kortstation-unlock"
 	install -m 0644 "$here/../systemd/kortstation-unlock.service" "$mnt/lib/systemd/system/kortstation-unlock.service"
+	lp_gid=$(awk -F: '$1 == "lp" { print $3 }' "$mnt/etc/group")
+	sed "s/gid=lp/gid=$lp_gid/g" "$here/rootfs/etc/fstab" > "$mnt/etc/fstab"
 	if ! ls "$mnt"/usr/lib/aarch64-linux-gnu/libtss2-esys.so.0 >/dev/null 2>&1; then
 		mkdir -p "$work/debs" "$work/tss"
 		(cd "$work/debs" && apt-get download -q libtss2-esys-3.0.2-0:arm64 libtss2-mu0:arm64 libtss2-rc0:arm64 \
