@@ -204,6 +204,9 @@ boot 2-second-boot a ready
 [ "$result" = ok ] || fail "second boot: kioskd did not start"
 console 2-second-boot | grep -q 'data partition ready.*formatted=false' || fail "second boot: the data partition was not just opened"
 [ "$(luks_uuid)" = "$uuid1" ] || fail "second boot: the LUKS volume changed"
+# kioskd's store is the first boot's: opened at its schema, not made anew.
+console 2-second-boot | grep -q '"msg":"station serving"' || fail "second boot: kioskd did not log that it serves"
+if console 2-second-boot | grep -q '"msg":"migrated schema"'; then fail "second boot: kioskd made a new store"; fi
 
 before=$(p7 | sha256sum)
 box b
@@ -211,4 +214,5 @@ boot 3-other-box b closed
 [ "$result" = ok ] || fail "other box: the data partition was not refused ($result)"
 console 3-other-box | grep -q 'kortstation-unlock:' || fail "other box: no refusal from kortstation-unlock on the console"
 [ "$(p7 | sha256sum)" = "$before" ] || fail "other box: partition 7 changed"
-echo "qemu-boot: ok: LUKS2 $uuid1 made at the first boot ($grown), opened at the second, refused by another TPM with partition 7 unchanged"
+if console 3-other-box | grep -q 'Started kioskd.service'; then fail "other box: kioskd started"; fi
+echo "qemu-boot: ok: LUKS2 $uuid1 made at the first boot ($grown), opened at the second, refused in another machine with partition 7 unchanged"
