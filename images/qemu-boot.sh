@@ -154,6 +154,7 @@ result= secs=
 boot() {
 	local name=$1 t=$2 want=$3 log=$logs/console-$1.log
 	local start end plain
+	: >"$log"
 	start=$(date +%s%N)
 	qemu-system-aarch64 -M virt -cpu max -smp 2 -m 2048 -nographic -no-reboot \
 		-kernel "$work/vmlinuz" -initrd "$work/initrd" -append "$cmdline" \
