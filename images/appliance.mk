@@ -8,6 +8,7 @@
 #   make rootfs-check  the CI-sized image check (also run by `make test`)
 #   make image         bin/image/kortstation-<version>-rpi-arm64.img + layout test
 #   make bundle        bin/bundle/kortstation-<version>.raucb: the signed update
+#   make qemu-boot     boots that image three times under QEMU (minutes; not in make test)
 
 GO      ?= go
 BIN     ?= bin
@@ -30,7 +31,7 @@ CROSS_ENV_arm64 := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gc
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 CROSS_ENV_amd64 := CGO_ENABLED=1 GOOS=linux GOARCH=amd64
 
-.PHONY: appliance-deps image-deps bundle-deps cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
+.PHONY: appliance-deps image-deps bundle-deps boot-deps qemu-boot cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
 
 # The update signing keys (docs/appliance.md, "Key handling"). The image
 # trusts RAUC_KEYRING (the update CA); bundles are signed with RAUC_KEY and
@@ -55,6 +56,9 @@ image-deps:
 
 bundle-deps:
 	@scripts/install-deps.sh bundle
+
+boot-deps:
+	@scripts/install-deps.sh boot
 
 ## cross: kioskd (and registryd) for linux/arm64, cgo with Debian's cross toolchain
 cross: appliance-deps
@@ -103,3 +107,15 @@ bundle: bundle-deps $(if $(filter $(RAUC_DEV_KEYS)/%,$(RAUC_KEY)),rauc-dev-keys)
 	images/rauc/build-bundle.sh -r '$(ROOT_EXT4)' $(if $(wildcard $(BOOT_VFAT)),-b '$(BOOT_VFAT)') \
 	  -V '$(DEB_VERSION)' -k '$(RAUC_KEY)' -c '$(RAUC_CERT)' -K '$(RAUC_KEYRING)' \
 	  -f $(BUNDLE_FORMAT) -o $(BIN)/bundle/kortstation-$(DEB_VERSION).raucb
+
+## qemu-boot: the image `make image` built, booted three times on QEMU's virt
+## machine (images/qemu-boot.sh): first boot encrypts and mounts the data
+## partition and kioskd starts; the second opens it; another machine's
+## secret is refused with nothing written. Minutes under TCG emulation, so
+## not part of `make test`. QEMU_BOOT_FLAGS=-p patches the copy for images
+## built before the unlock's key source choice (see the script).
+QEMU_BOOT_IMAGE ?= $(IMAGE_BASE)-rpi-arm64.img
+QEMU_BOOT_FLAGS ?=
+qemu-boot: boot-deps
+	@[ -r '$(QEMU_BOOT_IMAGE)' ] || { echo "qemu-boot: no $(QEMU_BOOT_IMAGE): run make image first (or set QEMU_BOOT_IMAGE=)" >&2; exit 1; }
+	nice -n 10 images/qemu-boot.sh $(QEMU_BOOT_FLAGS) '$(QEMU_BOOT_IMAGE)'

@@ -51,6 +51,10 @@ image)
 	pkgs=$pkgs,rauc,rauc-service,mtools
 	# Encryption at rest: kortstation-unlock opens the LUKS2 data partition.
 	pkgs=$pkgs,cryptsetup-bin
+	# Its TPM key source (boxes or HATs with a TPM): systemd-creds
+	# --with-key=tpm2 loads these TPM2 libraries at run time; without them
+	# it cannot seal or unseal.
+	pkgs=$pkgs,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0
 	# raspi-firmware's kernel hook writes cmdline.txt and config.txt from
 	# these when the kernel is configured: they must be there first.
 	hooks+=(--setup-hook="mkdir -p \"\$1/etc/default\" && cp '$here/rootfs/etc/default/'raspi-* \"\$1/etc/default/\"")

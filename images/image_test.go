@@ -346,7 +346,7 @@ func TestImageLayout(t *testing.T) {
 			f.Close()
 		}
 		fstab, _ := extFile(t, img, root.start, "/etc/fstab")
-		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
+		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "x-systemd.device-timeout=6min", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
 			if !strings.Contains(fstab, want) {
 				t.Errorf("fstab lacks %q", want)
 			}
@@ -463,6 +463,19 @@ func TestImageLayout(t *testing.T) {
 		unit, _ := extFile(t, img, root.start, "/lib/systemd/system/kortstation-unlock.service")
 		if !strings.Contains(unit, "-device /dev/mmcblk0p7") || !strings.Contains(unit, "-skel "+skel) || strings.Contains(unit, "-grow=false") {
 			t.Errorf("the unlock unit does not open partition 7 with the skeleton:\n%s", unit)
+		}
+		// The TPM key source: the sealed secret on partition 1 (mounted
+		// first), and the TPM2 libraries systemd-creds loads at run time.
+		// And the check of /data waits until the first boot's file system
+		// is made and filled (found by the QEMU boot test).
+		if !strings.Contains(unit, "-key-source auto") || !strings.Contains(unit, "RequiresMountsFor=/boot/firmware") ||
+			!strings.Contains(unit, "Before=systemd-fsck@dev-mapper-ksdata.service") {
+			t.Errorf("the unlock unit does not choose its key source, mount the boot partition first, or run before the check of /data:\n%s", unit)
+		}
+		for _, lib := range []string{"libtss2-esys.so.0", "libtss2-rc.so.0", "libtss2-mu.so.0", "libtss2-tcti-device.so.0"} {
+			if _, _, _, _, ok := extStat(t, img, root.start, "/usr/lib/aarch64-linux-gnu/"+lib); !ok {
+				t.Errorf("root lacks %s: systemd-creds cannot use the TPM", lib)
+			}
 		}
 	})
 

@@ -7,6 +7,7 @@
 #   scripts/install-deps.sh image   – plus what `make image` and `make bundle` need (mtools,
 #                                     dosfstools, fdisk, rauc, squashfs-tools)
 #   scripts/install-deps.sh bundle  – only what `make bundle` needs (rauc, squashfs-tools)
+#   scripts/install-deps.sh boot    – what `make qemu-boot` needs (qemu-system-aarch64, mtools, cryptsetup)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 
@@ -21,6 +22,8 @@ test+=(rauc squashfs-tools dbus openssl mtools dosfstools e2fsprogs)
 appliance=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user-static mmdebstrap arch-test dpkg-dev fakeroot systemd)
 image=(mtools dosfstools fdisk e2fsprogs rauc squashfs-tools openssl)
 bundle=(rauc squashfs-tools openssl)
+# The QEMU boot test of the image (images/qemu-boot.sh): qemu-system-aarch64.
+boot=(qemu-system-arm mtools fdisk cryptsetup-bin openssl)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
@@ -28,7 +31,8 @@ case "${1:-build}" in
   appliance) want=("${build[@]}" "${appliance[@]}") ;;
   image) want=("${build[@]}" "${appliance[@]}" "${image[@]}") ;;
   bundle) want=("${bundle[@]}") ;;
-  *) echo "usage: $0 build|test|appliance|image|bundle" >&2; exit 2 ;;
+  boot) want=("${boot[@]}") ;;
+  *) echo "usage: $0 build|test|appliance|image|bundle|boot" >&2; exit 2 ;;
 esac
 
 # binfmt registers qemu-aarch64 with the kernel so that an arm64 chroot

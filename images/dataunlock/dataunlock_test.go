@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -327,5 +328,34 @@ func TestPopulateFromSkeleton(t *testing.T) {
 	}
 	if st := stat("/cups/cupsd.conf"); !strings.Contains(st, "Mode:  0640") || !strings.Contains(st, "Size: 21") {
 		t.Errorf("/cups/cupsd.conf on the new file system:\n%s", st)
+	}
+}
+
+// The QEMU boot test's stand-in for the OTP: the host's secret, read, never
+// made by the guest; none given is ErrNoSecret, so an encrypted partition
+// stays closed and a blank one is not formatted.
+func TestFwCfgSecret(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := dataunlock.FwCfg{Path: filepath.Join(dir, "raw")}
+	if _, err := src.Secret(ctx); !errors.Is(err, dataunlock.ErrNoSecret) {
+		t.Fatalf("no secret given: err = %v, want dataunlock.ErrNoSecret", err)
+	}
+	if err := src.Provision(ctx); err == nil {
+		t.Fatal("the guest made a secret")
+	}
+	want := bytes.Repeat([]byte{0xA5}, 32)
+	if err := os.WriteFile(src.Path, []byte(hex.EncodeToString(want)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Secret(ctx)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Secret = %x, %v; want %x", got, err, want)
+	}
+	if err := os.WriteFile(src.Path, []byte("not hex"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Secret(ctx); err == nil || errors.Is(err, dataunlock.ErrNoSecret) {
+		t.Fatalf("a malformed secret: err = %v", err)
 	}
 }

@@ -190,3 +190,51 @@ func (s Sealed) Provision(ctx context.Context) error {
 	}
 	return nil
 }
+
+// FwCfgSecretPath is where a QEMU guest sees the secret its host gives it
+// with -fw_cfg name=opt/kortstation/device-secret,file=F (module
+// qemu_fw_cfg).
+const FwCfgSecretPath = "/sys/firmware/qemu_fw_cfg/by_name/opt/kortstation/device-secret/raw"
+
+// FwCfg is a secret the host of a QEMU virtual machine hands the guest
+// through the firmware configuration device: 64 hex digits. It stands in
+// for the Raspberry Pi's OTP key in the QEMU boot test
+// (images/qemu-boot.sh): like the OTP it belongs to the (virtual) board,
+// not to the card, so the card booted in another machine stays closed. It
+// is never made by the guest. Only a QEMU machine has it.
+type FwCfg struct {
+	// Path is the secret's file; default FwCfgSecretPath.
+	Path string
+}
+
+// Name is "qemu-fw-cfg".
+func (FwCfg) Name() string { return "qemu-fw-cfg" }
+
+func (f FwCfg) path() string {
+	if f.Path == "" {
+		return FwCfgSecretPath
+	}
+	return f.Path
+}
+
+// Secret reads the host's secret; none given is ErrNoSecret.
+func (f FwCfg) Secret(context.Context) ([]byte, error) {
+	b, err := os.ReadFile(f.path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoSecret
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataunlock: read the machine's secret: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != 32 {
+		return nil, errors.New("dataunlock: the machine's secret is not 64 hex digits")
+	}
+	return key, nil
+}
+
+// Provision refuses: the host gives the secret (-fw_cfg), the guest cannot
+// make one.
+func (FwCfg) Provision(context.Context) error {
+	return errors.New("dataunlock: a QEMU machine's secret is given by its host (-fw_cfg name=opt/kortstation/device-secret); none was given")
+}
