@@ -38,16 +38,6 @@ func (r BlockReason) Valid() bool {
 	return false
 }
 
-// CheckCertificateRemoval refuses removing certificates from a card whose
-// certificates are not blocked (BL-2, seed 000: "För att ta bort ett
-// certifikat behöver man först spärra de certifikaten").
-func CheckCertificateRemoval(card Card) *Violation {
-	if card.State != StateBlocked {
-		return violation.New("BL-2", violation.KeyCertificatesNotBlocked, "card_number", card.Number, "state", string(card.State))
-	}
-	return nil
-}
-
 // CheckNotBlocked refuses a card on the registry's list of blocked cards
 // (BL-1): its certificates are revoked, whatever the station's own record
 // says, so it is not handed out, extended, picked up or used to log in.

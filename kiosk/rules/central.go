@@ -45,21 +45,6 @@ func CheckTotalStop(ws []StopWindow, now time.Time) *Violation {
 	return nil
 }
 
-// CheckOrder reports whether an order of kind may be placed at now (CP-3):
-// regular cards neither in an order stop nor a total stop, reserve-card
-// orders only outside a total stop.
-func CheckOrder(kind OrderKind, ws []StopWindow, now time.Time) error {
-	var vs Violations
-	vs = append(vs, CheckStopWindows(ws)...)
-	if kind == OrderRegular {
-		if w, ok := activeStop(ws, now, OrderStop); ok {
-			vs.Add(violation.New("CP-3", violation.KeyOrderStop, "start", fmtTime(w.Start), "end", fmtTime(w.End)))
-		}
-	}
-	vs.Add(CheckTotalStop(ws, now))
-	return vs.Err()
-}
-
 // totalStops returns the total-stop windows: the central service issues
 // no certificates in them.
 func totalStops(ws []StopWindow) []calendar.Window {

@@ -46,16 +46,6 @@ func DefaultValidityTable() ValidityTable {
 	}
 }
 
-// FlatValidityTable returns one validity for every reason, as some regions
-// use (seed 003: 30 days).
-func FlatValidityTable(days int) ValidityTable {
-	t := ValidityTable{}
-	for _, r := range Reasons() {
-		t[r] = days
-	}
-	return t
-}
-
 // Validate checks that the table is usable: not empty, known reasons only,
 // each from 1 to MaxReserveDays days (RC-1).
 func (t ValidityTable) Validate() Violations {

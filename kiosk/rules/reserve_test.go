@@ -130,7 +130,7 @@ func TestIssueReserve(t *testing.T) {
 		{"RC-1/stolen: 30 days of 30", func(in *ReserveIssuanceInput) { in.Reason = ReasonStolen; in.RequestedDays = 30 }, nil},
 		{"RC-1/lost: 31 days of 30", func(in *ReserveIssuanceInput) { in.Reason = ReasonLost; in.RequestedDays = 31 }, []string{"RC-1"}},
 		{"RC-1/flat table of seed 003: forgotten 30 days", func(in *ReserveIssuanceInput) {
-			in.Registry.Validity = FlatValidityTable(30)
+			in.Registry.Validity = flatValidityTable(30)
 			in.RequestedDays = 30
 		}, nil},
 		{"RC-1/empty table", func(in *ReserveIssuanceInput) { in.Registry.Validity = nil }, []string{"RC-1"}},
@@ -337,4 +337,13 @@ func TestValidityTable(t *testing.T) {
 			t.Errorf("RC-1/%s: %d days, %v; want %d", r, got, vs, days)
 		}
 	}
+}
+
+// flatValidityTable gives every reason the same maximum validity.
+func flatValidityTable(days int) ValidityTable {
+	t := ValidityTable{}
+	for _, r := range Reasons() {
+		t[r] = days
+	}
+	return t
 }

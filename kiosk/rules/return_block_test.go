@@ -177,14 +177,6 @@ func TestReceiptDeadline(t *testing.T) {
 }
 
 func TestCertificateRemoval(t *testing.T) {
-	c := reserveCard(t)
-	if v := CheckCertificateRemoval(c); v == nil || v.Rule != "BL-2" {
-		t.Errorf("BL-2/removal from an activated card: %v", v)
-	}
-	c.State = StateBlocked
-	if v := CheckCertificateRemoval(c); v != nil {
-		t.Errorf("BL-2/removal from a blocked card: %v", v)
-	}
 	if v := CheckTransition(StateActivated, StateVoided); v == nil || v.Rule != "BL-2" {
 		t.Errorf("BL-2/voiding an activated card: %v", v)
 	}

@@ -239,29 +239,6 @@ func TestWindow(t *testing.T) {
 	}
 }
 
-func TestParseMinute(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    time.Time
-		wantErr bool
-	}{
-		{in: "2024-01-23 12:00", want: local(2024, 1, 23, 12, 0)},
-		{in: "2024-01-23T12:00:00+01:00", want: local(2024, 1, 23, 12, 0)},
-		{in: "2024-01-23T11:00:00Z", want: local(2024, 1, 23, 12, 0)},
-		{in: "2024-01-23T12:00:30+01:00", wantErr: true},
-		{in: "2024-03-31 02:30", wantErr: true}, // does not exist
-		{in: "2024-10-27 02:30", want: time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC)},
-		{in: "2024-10-27T02:30:00+01:00", want: time.Date(2024, 10, 27, 1, 30, 0, 0, time.UTC)},
-		{in: "23/1 12:00", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := ParseMinute(tt.in)
-		if (err != nil) != tt.wantErr || (!tt.wantErr && !got.Equal(tt.want)) {
-			t.Errorf("CP-3/ParseMinute(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 func TestAddProcessingTime(t *testing.T) {
 	h := ProcessingHours()
 	totalStop := []Window{{Start: local(2024, 1, 23, 12, 0), End: local(2024, 1, 25, 12, 0)}}
@@ -308,8 +285,8 @@ func TestAddProcessingTime(t *testing.T) {
 	if _, err := AddProcessingTime(local(2024, 6, 3, 9, 0), 0, Hours{{From: 600, To: 500}}, nil); !errors.Is(err, ErrHours) {
 		t.Errorf("CP-2/bad hours: %v, want ErrHours", err)
 	}
-	if !IsProcessing(local(2024, 6, 3, 9, 0), h, nil) || IsProcessing(local(2024, 6, 3, 12, 30), h, nil) {
-		t.Errorf("CP-2/IsProcessing")
+	if !isProcessing(local(2024, 6, 3, 9, 0), h, nil) || isProcessing(local(2024, 6, 3, 12, 30), h, nil) {
+		t.Errorf("CP-2/isProcessing")
 	}
 }
 
@@ -376,7 +353,7 @@ func FuzzAddProcessingTime(f *testing.F) {
 			t.Fatalf("%v + %v processing = %v, earlier than wall time", at, d, got)
 		}
 		start, _ := AddProcessingTime(at, 0, h, []Window{w})
-		if !IsProcessing(start, h, []Window{w}) || w.Contains(start) || !IsWorkingDay(DateOf(start)) {
+		if !isProcessing(start, h, []Window{w}) || w.Contains(start) || !IsWorkingDay(DateOf(start)) {
 			t.Fatalf("first open instant %v is not open", start)
 		}
 		if d == 0 && !got.Equal(start) {

@@ -125,8 +125,8 @@ func subtract(from, to time.Time, cl []Window) [][2]time.Time {
 	return out
 }
 
-// IsProcessing reports whether the central service is processing at t.
-func IsProcessing(t time.Time, h Hours, closed []Window) bool {
+// isProcessing reports whether the central service is processing at t.
+func isProcessing(t time.Time, h Hours, closed []Window) bool {
 	got, err := AddProcessingTime(t, 0, h, closed)
 	return err == nil && got.Equal(t)
 }

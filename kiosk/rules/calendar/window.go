@@ -71,28 +71,12 @@ const (
 	Later
 )
 
-// ParseMinute parses an instant to the minute, either RFC 3339 with an
-// offset ("2024-01-23T12:00:00+01:00") or Stockholm wall-clock time
-// ("2024-01-23 12:00"). Wall-clock times that do not exist (the hour
-// skipped when summer time starts) are refused; for the hour that repeats
-// when summer time ends, the first (summer-time) occurrence is taken — use
-// RFC 3339 to name the other one.
-func ParseMinute(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		if !onMinute(t) {
-			return time.Time{}, fmt.Errorf("calendar: %q is not a whole minute", s)
-		}
-		return t, nil
-	}
-	return ParseLocalMinute(s, Earlier)
-}
-
 // ParseLocalMinute parses a Stockholm wall-clock time to the minute,
 // "2024-01-23 12:00" or, as an HTML datetime-local field sends it,
 // "2024-01-23T12:00". A time in the summer-time gap is refused
 // (ErrNoSuchLocalTime); one in the repeated autumn hour resolves as pick
-// says. The one parser of local times: the station's rules and the
-// registry's console both use it.
+// says. The one parser of local times (the registry's console uses it
+// for stop windows).
 func ParseLocalMinute(s string, pick Repeated) (time.Time, error) {
 	var wall time.Time
 	var err error
