@@ -55,6 +55,11 @@ image)
 	# --with-key=tpm2 loads these TPM2 libraries at run time; without them
 	# it cannot seal or unseal.
 	pkgs=$pkgs,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0
+	# The Pi's OTP key for the encrypted data partition: Debian's kernel
+	# has no /dev/vcio, so the kortstation_otp module gives the unlock its
+	# door to the firmware. Built here against the installed kernel; the
+	# headers and compiler are purged again (images/kmod).
+	hooks+=(--customize-hook="'$here/kmod/build-otp-module.sh' \"\$1\"")
 	# raspi-firmware's kernel hook writes cmdline.txt and config.txt from
 	# these when the kernel is configured: they must be there first.
 	hooks+=(--setup-hook="mkdir -p \"\$1/etc/default\" && cp '$here/rootfs/etc/default/'raspi-* \"\$1/etc/default/\"")

@@ -345,6 +345,34 @@ func TestImageLayout(t *testing.T) {
 			}
 			f.Close()
 		}
+		// The Raspberry Pi's OTP key reaches the unlock through the
+		// kortstation_otp module, built for exactly the image's kernel;
+		// the toolchain that built it is not in the image.
+		kernels := debugfs(t, img, root.start, "ls -p /lib/modules")
+		var kver string
+		for _, l := range strings.Split(kernels, "\n") {
+			if f := strings.Split(l, "/"); len(f) > 5 && f[5] != "." && f[5] != ".." && f[5] != "" {
+				if kver != "" {
+					t.Errorf("more than one kernel: %s and %s", kver, f[5])
+				}
+				kver = f[5]
+			}
+		}
+		ko := filepath.Join(t.TempDir(), "kortstation_otp.ko")
+		debugfs(t, img, root.start, "dump /lib/modules/"+kver+"/updates/kortstation_otp.ko "+ko)
+		if _, err := os.Stat(ko); err != nil {
+			t.Errorf("the image has no kortstation_otp module for kernel %q", kver)
+		} else if info := modinfo(t, ko); !strings.HasPrefix(info["vermagic"], kver+" ") {
+			t.Errorf("kortstation_otp is built for %q, the image's kernel is %s", info["vermagic"], kver)
+		}
+		if dep, _ := extFile(t, img, root.start, "/lib/modules/"+kver+"/modules.dep"); !strings.Contains(dep, "updates/kortstation_otp.ko:") {
+			t.Error("modules.dep does not list kortstation_otp (depmod did not run)")
+		}
+		for _, p := range []string{"/usr/bin/make", "/usr/bin/gcc-12", "/usr/src/linux-headers-" + kver} {
+			if _, _, _, _, ok := extStat(t, img, root.start, p); ok {
+				t.Errorf("the image carries %s", p)
+			}
+		}
 		fstab, _ := extFile(t, img, root.start, "/etc/fstab")
 		for _, want := range []string{"/dev/mapper/ksdata  /data", "x-systemd.requires=kortstation-unlock.service", "x-systemd.device-timeout=6min", "LABEL=KSBOOT  /boot/firmware", "/data/kortstation  /var/lib/kortstation"} {
 			if !strings.Contains(fstab, want) {

@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh build   – what `make build` / `make run` need (cgo: pcsc-lite headers)
 #   scripts/install-deps.sh test    – plus the real daemons and browser the tests drive
 #   scripts/install-deps.sh appliance – arm64 cross toolchain, qemu-user, mmdebstrap,
-#                                       dpkg-dev: `make cross`, `make deb`, the rootfs check
+#                                       dpkg-dev: `make cross`, `make deb`, the rootfs check;
+#                                       qemu-system-aarch64: the OTP module's raspi3b boot
 #   scripts/install-deps.sh image   – plus what `make image` and `make bundle` need (mtools,
 #                                     dosfstools, fdisk, rauc, squashfs-tools)
 #   scripts/install-deps.sh bundle  – only what `make bundle` needs (rauc, squashfs-tools)
@@ -19,7 +20,7 @@ test+=(rauc squashfs-tools dbus openssl mtools dosfstools e2fsprogs)
 # The appliance packages: cross-building for arm64 needs the foreign
 # architecture enabled (and its package lists fetched) before
 # libpcsclite-dev:arm64 can be installed.
-appliance=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user-static mmdebstrap arch-test dpkg-dev fakeroot systemd)
+appliance=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libpcsclite-dev:arm64 qemu-user-static mmdebstrap arch-test dpkg-dev fakeroot systemd qemu-system-arm)
 image=(mtools dosfstools fdisk e2fsprogs rauc squashfs-tools openssl)
 bundle=(rauc squashfs-tools openssl)
 # The QEMU boot test of the image (images/qemu-boot.sh): qemu-system-aarch64.

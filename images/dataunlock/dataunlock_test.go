@@ -3,6 +3,7 @@ package dataunlock_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -38,29 +39,66 @@ func (v *fileVolume) Open(ctx context.Context, dev, name string, key []byte) err
 	return nil
 }
 
-// fakeOTP is the Raspberry Pi's rpi-otp-private-key script with the OTP
-// in a file: no arguments print it, -y -w KEY writes it once (bits only
-// go from 0 to 1, so a second key is refused as the firmware would).
+// fakeOTP is the kortstation_otp module's device with the OTP in a file:
+// 32 zero bytes on a new board.
 func fakeOTP(t *testing.T) (dataunlock.RPiOTP, string) {
 	t.Helper()
-	dir := t.TempDir()
-	otp := filepath.Join(dir, "otp")
-	if err := os.WriteFile(otp, []byte(strings.Repeat("00000000", 8)+"\n"), 0o600); err != nil {
+	otp := filepath.Join(t.TempDir(), "kortstation-otp")
+	if err := os.WriteFile(otp, make([]byte, 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := filepath.Join(dir, "rpi-otp-private-key")
-	body := `#!/bin/sh
-set -e
-otp="` + otp + `"
-if [ "$#" -eq 0 ]; then cat "$otp"; exit 0; fi
-[ "$1" = -y ] && [ "$2" = -w ] || { echo "usage" >&2; exit 2; }
-grep -q '^0*$' "$otp" || { echo "OTP already programmed" >&2; exit 1; }
-echo "$3" > "$otp"
-`
-	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dataunlock.RPiOTP{Command: script}, otp
+	return dataunlock.RPiOTP{Path: otp}, otp
+}
+
+// The OTP key source never takes a board it cannot read for a new one, and
+// never writes a second key over the first (issue 15, encryption at rest).
+func TestRPiOTPKeySource(t *testing.T) {
+	ctx := context.Background()
+	t.Run("blank: no secret, then provisioned once and read back", func(t *testing.T) {
+		otp, file := fakeOTP(t)
+		if _, err := otp.Secret(ctx); !errors.Is(err, dataunlock.ErrNoSecret) {
+			t.Fatalf("blank OTP: err = %v, want ErrNoSecret", err)
+		}
+		if err := otp.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		key, err := otp.Secret(ctx)
+		if err != nil || len(key) != 32 || bytes.Equal(key, make([]byte, 32)) {
+			t.Fatalf("after provisioning: %x, %v", key, err)
+		}
+		if _, err := ecdh.P256().NewPrivateKey(key); err != nil {
+			t.Errorf("the key is not a P-256 scalar, which the firmware's crypto services need: %v", err)
+		}
+		raw, _ := os.ReadFile(file)
+		if !bytes.Equal(raw, key) {
+			t.Errorf("the device holds %x, the source read %x", raw, key)
+		}
+		if err := otp.Provision(ctx); err == nil || !strings.Contains(err.Error(), "never written twice") {
+			t.Errorf("second provisioning: err = %v, want a refusal", err)
+		}
+		if again, _ := os.ReadFile(file); !bytes.Equal(again, key) {
+			t.Errorf("a second provisioning changed the OTP")
+		}
+	})
+	t.Run("no device (firmware without the key, module not loaded): an error, not a new board", func(t *testing.T) {
+		otp := dataunlock.RPiOTP{Path: filepath.Join(t.TempDir(), "absent")}
+		_, err := otp.Secret(ctx)
+		if err == nil || errors.Is(err, dataunlock.ErrNoSecret) {
+			t.Fatalf("err = %v, want an error that is not ErrNoSecret", err)
+		}
+		if err := otp.Provision(ctx); err == nil {
+			t.Errorf("provisioned a key into a device that does not exist")
+		}
+	})
+	t.Run("a short read is an error", func(t *testing.T) {
+		otp, file := fakeOTP(t)
+		if err := os.WriteFile(file, []byte{1, 2, 3}, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := otp.Secret(ctx); err == nil || errors.Is(err, dataunlock.ErrNoSecret) {
+			t.Errorf("err = %v, want a read error", err)
+		}
+	})
 }
 
 // partition is a blank 24 MiB partition image (LUKS2 needs 16 MiB of header).
@@ -156,7 +194,7 @@ func TestCardInAnotherDeviceStaysClosed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "encrypted on another device") {
 		t.Errorf("a Pi without a key: %v, want a refusal", err)
 	}
-	if got, _ := os.ReadFile(blankOTP); !bytes.Equal(got, []byte(strings.Repeat("00000000", 8)+"\n")) {
+	if got, _ := os.ReadFile(blankOTP); !bytes.Equal(got, make([]byte, 32)) {
 		t.Error("a key was written into the other Pi's OTP for a volume it cannot open")
 	}
 	if after, _ := os.ReadFile(dev); !bytes.Equal(before, after) {

@@ -15,12 +15,14 @@ package dataunlock
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -57,48 +59,62 @@ func Passphrase(secret []byte, volume string) ([]byte, error) {
 	return []byte(hex.EncodeToString(key)), nil
 }
 
-// RPiOTP is the Raspberry Pi's 256-bit OTP private key, read and written
-// with Raspberry Pi OS's rpi-otp-private-key script (through the
-// firmware's mailbox). It can be written once; it cannot be read from the
-// SD card.
+// OTPDevice is the Raspberry Pi's OTP private key as the kortstation_otp
+// kernel module (images/kmod/kortstation-otp) shows it: root only, a read
+// gives the 32-byte key (zeros where never programmed), a 32-byte write
+// programs a blank one.
+const OTPDevice = "/dev/kortstation-otp"
+
+// OTPModule is that module's name, for modprobe.
+const OTPModule = "kortstation_otp"
+
+// RPiOTP is the Raspberry Pi's 256-bit OTP private key: the SoC keeps it in
+// one-time-programmable memory only the board's firmware reads, so it
+// cannot be read from the SD card. It is reached through OTPDevice (the
+// kortstation_otp module, since the image's Debian kernel has no
+// /dev/vcio for Raspberry Pi OS's rpi-otp-private-key). It can be
+// written once.
 type RPiOTP struct {
-	// Command is the script; default "rpi-otp-private-key".
-	Command string
+	// Path is the device; default OTPDevice.
+	Path string
 }
 
 // Name is "rpi-otp".
 func (RPiOTP) Name() string { return "rpi-otp" }
 
-func (o RPiOTP) command() string {
-	if o.Command == "" {
-		return "rpi-otp-private-key"
+func (o RPiOTP) path() string {
+	if o.Path == "" {
+		return OTPDevice
 	}
-	return o.Command
+	return o.Path
 }
 
-// Secret reads the OTP key: eight 32-bit rows as 64 hex digits. All
-// zeros means never written: ErrNoSecret.
-func (o RPiOTP) Secret(ctx context.Context) ([]byte, error) {
-	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, o.command())
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("dataunlock: read the OTP key: %w: %s", err, strings.TrimSpace(errb.String()))
+// otpKeySize is the OTP key: eight 32-bit rows.
+const otpKeySize = 32
+
+// Secret reads the OTP key. All zeros means never written: ErrNoSecret. A
+// missing device is an error, never a new device: a board whose firmware
+// cannot give the key must not be taken for one that has none yet.
+func (o RPiOTP) Secret(context.Context) ([]byte, error) {
+	f, err := os.Open(o.path())
+	if err != nil {
+		return nil, fmt.Errorf("dataunlock: read the OTP key: %w", err)
 	}
-	s := strings.TrimSpace(out.String())
-	key, err := hex.DecodeString(s)
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("dataunlock: the OTP key is not 64 hex digits (%d characters read)", len(s))
+	defer f.Close()
+	key := make([]byte, otpKeySize)
+	if _, err := io.ReadFull(f, key); err != nil {
+		return nil, fmt.Errorf("dataunlock: read the OTP key from %s: %w", o.path(), err)
 	}
-	if bytes.Equal(key, make([]byte, 32)) {
+	if bytes.Equal(key, make([]byte, otpKeySize)) {
 		return nil, ErrNoSecret
 	}
 	return key, nil
 }
 
-// Provision writes a random key into the OTP. It refuses when one is
-// there already (OTP bits never go back to 0; a second key would be the
-// OR of both and lose the first).
+// Provision writes a random key into the OTP and reads it back. It refuses
+// when one is there already (OTP bits never go back to 0; a second key
+// would be the OR of both and lose the first); the module refuses that
+// too.
 func (o RPiOTP) Provision(ctx context.Context) error {
 	if _, err := o.Secret(ctx); !errors.Is(err, ErrNoSecret) {
 		if err == nil {
@@ -106,17 +122,31 @@ func (o RPiOTP) Provision(ctx context.Context) error {
 		}
 		return err
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	// A P-256 private scalar, not just 32 random bytes: Raspberry Pi's
+	// firmware crypto services read these rows as one, and refuse a
+	// value outside the curve's order.
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
 		return fmt.Errorf("dataunlock: random key: %w", err)
 	}
-	// The script takes the key as an argument: this runs once, at the
-	// first boot, before any other service.
-	var errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, o.command(), "-y", "-w", hex.EncodeToString(key))
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("dataunlock: write the OTP key: %w: %s", err, strings.TrimSpace(errb.String()))
+	key := priv.Bytes()
+	f, err := os.OpenFile(o.path(), os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("dataunlock: write the OTP key: %w", err)
+	}
+	_, werr := f.Write(key)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("dataunlock: write the OTP key: %w", werr)
+	}
+	got, err := o.Secret(ctx)
+	if err != nil {
+		return fmt.Errorf("dataunlock: read back the OTP key: %w", err)
+	}
+	if !bytes.Equal(got, key) {
+		return errors.New("dataunlock: the OTP key read back is not the key written")
 	}
 	return nil
 }
