@@ -1,21 +1,23 @@
 // Package hosttest runs the kortstation_otp kernel module's own source on
 // the build host, against a simulated Raspberry Pi firmware.
 //
-// What it proves: harness/harness.c includes images/kmod/kortstation-otp/
-// kortstation_otp.c unchanged, compiled against stand-ins for the kernel
-// headers it uses (harness/shim/), and drives its init, open, read, write and exit
-// the way the kernel would, with a simulated VideoCore firmware behind
-// rpi_firmware_property_list that keeps eight OTP rows as the real one
-// does (bits never go from 1 to 0; a program that would clear one is
-// refused). So the paths QEMU cannot reach are exercised: reading a key
-// and its byte order, programming a blank OTP, refusing a second key, an
-// all-zero key and malformed reads and writes without touching the
-// firmware, the read-back check (a bit that does not take is EIO), and
-// the failures at load (no firmware, driver not ready, a firmware without
-// the private-key tag or answering only part of it) with every firmware
-// reference put back. It also checks the module wipes its copies of the
-// key and every mailbox message, and keeps the mailbox under its lock. It
-// runs twice: built plainly with -Werror, and with AddressSanitizer and
+// What it proves: harness/harness.c includes
+// images/kmod/kortstation-otp/kortstation_otp.c unchanged, compiled against
+// stand-ins for the kernel headers it uses (harness/shim), and drives its
+// init, open, read, write and exit the way the kernel would, with a
+// simulated VideoCore firmware behind rpi_firmware_property_list that
+// keeps eight OTP rows as the real one does (bits never go from 1 to 0; a
+// program that would clear one is refused). So the paths QEMU cannot reach
+// are exercised: reading a key and its byte order, programming a blank
+// OTP, refusing a second key, an all-zero key and malformed reads and
+// writes without touching the firmware, the read-back check (a bit that
+// does not take is EIO), and the failures at load (no firmware node,
+// driver not ready, a firmware that does not know the private-key tag,
+// leaves it unanswered or answers only part of the key, device
+// registration failing) with every firmware reference put back. It also
+// checks that the module wipes its copies of the key and every mailbox
+// message, and talks to the mailbox only under its lock. It runs twice:
+// built with -Wall -Wextra -Werror, and with AddressSanitizer and
 // UndefinedBehaviorSanitizer.
 //
 // What it cannot prove: that the real mailbox and firmware behave as the
@@ -55,6 +57,7 @@ var scenarios = []string{
 	"stuck_bit_is_eio_on_read_back",
 	"firmware_refusing_program_is_an_error",
 	"firmware_without_tag_is_enodev_and_puts_firmware",
+	"firmware_leaving_tag_unanswered_is_enodev",
 	"firmware_answering_part_of_the_key_is_enodev",
 	"no_firmware_node_is_enodev",
 	"firmware_driver_not_ready_is_eagain",

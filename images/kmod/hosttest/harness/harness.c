@@ -47,6 +47,7 @@ static struct {
 	u32 rows[KS_OTP_ROWS];
 	u32 stuck[KS_OTP_ROWS];	/* bits a program does not set */
 	bool unknown_tag;	/* answers 0x80000000, data untouched (QEMU 7.2) */
+	bool tag_ignored;	/* answers the buffer, the tag untouched */
 	bool refuse_program;	/* answers a program with an error status */
 	u32 set_answer_len;	/* value length it reports for a program */
 	u32 rows_answered;	/* rows a read answers at most (0: all) */
@@ -237,6 +238,8 @@ static void firmware(u32 *buf)
 	u32 i;
 
 	buf[1] = FW_STATUS_SUCCESS;
+	if (sim.tag_ignored)
+		return;
 	if (sim.unknown_tag || (tag != KS_OTP_TAG_GET && tag != KS_OTP_TAG_SET)) {
 		*resp = FW_STATUS_SUCCESS;	/* size word 0x80000000 */
 		return;
@@ -497,6 +500,8 @@ static void short_or_offset_read_is_einval(void)
 			  dev_read(&f, buf, 32), -EINVAL);
 		expect_eq("offset after a refused read", f.f_pos, pos);
 	}
+	f.f_pos = -1;
+	expect_eq("read at offset -1", dev_read(&f, buf, 32), -EINVAL);
 	f.f_pos = 33;
 	expect_eq("read at offset 33 (EOF)", dev_read(&f, buf, 32), 0);
 	expect_bytes("buffer after refused reads (nothing copied)", buf,
@@ -529,7 +534,8 @@ static void program_blank_otp_set_answered_40(void)
 	program_blank(40);
 }
 
-/* QEMU's emulated firmware (9.1 on) answers a program with length 4. */
+/* QEMU's emulated firmware (hw/misc/bcm2835_property.c, since 2024)
+ * answers a program with value length 4 and echoes nothing. */
 static void program_blank_otp_set_answered_4(void)
 {
 	program_blank(4);
@@ -589,6 +595,8 @@ static void bad_writes_are_einval_without_program(void)
 		expect_eq("write of 32 bytes at an offset other than 0",
 			  dev_write(&f, key_a, 32), -EINVAL);
 	}
+	f.f_pos = -1;
+	expect_eq("write at offset -1", dev_write(&f, key_a, 32), -EINVAL);
 	expect_eq("mailbox programs", sim.set_calls, 0);
 	expect_eq("mailbox reads (the init probe only)", sim.get_calls, 1);
 	expect_rows(__LINE__, "rows after refused writes", blank_rows);
@@ -634,6 +642,14 @@ static void firmware_without_tag_is_enodev_and_puts_firmware(void)
 	expect_eq("device-tree node gets and puts",
 		  sim.node_gets - sim.node_puts, 0);
 	expect(!ks_fw, "ks_fw cleared after the put");
+}
+
+static void firmware_leaving_tag_unanswered_is_enodev(void)
+{
+	sim.tag_ignored = true;
+	expect_eq("module init", shim_module_init(), -ENODEV);
+	expect(!sim.registered, "no device registered");
+	expect_eq("firmware puts", sim.fw_puts, 1);
 }
 
 static void firmware_answering_part_of_the_key_is_enodev(void)
@@ -805,6 +821,7 @@ static const struct {
 	S(stuck_bit_is_eio_on_read_back),
 	S(firmware_refusing_program_is_an_error),
 	S(firmware_without_tag_is_enodev_and_puts_firmware),
+	S(firmware_leaving_tag_unanswered_is_enodev),
 	S(firmware_answering_part_of_the_key_is_enodev),
 	S(no_firmware_node_is_enodev),
 	S(firmware_driver_not_ready_is_eagain),
