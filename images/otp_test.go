@@ -21,17 +21,24 @@ import (
 // OS's rpi-otp-private-key (issue 15, encryption at rest). This builds the
 // module exactly as the image does (build-otp-module.sh, as an mmdebstrap
 // customize hook, into an arm64 root with Debian's kernel) and boots that
-// kernel on QEMU's raspi3b machine, whose emulated VideoCore mailbox the
-// kernel's own firmware driver talks to, with an initramfs whose init
+// kernel on QEMU's Raspberry Pi machines, whose emulated VideoCore mailbox
+// the kernel's own firmware driver talks to, with an initramfs whose init
 // loads the module and chooses the key source as kortstation-unlock does
-// (images/internal/otpinit).
+// (images/internal/otpinit), twice:
 //
-// QEMU's firmware, like a Pi 3's or an old Pi 4 firmware, does not know the
-// private-key tag: the test proves the module builds for and loads into the
-// image's kernel, reaches the firmware over the real mailbox, and refuses a
-// firmware that does not answer, so the unlock finds no key source and the
-// data partition stays closed. Reading and programming a real key needs a
-// Raspberry Pi 4 (docs/appliance.md, "Encryption at rest").
+//   - a firmware without the private-key tag (Debian 12's QEMU 7.2, raspi3b;
+//     like a Pi 3 or an old Pi 4 firmware): the module refuses to load, the
+//     unlock finds no key source and the data partition stays closed;
+//   - a firmware with it (QEMU 10 from bookworm-backports, which emulates
+//     the OTP, run from its own throwaway root so the host's packages are
+//     not touched; raspi4b, the station's SoC): the OTP reads blank, the
+//     first boot's provisioning programs a P-256 key through the module and
+//     reads it back, and a second key (through the key source or straight
+//     to the device), a short read and a process that is not root are all
+//     refused with the key unchanged.
+//
+// What no emulator shows is a real Pi 4's firmware (docs/appliance.md,
+// "Encryption at rest").
 func TestOTPModuleOnRaspberryPiFirmware(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
@@ -66,34 +73,127 @@ func TestOTPModuleOnRaspberryPiFirmware(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build otpinit: %v\n%s", err, out)
 	}
-	cpio := filepath.Join(dir, "initramfs.cpio")
-	writeInitramfs(t, cpio, map[string]string{
+	boot := raspiBoot{
+		kernel:    filepath.Join(root, "boot/vmlinuz-"+kver),
+		dtbDir:    filepath.Join(root, "usr/lib/linux-image-"+kver, "broadcom"),
+		initramfs: filepath.Join(dir, "initramfs.cpio"),
+	}
+	writeInitramfs(t, boot.initramfs, map[string]string{
 		"init": initBin,
 		"lib/modules/" + kver + "/updates/kortstation_otp.ko": ko,
 	})
 
-	out, rep := bootRaspi3(t, root, kver, cpio)
-	if !rep.RaspberryPi {
-		t.Errorf("the init did not see a Raspberry Pi in the device tree")
-	}
-	// The module reached the firmware through Debian's driver and the
-	// mailbox, and refused its answer: no device, no key.
-	if rep.LoadErrno != "ENODEV" || rep.Device {
-		t.Errorf("module load: %q (%s), device %v; want ENODEV and no device", rep.Load, rep.LoadErrno, rep.Device)
-	}
-	for _, want := range []string{
-		"kortstation_otp: firmware answered tag 0x00030081",
-		"kortstation_otp: the firmware does not give the private key",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("kernel log lacks %q", want)
+	t.Run("firmware without the key: the module refuses, the unlock stays closed", func(t *testing.T) {
+		out, rep := boot.run(t, "", "raspi3b", "bcm2837-rpi-3-b.dtb")
+		if !rep.RaspberryPi {
+			t.Errorf("the init did not see a Raspberry Pi in the device tree")
 		}
+		// The module reached the firmware through Debian's driver and the
+		// mailbox, and refused its answer: no device, no key.
+		if rep.LoadErrno != "ENODEV" || rep.Device {
+			t.Errorf("module load: %q (%s), device %v; want ENODEV and no device", rep.Load, rep.LoadErrno, rep.Device)
+		}
+		for _, want := range []string{
+			"kortstation_otp: firmware answered tag 0x00030081",
+			"kortstation_otp: the firmware does not give the private key",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kernel log lacks %q", want)
+			}
+		}
+		if rep.Source != "" || !strings.Contains(rep.SourceError, "gives no OTP key") || !strings.Contains(rep.SourceError, "/dev/tpmrm0") {
+			t.Errorf("key source: %q, error %q; want none, naming the OTP and the TPM", rep.Source, rep.SourceError)
+		}
+		if rep.Provision != "" {
+			t.Errorf("provisioned without an OTP: %q", rep.Provision)
+		}
+	})
+
+	t.Run("firmware with the key: provisioned once, read back, every overwrite refused", func(t *testing.T) {
+		qemu := qemuRoot(t)
+		_, rep := boot.run(t, qemu, "raspi3b", "bcm2837-rpi-3-b.dtb")
+		if !rep.RaspberryPi || rep.Load != "" || !rep.Device {
+			t.Fatalf("module: Pi %v, load %q, device %v; want it loaded with its device", rep.RaspberryPi, rep.Load, rep.Device)
+		}
+		if rep.Read != "blank" || rep.Source != "rpi-otp" {
+			t.Errorf("a new board: read %q, source %q (%s); want blank and rpi-otp", rep.Read, rep.Source, rep.SourceError)
+		}
+		if rep.Provision != "ok" || rep.AfterProvision != "key" || !rep.P256 {
+			t.Errorf("first boot: provision %q, then %q, P-256 %v; want ok, a key, a P-256 scalar", rep.Provision, rep.AfterProvision, rep.P256)
+		}
+		if !strings.Contains(rep.SecondProvision, "never written twice") {
+			t.Errorf("second provisioning: %q, want a refusal", rep.SecondProvision)
+		}
+		if rep.OverwriteErrno != "EEXIST" {
+			t.Errorf("a second key written to the device: %q, want EEXIST", rep.OverwriteErrno)
+		}
+		if rep.ShortReadErrno != "EINVAL" {
+			t.Errorf("a 16-byte read: %q, want EINVAL", rep.ShortReadErrno)
+		}
+		if !rep.KeyUnchanged {
+			t.Error("the key changed after the refused attempts")
+		}
+		if rep.NobodyOpen != "EACCES" {
+			t.Errorf("the device opened as uid 65534: %q, want EACCES", rep.NobodyOpen)
+		}
+	})
+}
+
+// qemuRoot is a throwaway amd64 root with QEMU from bookworm-backports
+// (10.x), whose raspi machines emulate the OTP with the firmware's
+// private-key tags; Debian 12's own QEMU (7.2) does not. The host's
+// packages stay as they are. KORTSTATION_QEMU_ROOT names such a root
+// built before.
+func qemuRoot(t *testing.T) string {
+	t.Helper()
+	if r := os.Getenv("KORTSTATION_QEMU_ROOT"); r != "" {
+		return r
 	}
-	if rep.Source != "" || !strings.Contains(rep.SourceError, "gives no OTP key") || !strings.Contains(rep.SourceError, "/dev/tpmrm0") {
-		t.Errorf("key source: %q, error %q; want none, naming the OTP and the TPM", rep.Source, rep.SourceError)
+	dir, err := os.MkdirTemp("", "kortstation-qemu-")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if rep.Mounts != "" {
-		t.Errorf("init mounts: %s", rep.Mounts)
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("remove %s: %v", dir, err)
+		}
+	})
+	root := filepath.Join(dir, "root")
+	mirror := strings.TrimSpace(run(t, time.Minute, nil, filepath.Join(built.repo, "images/debian-mirror.sh"), "bookworm"))
+	args := []string{
+		"--mode=root", "--arch=amd64", "--variant=apt",
+		"--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata",
+		"--aptopt=APT::Install-Recommends \"false\"",
+		"--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
+		"--dpkgopt=path-exclude=/usr/share/locale/*",
+		`--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t bookworm-backports qemu-system-arm`,
+	}
+	args = append(args, aptCache("amd64")...)
+	args = append(args, "bookworm", root, "deb "+mirror+" bookworm main", "deb "+mirror+" bookworm-backports main")
+	start := time.Now()
+	run(t, 15*time.Minute, nil, "mmdebstrap", args...)
+	version := run(t, time.Minute, nil, "chroot", root, "qemu-system-aarch64", "--version")
+	t.Logf("QEMU root: %s, %s", time.Since(start).Round(time.Second), strings.SplitN(version, "\n", 2)[0])
+	return root
+}
+
+// aptCache is mmdebstrap's options to keep downloaded packages in
+// KORTSTATION_CACHE (as build-rootfs.sh -c does), none when it is unset.
+func aptCache(arch string) []string {
+	c := os.Getenv("KORTSTATION_CACHE")
+	if c == "" {
+		return nil
+	}
+	cache := filepath.Join(c, "apt-"+arch)
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil
+	}
+	return []string{
+		"--skip=download/empty", "--skip=essential/unlink",
+		`--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+		"--setup-hook=sync-in '" + cache + "' /var/cache/apt/archives/",
+		"--customize-hook=sync-out /var/cache/apt/archives '" + cache + "'",
+		`--customize-hook=rm -f "$1"/var/cache/apt/archives/*.deb`,
 	}
 }
 
@@ -131,18 +231,7 @@ func kernelRoot(t *testing.T) string {
 		`--customize-hook=chroot "$1" env INITRD=No DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linux-image-arm64`,
 		`--customize-hook=` + hook + ` "$1"`,
 	}
-	if c := os.Getenv("KORTSTATION_CACHE"); c != "" {
-		cache := filepath.Join(c, "apt-arm64")
-		if err := os.MkdirAll(cache, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args,
-			"--skip=download/empty", "--skip=essential/unlink",
-			`--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
-			"--setup-hook=sync-in '"+cache+"' /var/cache/apt/archives/",
-			"--customize-hook=sync-out /var/cache/apt/archives '"+cache+"'",
-			`--customize-hook=rm -f "$1"/var/cache/apt/archives/*.deb`)
-	}
+	args = append(args, aptCache("arm64")...)
 	args = append(args, "bookworm", root, "deb "+mirror+" bookworm main", "deb "+security+" bookworm-security main")
 	start := time.Now()
 	run(t, 25*time.Minute, nil, "mmdebstrap", args...)
@@ -193,22 +282,59 @@ type otpReport struct {
 	Read        string `json:"read"`
 	Source      string `json:"source"`
 	SourceError string `json:"source_error"`
-	Mounts      string `json:"mounts"`
+
+	Provision       string `json:"provision"`
+	AfterProvision  string `json:"after_provision"`
+	P256            bool   `json:"p256"`
+	SecondProvision string `json:"second_provision"`
+	OverwriteErrno  string `json:"overwrite_errno"`
+	ShortReadErrno  string `json:"short_read_errno"`
+	KeyUnchanged    bool   `json:"key_unchanged"`
+	NobodyOpen      string `json:"nobody_open"`
+
+	Mounts string `json:"mounts"`
 }
 
 const otpReportPrefix = "KORTSTATION-OTP-REPORT "
 
-// bootRaspi3 boots the root's kernel on QEMU's raspi3b machine with the
-// initramfs and returns the console output and the init's report.
-func bootRaspi3(t *testing.T, root, kver, initramfs string) (string, otpReport) {
+// raspiBoot is what the tests boot: the image's kernel, its device trees,
+// and the test's initramfs.
+type raspiBoot struct {
+	kernel, dtbDir, initramfs string
+}
+
+// run boots it on QEMU's machine with the device tree dtb, with the host's
+// qemu-system-aarch64 or, when qemuRoot is set, the one in that root (the
+// files are copied in), and returns the console output and the init's
+// report.
+func (b raspiBoot) run(t *testing.T, qemuRoot, machine, dtb string) (string, otpReport) {
 	t.Helper()
-	dtb := filepath.Join(root, "usr/lib/linux-image-"+kver, "broadcom/bcm2837-rpi-3-b.dtb")
+	kernel, dtbPath, initramfs := b.kernel, filepath.Join(b.dtbDir, dtb), b.initramfs
+	var prefix []string
+	if qemuRoot != "" {
+		in := filepath.Join(qemuRoot, "tmp/raspi-boot")
+		if err := os.MkdirAll(in, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []*string{&kernel, &dtbPath, &initramfs} {
+			data, err := os.ReadFile(*f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(in, filepath.Base(*f)), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			*f = "/tmp/raspi-boot/" + filepath.Base(*f)
+		}
+		prefix = []string{"chroot", qemuRoot}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-aarch64", "-M", "raspi3b",
-		"-kernel", filepath.Join(root, "boot/vmlinuz-"+kver), "-dtb", dtb, "-initrd", initramfs,
+	args := append(prefix, "qemu-system-aarch64", "-M", machine,
+		"-kernel", kernel, "-dtb", dtbPath, "-initrd", initramfs,
 		"-append", "console=ttyAMA0 rdinit=/init panic=-1 loglevel=7",
 		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot")
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -237,10 +363,13 @@ func bootRaspi3(t *testing.T, root, kver, initramfs string) (string, otpReport) 
 		}
 	}
 	if !found {
-		t.Fatalf("no report from the init after %s:\n%s", time.Since(start).Round(time.Second), tail(console.Bytes(), 6000))
+		t.Fatalf("no report from the init on %s after %s:\n%s", machine, time.Since(start).Round(time.Second), tail(console.Bytes(), 6000))
 	}
-	t.Logf("raspi3b boot to report: %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("%s boot to report: %s", machine, time.Since(start).Round(100*time.Millisecond))
 	t.Logf("report: %+v", rep)
+	if rep.Mounts != "" {
+		t.Errorf("init mounts: %s", rep.Mounts)
+	}
 	for _, l := range strings.Split(console.String(), "\n") {
 		if strings.Contains(l, "kortstation_otp") {
 			t.Logf("console: %s", l)
