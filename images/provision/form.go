@@ -16,6 +16,9 @@ type Form struct {
 	Writer Writer
 	Log    *slog.Logger
 	Done   func() // called once, after a successful write
+	// Notice, if set, is shown above the empty form: why the form is
+	// shown, e.g. a technician's file that could not be used (Swedish).
+	Notice string
 
 	once sync.Once
 	mu   sync.Mutex // one write at a time
@@ -31,7 +34,7 @@ func (f *Form) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path != "/":
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	case r.Method == http.MethodGet:
-		f.render(w, http.StatusOK, page{})
+		f.render(w, http.StatusOK, page{Error: f.Notice})
 	case r.Method == http.MethodPost:
 		f.post(w, r)
 	default:
@@ -134,3 +137,15 @@ button{font:inherit;margin-top:1.5em;padding:.7em 2em}
 {{end}}
 </body></html>
 `))
+
+// FileNotice is the form's Notice after a technician's provisioning file
+// (name) was refused with err and deleted: what was wrong, in Swedish when
+// the error says it, and what to do now. It never holds the file's values.
+func FileNotice(name string, err error) string {
+	why := "Ett av värdena i filen kan inte användas."
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Sv != "" {
+		why = fe.Sv
+	}
+	return "Filen " + name + " på SD-kortet kunde inte användas och har tagits bort, eftersom den innehöll engångskoden. " + why + " Ange värdena här i stället."
+}
