@@ -121,7 +121,7 @@ button{font:inherit;margin-top:1.5em;padding:.7em 2em}
  if(r.ok){location.replace("/")}else{setTimeout(poll,1000)}}).catch(function(){setTimeout(poll,1000)})})();
 </script>
 {{else}}
-<p>Ange registrets adress, den engångskod och det CA-fingeravtryck som den centrala administratören gav för den här stationen.</p>
+<p>Ange registrets adress, den engångskod, det CA-fingeravtryck och det stations-ID som den centrala administratören gav för den här stationen.</p>
 {{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/" autocomplete="off">
 <label for="registry-url">Registrets adress</label>
@@ -130,8 +130,8 @@ button{font:inherit;margin-top:1.5em;padding:.7em 2em}
 <input id="enrol-code" name="enrol-code" required autocapitalize="characters" spellcheck="false">
 <label for="registry-ca-fingerprint">Registrets CA-fingeravtryck (SHA-256, 64 tecken 0–9 och A–F)</label>
 <input id="registry-ca-fingerprint" name="registry-ca-fingerprint" required autocapitalize="characters" spellcheck="false" value="{{.Fingerprint}}">
-<label for="station-id">Stations-ID (om det har angetts)</label>
-<input id="station-id" name="station-id" value="{{.StationID}}">
+<label for="station-id">Stations-ID</label>
+<input id="station-id" name="station-id" required spellcheck="false" value="{{.StationID}}">
 <button type="submit">Spara och starta</button>
 </form>
 {{end}}

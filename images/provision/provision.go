@@ -61,7 +61,7 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 type Request struct {
 	RegistryURL string // https://host[:port][/path]
 	EnrolCode   string // the one-time enrolment code (a secret)
-	StationID   string // optional; the registry may assign it at enrolment
+	StationID   string // the station the enrolment code was made for
 	RegistryCA  []byte // PEM certificate(s) of the registry's CA (technician's file only)
 	// RegistryCAFingerprint is the SHA-256 fingerprint of the registry's
 	// CA certificate as the central administrator gives it with the code:
@@ -101,7 +101,15 @@ func (r Request) pin() (string, error) {
 				Sv: "Engångskoden får bara innehålla bokstäverna A–Z, siffror och bindestreck."}
 		}
 	}
-	if id := strings.TrimSpace(r.StationID); id != "" && (strings.ContainsAny(id, " /\\\n\r\t\"'$`") || len(id) > 64) {
+	id := strings.TrimSpace(r.StationID)
+	if id == "" {
+		// kioskd's station ID must be the one the code was issued for:
+		// with another (its default) it enrols, spending the code, then
+		// refuses the certificate as not its own and never syncs.
+		return "", &FieldError{Field: "station-id", Reason: "missing: the station ID the enrolment code was made for; the central administrator gives it with the code",
+			Sv: "Stations-ID saknas. Den centrala administratören ger det tillsammans med engångskoden."}
+	}
+	if strings.ContainsAny(id, " /\\\n\r\t\"'$`") || len(id) > 64 {
 		return "", &FieldError{Field: "station-id", Reason: "at most 64 characters, no spaces, slashes or quotes",
 			Sv: "Stations-ID får vara högst 64 tecken, utan mellanslag, snedstreck eller citattecken."}
 	}
@@ -272,9 +280,7 @@ func (w Writer) Write(r Request) error {
 	env.WriteString("KIOSK_REGISTRY=remote\n")
 	fmt.Fprintf(&env, "KIOSK_REGISTRY_URL=%s\n", strings.TrimSpace(r.RegistryURL))
 	fmt.Fprintf(&env, "KIOSK_ENROL_CODE_FILE=%s\n", codePath)
-	if id := strings.TrimSpace(r.StationID); id != "" {
-		fmt.Fprintf(&env, "KIOSK_STATION_ID=%s\n", id)
-	}
+	fmt.Fprintf(&env, "KIOSK_STATION_ID=%s\n", strings.TrimSpace(r.StationID))
 	if len(r.RegistryCA) > 0 {
 		if err := w.atomic(RegistryCAFile, r.RegistryCA, 0o644); err != nil {
 			return err

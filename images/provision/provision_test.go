@@ -78,7 +78,7 @@ func TestValidate(t *testing.T) {
 	fp := strings.Repeat("0123456789abcdef", 4)
 	ca, other, leaf := selfSignedPEM(t), selfSignedPEM(t), selfSigned(t, false)
 	caFP, otherFP := grouped(fingerprintOf(t, ca), ":", 2, true), fingerprintOf(t, other)
-	good := provision.Request{RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCAFingerprint: fp}
+	good := provision.Request{RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCAFingerprint: fp}
 	cases := []struct {
 		name  string
 		edit  func(*provision.Request)
@@ -94,6 +94,10 @@ func TestValidate(t *testing.T) {
 		{"code with a newline", func(r *provision.Request) { r.EnrolCode = "ABCD\nKIOSK_X=1" }, "enrol-code"},
 		{"station id with a space", func(r *provision.Request) { r.StationID = "a b" }, "station-id"},
 		{"station id with $", func(r *provision.Request) { r.StationID = "a$b" }, "station-id"},
+		// kioskd would enrol as its default station, spend the code and
+		// then refuse the certificate made for the real one.
+		{"no station id", func(r *provision.Request) { r.StationID = "" }, "station-id"},
+		{"station id of blanks", func(r *provision.Request) { r.StationID = "  " }, "station-id"},
 		{"CA not PEM", func(r *provision.Request) { r.RegistryCA = []byte("hello") }, "registry-ca"},
 		// The registry CA must be pinned: without it kioskd never enrols.
 		{"neither CA nor fingerprint", func(r *provision.Request) { r.RegistryCAFingerprint = "" }, "registry-ca-fingerprint"},
@@ -194,12 +198,13 @@ func TestWrite(t *testing.T) {
 func TestWriteBadInputChangesNothing(t *testing.T) {
 	ca, other := selfSignedPEM(t), selfSignedPEM(t)
 	for name, r := range map[string]provision.Request{
-		"http URL":                     {RegistryURL: "http://plain.example", EnrolCode: "ABCD-1234", RegistryCA: ca},
-		"no CA and no fingerprint":     {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234"},
-		"malformed fingerprint":        {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCAFingerprint: "AB:CD:EF"},
-		"fingerprint of another CA":    {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCA: ca, RegistryCAFingerprint: fingerprintOf(t, other)},
-		"CA file without a CA in it":   {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCA: selfSigned(t, false)},
-		"good fingerprint but bad URL": {RegistryURL: "https://", EnrolCode: "ABCD-1234", RegistryCAFingerprint: fingerprintOf(t, ca)},
+		"http URL":                     {RegistryURL: "http://plain.example", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCA: ca},
+		"no station id":                {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCA: ca},
+		"no CA and no fingerprint":     {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1"},
+		"malformed fingerprint":        {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCAFingerprint: "AB:CD:EF"},
+		"fingerprint of another CA":    {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCA: ca, RegistryCAFingerprint: fingerprintOf(t, other)},
+		"CA file without a CA in it":   {RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCA: selfSigned(t, false)},
+		"good fingerprint but bad URL": {RegistryURL: "https://", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCAFingerprint: fingerprintOf(t, ca)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -240,7 +245,7 @@ func TestWriteFingerprintOnly(t *testing.T) {
 			}
 			dir := t.TempDir()
 			w := provision.Writer{Dir: dir, UID: -1, GID: -1}
-			if err := w.Write(provision.Request{RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", RegistryCAFingerprint: typed}); err != nil {
+			if err := w.Write(provision.Request{RegistryURL: "https://registry.example.se", EnrolCode: "ABCD-1234", StationID: "st-1", RegistryCAFingerprint: typed}); err != nil {
 				t.Fatal(err)
 			}
 			env, err := os.ReadFile(filepath.Join(dir, provision.EnvFile))
@@ -285,7 +290,7 @@ func TestParseFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), selfSignedPEM(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := provision.ParseFile([]byte("# from the technician\nregistry-url = https://registry.example.se\nenrol-code=\"ABCD-1234\"\nregistry-ca-file=ca.pem\n"), dir)
+	r, err := provision.ParseFile([]byte("# from the technician\nregistry-url = https://registry.example.se\nenrol-code=\"ABCD-1234\"\nstation-id=st-1\nregistry-ca-file=ca.pem\n"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +298,7 @@ func TestParseFile(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 	fp := grouped(fingerprintOf(t, selfSignedPEM(t)), ":", 2, true)
-	r, err = provision.ParseFile([]byte("registry-url=https://registry.example.se\nenrol-code=ABCD-1234\nregistry-ca-fingerprint = \""+fp+"\"\n"), dir)
+	r, err = provision.ParseFile([]byte("registry-url=https://registry.example.se\nenrol-code=ABCD-1234\nstation-id=st-1\nregistry-ca-fingerprint = \""+fp+"\"\n"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +313,7 @@ func TestParseFile(t *testing.T) {
 		t.Errorf("file without registry-ca-file or registry-ca-fingerprint: %v, want a refusal naming both", err)
 	}
 	for _, bad := range []string{"registry-url https://x", "colour=blue\n", "registry-url=https://registry.example.se\n",
-		"registry-url=https://registry.example.se\nenrol-code=ABCD-1234\nregistry-ca-fingerprint=" + fp[:len(fp)-3] + "\n"} {
+		"registry-url=https://registry.example.se\nenrol-code=ABCD-1234\nstation-id=st-1\nregistry-ca-fingerprint=" + fp[:len(fp)-3] + "\n"} {
 		if _, err := provision.ParseFile([]byte(bad), dir); err == nil {
 			t.Errorf("ParseFile(%q) succeeded, want an error", bad)
 		}
@@ -388,7 +393,7 @@ func TestForm(t *testing.T) {
 	nothingWritten("a form without a fingerprint")
 
 	// A malformed fingerprint: refused, shown again for correction.
-	code, body = post(url.Values{"registry-url": {"https://registry.example.se"}, "enrol-code": {"SECRET-CODE-1"}, "registry-ca-fingerprint": {"AB:CD:EF:01"}})
+	code, body = post(url.Values{"registry-url": {"https://registry.example.se"}, "enrol-code": {"SECRET-CODE-1"}, "station-id": {"st-9"}, "registry-ca-fingerprint": {"AB:CD:EF:01"}})
 	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "64 tecken") || !strings.Contains(body, `value="AB:CD:EF:01"`) {
 		t.Fatalf("malformed fingerprint: got %d, want 422 saying 64 characters, with the value shown again", code)
 	}
@@ -398,7 +403,14 @@ func TestForm(t *testing.T) {
 	nothingWritten("a malformed fingerprint")
 
 	fp := grouped(fingerprintOf(t, selfSignedPEM(t)), " ", 4, true)
+	// No station ID: refused, saying who gives it.
 	code, body = post(url.Values{"registry-url": {"https://registry.example.se"}, "enrol-code": {"SECRET-CODE-1"}, "registry-ca-fingerprint": {fp}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "Stations-ID saknas") || strings.Contains(body, "SECRET-CODE-1") {
+		t.Fatalf("no station ID: got %d, want 422 saying it is missing, without the code", code)
+	}
+	nothingWritten("a form without a station ID")
+
+	code, body = post(url.Values{"registry-url": {"https://registry.example.se"}, "enrol-code": {"SECRET-CODE-1"}, "station-id": {"st-9"}, "registry-ca-fingerprint": {fp}})
 	if code != http.StatusOK || !strings.Contains(body, `id="done"`) {
 		t.Fatalf("good form: got %d, want 200 and the starting page", code)
 	}
