@@ -116,7 +116,15 @@ done
 grep -q 'root=/dev/mmcblk0p5' <<<"$cmdline" || fail "cmdline.txt does not boot slot A's root: $cmdline"
 
 # A technician's provisioning: kortstation-provision.conf on partition 1.
-printf '# qemu-boot.sh\nregistry-url=https://10.0.2.2:9443\nenrol-code=QEMU-BOOT-0001\nstation-id=qemu-boot\n' > "$work/kortstation-provision.conf"
+# Provisioning requires the registry's CA pinned; nothing answers at the
+# address, so a throwaway CA's SHA-256 fingerprint (as the central
+# administrator would give it with the code) keeps the file valid.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj "/CN=qemu-boot throwaway registry CA" -addext basicConstraints=critical,CA:TRUE \
+	-keyout "$work/registry-ca-key.pem" -out "$work/registry-ca.pem" 2>/dev/null
+fp=$(openssl x509 -in "$work/registry-ca.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+[ ${#fp} -eq 95 ] || fail "no SHA-256 fingerprint of the throwaway registry CA: $fp"
+printf '# qemu-boot.sh\nregistry-url=https://10.0.2.2:9443\nenrol-code=QEMU-BOOT-0001\nstation-id=qemu-boot\nregistry-ca-fingerprint=%s\n' "$fp" > "$work/kortstation-provision.conf"
 mcopy -i "$disk@@$p1" "$work/kortstation-provision.conf" ::/kortstation-provision.conf
 
 if [ -n "$patch" ]; then

@@ -16,6 +16,9 @@ type Form struct {
 	Writer Writer
 	Log    *slog.Logger
 	Done   func() // called once, after a successful write
+	// Notice, if set, is shown above the empty form: why the form is
+	// shown, e.g. a technician's file that could not be used (Swedish).
+	Notice string
 
 	once sync.Once
 	mu   sync.Mutex // one write at a time
@@ -31,7 +34,7 @@ func (f *Form) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path != "/":
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	case r.Method == http.MethodGet:
-		f.render(w, http.StatusOK, page{})
+		f.render(w, http.StatusOK, page{Error: f.Notice})
 	case r.Method == http.MethodPost:
 		f.post(w, r)
 	default:
@@ -46,10 +49,13 @@ func (f *Form) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := Request{
-		RegistryURL: r.PostForm.Get("registry-url"),
-		EnrolCode:   r.PostForm.Get("enrol-code"),
-		StationID:   r.PostForm.Get("station-id"),
+		RegistryURL:           r.PostForm.Get("registry-url"),
+		EnrolCode:             r.PostForm.Get("enrol-code"),
+		StationID:             r.PostForm.Get("station-id"),
+		RegistryCAFingerprint: r.PostForm.Get("registry-ca-fingerprint"),
 	}
+	// What the form shows again after a refusal: never the code.
+	again := page{RegistryURL: req.RegistryURL, StationID: req.StationID, Fingerprint: req.RegistryCAFingerprint}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if Provisioned(f.Writer.Dir) {
@@ -60,12 +66,17 @@ func (f *Form) post(w http.ResponseWriter, r *http.Request) {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			// The entered address is shown again; the code never is.
-			f.Log.Info("provisioning value rejected", "field", fe.Field)
-			f.render(w, http.StatusUnprocessableEntity, page{Error: fieldText[fe.Field] + " " + fe.Reason, RegistryURL: req.RegistryURL, StationID: req.StationID})
+			f.Log.Info("provisioning value rejected", "field", fe.Field, "reason", fe.Reason)
+			again.Error = fe.Sv
+			if again.Error == "" {
+				again.Error = "Ett av värdena kan inte användas. Kontrollera dem och försök igen."
+			}
+			f.render(w, http.StatusUnprocessableEntity, again)
 			return
 		}
 		f.Log.Error("provisioning failed", "err", err)
-		f.render(w, http.StatusInternalServerError, page{Error: "Kunde inte spara: " + err.Error(), RegistryURL: req.RegistryURL, StationID: req.StationID})
+		again.Error = "Kunde inte spara: " + err.Error()
+		f.render(w, http.StatusInternalServerError, again)
 		return
 	}
 	f.Log.Info("station provisioned", "registry_url", req.RegistryURL)
@@ -75,17 +86,11 @@ func (f *Form) post(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var fieldText = map[string]string{
-	"registry-url": "Registrets adress:",
-	"enrol-code":   "Engångskoden:",
-	"station-id":   "Stations-ID:",
-	"registry-ca":  "Registrets CA:",
-}
-
 type page struct {
 	Error       string
 	RegistryURL string
 	StationID   string
+	Fingerprint string
 	Done        bool
 }
 
@@ -116,17 +121,31 @@ button{font:inherit;margin-top:1.5em;padding:.7em 2em}
  if(r.ok){location.replace("/")}else{setTimeout(poll,1000)}}).catch(function(){setTimeout(poll,1000)})})();
 </script>
 {{else}}
-<p>Ange registrets adress och den engångskod som den centrala administratören gav för den här stationen.</p>
+<p>Ange registrets adress, den engångskod, det CA-fingeravtryck och det stations-ID som den centrala administratören gav för den här stationen.</p>
 {{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/" autocomplete="off">
 <label for="registry-url">Registrets adress</label>
 <input id="registry-url" name="registry-url" type="url" required placeholder="https://register.example.se" value="{{.RegistryURL}}">
 <label for="enrol-code">Engångskod</label>
 <input id="enrol-code" name="enrol-code" required autocapitalize="characters" spellcheck="false">
-<label for="station-id">Stations-ID (om det har angetts)</label>
-<input id="station-id" name="station-id" value="{{.StationID}}">
+<label for="registry-ca-fingerprint">Registrets CA-fingeravtryck (SHA-256, 64 tecken 0–9 och A–F)</label>
+<input id="registry-ca-fingerprint" name="registry-ca-fingerprint" required autocapitalize="characters" spellcheck="false" value="{{.Fingerprint}}">
+<label for="station-id">Stations-ID</label>
+<input id="station-id" name="station-id" required spellcheck="false" value="{{.StationID}}">
 <button type="submit">Spara och starta</button>
 </form>
 {{end}}
 </body></html>
 `))
+
+// FileNotice is the form's Notice after a technician's provisioning file
+// (name) was refused with err and deleted: what was wrong, in Swedish when
+// the error says it, and what to do now. It never holds the file's values.
+func FileNotice(name string, err error) string {
+	why := "Ett av värdena i filen kan inte användas."
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Sv != "" {
+		why = fe.Sv
+	}
+	return "Filen " + name + " på SD-kortet kunde inte användas och har tagits bort, eftersom den innehöll engångskoden. " + why + " Ange värdena här i stället."
+}

@@ -82,37 +82,47 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		log.Info("already provisioned")
 		return done()
 	}
+	notice := ""
 	if *fromFile != "" {
 		b, err := os.ReadFile(*fromFile)
 		switch {
 		case err == nil:
 			req, err := provision.ParseFile(b, filepath.Dir(*fromFile))
-			if err != nil {
-				return fmt.Errorf("%s: %w", *fromFile, err)
+			if err == nil {
+				err = w.Write(req)
 			}
-			if err := w.Write(req); err != nil {
-				return err
+			var fe *provision.FieldError
+			if err != nil && !errors.As(err, &fe) {
+				return fmt.Errorf("%s: %w", *fromFile, err) // kept for the next try
 			}
-			// The file holds the one-time code: it must not stay on the card.
-			if err := os.Remove(*fromFile); err != nil {
-				log.Warn("could not delete the provisioning file", "path", *fromFile, "err", err)
+			// The file holds the one-time code: it must not stay on the
+			// card, used or refused.
+			if rerr := os.Remove(*fromFile); rerr != nil {
+				log.Warn("could not delete the provisioning file", "path", *fromFile, "err", rerr)
 			}
-			log.Info("provisioned from file", "path", *fromFile)
-			return done()
+			if err == nil {
+				log.Info("provisioned from file", "path", *fromFile)
+				return done()
+			}
+			// A file that cannot provision (e.g. no pin of the registry's
+			// CA) is said on the screen, where the form takes over, not
+			// only in the journal.
+			log.Error("provisioning file refused; serving the form", "path", *fromFile, "err", err)
+			notice = provision.FileNotice(filepath.Base(*fromFile), err)
 		case !errors.Is(err, os.ErrNotExist):
 			return fmt.Errorf("read %s: %w", *fromFile, err)
 		}
 	}
-	return serve(ctx, *listen, w, log, done)
+	return serve(ctx, *listen, w, log, notice, done)
 }
 
-func serve(ctx context.Context, addr string, w provision.Writer, log *slog.Logger, done func() error) error {
+func serve(ctx context.Context, addr string, w provision.Writer, log *slog.Logger, notice string, done func() error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	finished := make(chan struct{})
-	form := &provision.Form{Writer: w, Log: log, Done: func() { close(finished) }}
+	form := &provision.Form{Writer: w, Log: log, Notice: notice, Done: func() { close(finished) }}
 	srv := &http.Server{Handler: form, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
