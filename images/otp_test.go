@@ -84,7 +84,7 @@ func TestOTPModuleOnRaspberryPiFirmware(t *testing.T) {
 	})
 
 	t.Run("firmware without the key: the module refuses, the unlock stays closed", func(t *testing.T) {
-		out, rep := boot.run(t, "", "raspi3b", "bcm2837-rpi-3-b.dtb")
+		out, rep := boot.run(t, nil, "raspi3b", "bcm2837-rpi-3-b.dtb")
 		if !rep.RaspberryPi {
 			t.Errorf("the init did not see a Raspberry Pi in the device tree")
 		}
@@ -110,7 +110,7 @@ func TestOTPModuleOnRaspberryPiFirmware(t *testing.T) {
 	})
 
 	t.Run("firmware with the key: provisioned once, read back, every overwrite refused", func(t *testing.T) {
-		qemu := qemuRoot(t)
+		qemu := qemu10(t)
 		_, rep := boot.run(t, qemu, "raspi3b", "bcm2837-rpi-3-b.dtb")
 		if !rep.RaspberryPi || rep.Load != "" || !rep.Device {
 			t.Fatalf("module: Pi %v, load %q, device %v; want it loaded with its device", rep.RaspberryPi, rep.Load, rep.Device)
@@ -139,15 +139,16 @@ func TestOTPModuleOnRaspberryPiFirmware(t *testing.T) {
 	})
 }
 
-// qemuRoot is a throwaway amd64 root with QEMU from bookworm-backports
-// (10.x), whose raspi machines emulate the OTP with the firmware's
-// private-key tags; Debian 12's own QEMU (7.2) does not. The host's
-// packages stay as they are. KORTSTATION_QEMU_ROOT names such a root
-// built before.
-func qemuRoot(t *testing.T) string {
+// qemu10 is the command that runs QEMU 10 from a throwaway root
+// (images/qemu-root.sh), whose raspi machines emulate the OTP with the
+// firmware's private-key tags; Debian 12's own QEMU (7.2) does not. The
+// host's packages stay as they are. KORTSTATION_QEMU_ROOT names such a
+// root built before.
+func qemu10(t *testing.T) []string {
 	t.Helper()
 	if r := os.Getenv("KORTSTATION_QEMU_ROOT"); r != "" {
-		return r
+		libs := r + "/usr/lib/x86_64-linux-gnu:" + r + "/lib/x86_64-linux-gnu"
+		return []string{"env", "QEMU_MODULE_DIR=" + r + "/usr/lib/x86_64-linux-gnu/qemu", r + "/lib64/ld-linux-x86-64.so.2", "--library-path", libs, r + "/usr/bin/qemu-system-aarch64", "-L", r + "/usr/share/qemu"}
 	}
 	dir, err := os.MkdirTemp("", "kortstation-qemu-")
 	if err != nil {
@@ -158,23 +159,21 @@ func qemuRoot(t *testing.T) string {
 			t.Logf("remove %s: %v", dir, err)
 		}
 	})
-	root := filepath.Join(dir, "root")
-	mirror := strings.TrimSpace(run(t, time.Minute, nil, filepath.Join(built.repo, "images/debian-mirror.sh"), "bookworm"))
-	args := []string{
-		"--mode=root", "--arch=amd64", "--variant=apt",
-		"--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata",
-		"--aptopt=APT::Install-Recommends \"false\"",
-		"--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
-		"--dpkgopt=path-exclude=/usr/share/locale/*",
-		`--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t bookworm-backports qemu-system-arm`,
+	args := []string{"-o", filepath.Join(dir, "root")}
+	if c := os.Getenv("KORTSTATION_CACHE"); c != "" {
+		args = append(args, "-c", c)
 	}
-	args = append(args, aptCache("amd64")...)
-	args = append(args, "bookworm", root, "deb "+mirror+" bookworm main", "deb "+mirror+" bookworm-backports main")
 	start := time.Now()
-	run(t, 15*time.Minute, nil, "mmdebstrap", args...)
-	version := run(t, time.Minute, nil, "chroot", root, "qemu-system-aarch64", "--version")
-	t.Logf("QEMU root: %s, %s", time.Since(start).Round(time.Second), strings.SplitN(version, "\n", 2)[0])
-	return root
+	// run's output holds mmdebstrap's log too (stderr): the command is the
+	// last line.
+	lines := strings.Split(strings.TrimSpace(run(t, 15*time.Minute, nil, filepath.Join(built.repo, "images/qemu-root.sh"), args...)), "\n")
+	cmd := strings.Fields(lines[len(lines)-1])
+	if len(cmd) == 0 || cmd[0] != "env" {
+		t.Fatalf("images/qemu-root.sh printed no command: %q", lines[len(lines)-1])
+	}
+	out := run(t, time.Minute, nil, cmd[0], append(cmd[1:], "--version")...)
+	t.Logf("QEMU root: %s, %s", time.Since(start).Round(time.Second), strings.SplitN(out, "\n", 2)[0])
+	return cmd
 }
 
 // aptCache is mmdebstrap's options to keep downloaded packages in
@@ -304,34 +303,17 @@ type raspiBoot struct {
 }
 
 // run boots it on QEMU's machine with the device tree dtb, with the host's
-// qemu-system-aarch64 or, when qemuRoot is set, the one in that root (the
-// files are copied in), and returns the console output and the init's
-// report.
-func (b raspiBoot) run(t *testing.T, qemuRoot, machine, dtb string) (string, otpReport) {
+// qemu-system-aarch64 or the command qemu, and returns the console output
+// and the init's report.
+func (b raspiBoot) run(t *testing.T, qemu []string, machine, dtb string) (string, otpReport) {
 	t.Helper()
-	kernel, dtbPath, initramfs := b.kernel, filepath.Join(b.dtbDir, dtb), b.initramfs
-	var prefix []string
-	if qemuRoot != "" {
-		in := filepath.Join(qemuRoot, "tmp/raspi-boot")
-		if err := os.MkdirAll(in, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []*string{&kernel, &dtbPath, &initramfs} {
-			data, err := os.ReadFile(*f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(in, filepath.Base(*f)), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			*f = "/tmp/raspi-boot/" + filepath.Base(*f)
-		}
-		prefix = []string{"chroot", qemuRoot}
+	if len(qemu) == 0 {
+		qemu = []string{"qemu-system-aarch64"}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	args := append(prefix, "qemu-system-aarch64", "-M", machine,
-		"-kernel", kernel, "-dtb", dtbPath, "-initrd", initramfs,
+	args := append(append([]string{}, qemu...), "-M", machine,
+		"-kernel", b.kernel, "-dtb", filepath.Join(b.dtbDir, dtb), "-initrd", b.initramfs,
 		"-append", "console=ttyAMA0 rdinit=/init panic=-1 loglevel=7",
 		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot")
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
