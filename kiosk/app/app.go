@@ -88,6 +88,8 @@ func Main(ctx context.Context, env Env) error {
 		return auditVerify(ctx, cfg, env, log)
 	case "selftest":
 		return selftest(ctx, cfg, env, log)
+	case "trust":
+		return trustCmd(ctx, cfg, env, log, rest)
 	case "health":
 		return healthCmd(ctx, cfg, env, log, rest)
 	case "sync":
@@ -186,6 +188,13 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 		return fmt.Errorf("record start: %w", err)
 	}
 
+	// A provisioned station's first start: enrol before anything needs
+	// the SITHS roots that come with enrolment.
+	notify := sdnotify.New(env.Getenv)
+	if err := enrolFirst(ctx, cfg, notify, log); err != nil {
+		return err
+	}
+
 	b := bus.New()
 	reg := metrics.NewRegistry()
 	registerStoreMetrics(reg, st, b)
@@ -249,7 +258,6 @@ func serve(ctx context.Context, cfg config.Config, env Env, log *slog.Logger) er
 	if env.Ready != nil {
 		env.Ready(ln.Addr().String())
 	}
-	notify := sdnotify.New(env.Getenv)
 	if err := notify.Send("READY=1\nSTATUS=serving"); err != nil {
 		log.Warn("systemd notify", "err", err)
 	}

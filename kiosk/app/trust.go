@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,18 +13,22 @@ import (
 	"github.com/kortstation/kortstation/kiosk/config"
 	"github.com/kortstation/kortstation/kiosk/store"
 	"github.com/kortstation/kortstation/kiosk/trust"
+	"github.com/kortstation/kortstation/sync/client/enrol"
+	"github.com/kortstation/kortstation/sync/pki"
 )
 
 // devCRLDays is how long the development CA's CRL is valid: longer than
 // any clock jump a test makes.
 const devCRLDays = 30
 
-// cardTrust builds what decides whose cards the station trusts: the
-// configured SITHS roots (trust-anchors), with the intermediates and CRLs
-// the registry distributes (the store's reference data). In simulation
-// without configured roots, the development CA that issues the dev panel's
-// cards is the root, and its CRL (revoking nothing) is added to the
-// registry's material.
+// cardTrust builds what decides whose cards the station trusts: the SITHS
+// roots, with the intermediates and CRLs the registry distributes (the
+// store's reference data, which never adds a root). The roots are, in
+// order: the configured trust-anchors file; in simulation, the development
+// CA that issues the dev panel's cards (its CRL, revoking nothing, is added
+// to the registry's material); else, with registry=remote, the roots the
+// registry gave at enrolment (station/trust-anchors.pem, written only by
+// enrolment). Without roots the station does not serve.
 func cardTrust(ctx context.Context, cfg config.Config, st *store.Store, hw *hardware, clk clock.Clock, log *slog.Logger) (*trust.Verifier, func(context.Context) (trust.Material, error), error) {
 	var anchors []byte
 	var extra []*x509.RevocationList
@@ -34,7 +39,14 @@ func cardTrust(ctx context.Context, cfg config.Config, st *store.Store, hw *hard
 			return nil, nil, &config.KeyError{Key: "trust-anchors", Reason: err.Error()}
 		}
 		anchors = b
-	case cfg.Simulation && hw.devCards != nil:
+	case !cfg.Simulation && cfg.Registry == "remote":
+		b, err := enrolledAnchors(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		anchors = b
+		log.Info("cards are trusted by the SITHS roots from enrolment", "file", enrol.TrustAnchorsFile(identityDir(cfg)))
+	case cfg.Simulation && hw != nil && hw.devCards != nil:
 		anchors = hw.devCards.ca.CertificatePEM()
 		now := clk.Now()
 		der, err := hw.devCards.ca.CRL(now.Unix(), now.Add(-time.Hour), now.AddDate(0, 0, devCRLDays))
@@ -70,4 +82,22 @@ func cardTrust(ctx context.Context, cfg config.Config, st *store.Store, hw *hard
 		log.Warn("trust material not used", "err", e)
 	}
 	return v, material, nil
+}
+
+// enrolledAnchors reads and checks the SITHS roots enrolment left in the
+// station's identity directory: each a CA certificate, as at enrolment.
+func enrolledAnchors(cfg config.Config) ([]byte, error) {
+	path := enrol.TrustAnchorsFile(identityDir(cfg))
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &config.KeyError{Key: "trust-anchors", Reason: "not set, and the station has no SITHS roots from enrolment (" + path +
+			"): enrol it with a one-time code (enrol-code; a station enrolled before roots came with enrolment needs a replacement code), or set trust-anchors"}
+	}
+	if err != nil {
+		return nil, &config.KeyError{Key: "trust-anchors", Reason: "the SITHS roots from enrolment: " + err.Error()}
+	}
+	if _, err := pki.ParseTrustAnchors(b); err != nil {
+		return nil, &config.KeyError{Key: "trust-anchors", Reason: "the SITHS roots from enrolment (" + path + "): " + err.Error()}
+	}
+	return b, nil
 }

@@ -334,7 +334,7 @@ func fields() []field {
 		mk("simulation", "development: simulated hardware driven from the dev panel, demo data (make run sets it)", false, func() (func(*Config) string, func(*Config, string) error) {
 			return boolean(func(c *Config) *bool { return &c.Simulation })
 		}),
-		mk("trust-anchors", "PEM file with the SITHS root certificates (e-id roots) every card certificate must chain to; intermediates and CRLs come from the registry (required to serve, but for simulation, which trusts its own development CA)", false, func() (func(*Config) string, func(*Config, string) error) {
+		mk("trust-anchors", "PEM file with the SITHS root certificates (e-id roots) every card certificate must chain to; intermediates and CRLs come from the registry. Empty: with registry=remote the roots the registry gave at enrolment (data-dir/station/trust-anchors.pem); simulation trusts its own development CA", false, func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.TrustAnchors })
 		}),
 		mk("crl-grace", "how long past its nextUpdate a CRL from the registry is still relied on; after that, logins wait for a fresh CRL", false, func() (func(*Config) string, func(*Config, string) error) {
@@ -405,7 +405,8 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, []s
 			"  audit verify   walk the audit chain and report the first broken entry\n"+
 			"  sync --once    reconcile with the registry once and exit\n"+
 			"  retention --once  remove personal data the registry archived longer ago than -retention, and exit\n"+
-			"  enrol          obtain this station's certificate with a one-time code\n"+
+			"  enrol          obtain this station's certificate and SITHS roots with a one-time code\n"+
+			"  trust verify CERT.pem  check a card certificate against the station's card trust (roots, intermediates, CRLs)\n"+
 			"  selftest       open the store, run migrations, check the audit chain, exit\n"+
 			"  health         after a boot: kioskd serves, store, audit chain, registry (kioskd health -h)\n"+
 			"  version        print the version (also --version)\n\nFlags (each also settable from the environment and the config file):\n")
@@ -500,8 +501,10 @@ func (c *Config) ValidateServe() error {
 	if c.Registry == "" {
 		return &KeyError{Key: "registry", Reason: "not set: a station needs registry=remote (with registry-url) or registry=embedded"}
 	}
-	if c.TrustAnchors == "" && !c.Simulation {
-		return &KeyError{Key: "trust-anchors", Reason: "not set: a station needs the SITHS root certificates to know whose cards to trust"}
+	// With registry=remote the roots come with enrolment (kiosk/app checks
+	// that they are there, enrolling first when they are not).
+	if c.TrustAnchors == "" && !c.Simulation && c.Registry != "remote" {
+		return &KeyError{Key: "trust-anchors", Reason: "not set: a station needs the SITHS root certificates to know whose cards to trust (with registry=remote it gets them at enrolment)"}
 	}
 	return nil
 }

@@ -33,13 +33,22 @@ func TestDefaultsAreValidAndDerived(t *testing.T) {
 	if !c.RequireClock {
 		t.Error("a production station does not require its clock synchronised")
 	}
-	// Nor without the SITHS roots its cards must chain to.
-	c2, _, err := Load([]string{"-registry", "remote", "-registry-url", "https://registry.example.se"}, env(nil), io.Discard)
+	// Nor without the SITHS roots its cards must chain to, unless a
+	// remote registry gives them at enrolment (kiosk/app then insists on
+	// the enrolled roots).
+	c2, _, err := Load([]string{"-registry", "embedded"}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c2.ValidateServe(); err == nil || err.(*KeyError).Key != "trust-anchors" {
 		t.Errorf("serving without trust anchors: got %v, want a trust-anchors key error", err)
+	}
+	c3, _, err := Load([]string{"-registry", "remote", "-registry-url", "https://registry.example.se"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c3.ValidateServe(); err != nil {
+		t.Errorf("a remote-registry station without trust-anchors (roots from enrolment): %v", err)
 	}
 	wantHosts := "127.0.0.1:8080,localhost:8080,[::1]:8080"
 	if got := strings.Join(c.AllowedHosts, ","); got != wantHosts {

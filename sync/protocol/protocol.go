@@ -297,11 +297,18 @@ type EnrolRequest struct {
 	CSRPEM string `json:"csr_pem"`
 }
 
-// EnrolResponse carries the station's identity.
+// EnrolResponse carries the station's identity and the SITHS root
+// certificates (trust anchors) every operator's and attestor's card
+// certificate must chain to. The roots come only with enrolment, over the
+// channel pinned by the registry CA's fingerprint; reference data never
+// carries roots.
 type EnrolResponse struct {
 	StationID string `json:"station_id"`
 	CertPEM   string `json:"cert_pem"`
 	CAPEM     string `json:"ca_pem"`
+	// TrustAnchorsPEM is one or more CERTIFICATE blocks, each a CA that
+	// may sign certificates (the station refuses the enrolment otherwise).
+	TrustAnchorsPEM string `json:"trust_anchors_pem"`
 }
 
 // Error codes in ErrorBody.Code.
@@ -311,8 +318,11 @@ const (
 	CodeIdentityMismatch = "identity_mismatch"
 	CodeUnknownStation   = "unknown_station"
 	CodeBadCode          = "bad_enrolment_code"
-	CodeInternal         = "internal"
-	CodeUnsupported      = "unsupported_version"
+	// CodeNoTrustAnchors: the registry has no SITHS roots to hand out, so
+	// it refuses to enrol (503; the code is not spent).
+	CodeNoTrustAnchors = "no_trust_anchors"
+	CodeInternal       = "internal"
+	CodeUnsupported    = "unsupported_version"
 	// CodeRevoked: the station's certificate was revoked (a request on a
 	// connection opened before the revocation; new connections are refused
 	// in the TLS handshake).

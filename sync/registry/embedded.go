@@ -28,6 +28,11 @@ type EmbeddedOptions struct {
 	// shipments (make run's simulation only: a real site's registry starts
 	// empty, so no demo administrator can ever log in there).
 	Demo bool
+	// TrustAnchors are the SITHS roots (PEM) the registry gives the
+	// station at enrolment. Default: a root made for this start whose key
+	// is thrown away, so it vouches for no card (make run's simulation
+	// trusts its development card CA instead, kiosk/app cardTrust).
+	TrustAnchors []byte
 }
 
 // Embedded is a registry running in-process for `make run`.
@@ -61,7 +66,15 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger, opt Em
 	regDir := filepath.Join(dataDir, "registry")
 	_, statErr := os.Stat(filepath.Join(regDir, "registry.db"))
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	srv, err := Open(ctx, Config{DataDir: regDir, Logger: log})
+	anchors := opt.TrustAnchors
+	if len(anchors) == 0 {
+		ca, _, err := pki.NewCA("Kortstation embedded registry placeholder root (issues no card)", 365*24*time.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("registry: placeholder root: %w", err)
+		}
+		anchors = ca.CertPEM
+	}
+	srv, err := Open(ctx, Config{DataDir: regDir, Logger: log, TrustAnchors: anchors})
 	if err != nil {
 		return nil, err
 	}

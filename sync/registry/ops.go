@@ -27,6 +27,9 @@ var (
 	ErrInvalid  = errors.New("invalid input")
 	ErrNotFound = errors.New("not found")
 	ErrBadCode  = errors.New("enrolment code unknown, used or expired")
+	// ErrNoTrustAnchors: the registry was given no SITHS roots to hand
+	// out, so it enrols no station (Config.TrustAnchors).
+	ErrNoTrustAnchors = errors.New("the registry has no SITHS root certificates (trust anchors) to give the station; it enrols none until it is configured with them")
 )
 
 var stationIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -93,6 +96,10 @@ func hashCode(code string) string {
 // replacement code (NewReplacementEnrolCode), and its old certificate is
 // revoked.
 func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protocol.EnrolResponse, error) {
+	if len(bytes.TrimSpace(s.cfg.TrustAnchors)) == 0 {
+		// Checked before the code is looked at: it is not spent.
+		return protocol.EnrolResponse{}, ErrNoTrustAnchors
+	}
 	csr, err := pki.ParseCSR(csrPEM)
 	if err != nil {
 		return protocol.EnrolResponse{}, fmt.Errorf("registry: %w: %w", ErrInvalid, err)
@@ -130,7 +137,7 @@ func (s *Server) Enrol(ctx context.Context, code string, csrPEM []byte) (protoco
 		if err := recordStationCert(ctx, tx, station, serial, certPEM); err != nil {
 			return err
 		}
-		resp = protocol.EnrolResponse{StationID: station, CertPEM: string(certPEM), CAPEM: string(s.ca.CertPEM)}
+		resp = protocol.EnrolResponse{StationID: station, CertPEM: string(certPEM), CAPEM: string(s.ca.CertPEM), TrustAnchorsPEM: string(s.cfg.TrustAnchors)}
 		return nil
 	})
 	if err != nil {
@@ -157,6 +164,9 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrBadCode):
 		protocol.WriteError(w, http.StatusForbidden, protocol.CodeBadCode, err.Error())
+	case errors.Is(err, ErrNoTrustAnchors):
+		s.log.Error("enrolment refused: the registry has no SITHS roots to hand out (registryd -trust-anchors)")
+		protocol.WriteError(w, http.StatusServiceUnavailable, protocol.CodeNoTrustAnchors, err.Error())
 	case errors.Is(err, ErrInvalid):
 		protocol.WriteError(w, http.StatusBadRequest, protocol.CodeBadRequest, err.Error())
 	case err != nil:

@@ -12,6 +12,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -61,6 +62,12 @@ type Config struct {
 	// JobEvery is how often the deadline jobs run (default 15 min),
 	// MailEvery how often the outbox is sent (default 30 s).
 	JobEvery, MailEvery time.Duration
+	// TrustAnchors are the SITHS root certificates (PEM) handed to each
+	// station at enrolment: the roots its operators' and attestors' cards
+	// must chain to. Each must be a CA certificate (pki.ParseTrustAnchors);
+	// Open refuses bad ones. Without them the registry refuses to enrol
+	// (ErrNoTrustAnchors): a station must never be left without roots.
+	TrustAnchors []byte
 }
 
 // Server is the registry.
@@ -109,6 +116,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	} else {
 		clk = funcClock(cfg.Now)
+	}
+	if len(bytes.TrimSpace(cfg.TrustAnchors)) != 0 {
+		if _, err := pki.ParseTrustAnchors(cfg.TrustAnchors); err != nil {
+			return nil, fmt.Errorf("registry: trust anchors: %w", err)
+		}
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 25 * time.Second

@@ -24,11 +24,13 @@ import (
 	"time"
 
 	"github.com/kortstation/kortstation/kiosk/audit"
+	"github.com/kortstation/kortstation/sync/pki"
 	"github.com/kortstation/kortstation/sync/registry"
 )
 
 const usage = `usage:
   registryd serve [-data DIR] [-database URL|FILE] [-listen ADDR] [-hosts a,b] [-seed STATION] [-metrics ADDR|-]
+                  -trust-anchors FILE   (required: the SITHS root CA certificates, PEM, each station gets at enrolment)
                   [-admin ADDR|-] -console-anchors FILE -console-roles FILE [-console-cert FILE -console-key FILE] [-console-crl-grace D]
                   (the console is HTTPS with SITHS client certificates; -admin - runs without it)
                   [-smtp-relay HOST:PORT -smtp-from ADDR [-smtp-starttls required|opportunistic|none]
@@ -63,6 +65,10 @@ const usage = `usage:
 
 // ErrUsage is returned for a malformed command line.
 var ErrUsage = errors.New("bad usage")
+
+// ErrNoTrustAnchors: serve was not given usable SITHS roots to hand the
+// stations at enrolment (-trust-anchors); it does not start.
+var ErrNoTrustAnchors = errors.New("no usable SITHS trust anchors")
 
 // Run runs one registryd command.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -124,6 +130,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	unsynced := fs.Bool("console-allow-unsynced-clock", false, "check admins' certificates by a clock not known to be NTP-synchronised (containers, tests)")
 	hosts := fs.String("hosts", "localhost,127.0.0.1", "names and IPs in the server certificate; the console answers only to these")
 	seedStation := fs.String("seed", "", "seed demonstration data for this station on first start")
+	trustAnchorsFile := fs.String("trust-anchors", "", "PEM file of the SITHS root CA certificates every station gets at enrolment: the roots its operators' and attestors' cards must chain to (required)")
 	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "address of /metrics, /readyz and /livez (plain HTTP for Prometheus and load balancers; station IDs, no personal data); - for none")
 	var mcfg mailFlags
 	mcfg.register(fs)
@@ -168,9 +175,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			ccfg.Certificate = &c
 		}
 	}
+	// Fail closed: a registry without SITHS roots would enrol stations that
+	// cannot trust any card. It does not start.
+	if *trustAnchorsFile == "" {
+		return fmt.Errorf("%w: -trust-anchors FILE is required: the SITHS root CA certificates (PEM) each station gets at enrolment to know whose cards to trust", ErrNoTrustAnchors)
+	}
+	trustAnchors, err := os.ReadFile(*trustAnchorsFile)
+	if err != nil {
+		return fmt.Errorf("%w: -trust-anchors: %w", ErrNoTrustAnchors, err)
+	}
+	if _, err := pki.ParseTrustAnchors(trustAnchors); err != nil {
+		return fmt.Errorf("%w: -trust-anchors %s: %w", ErrNoTrustAnchors, *trustAnchorsFile, err)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	log.Info("notifications (RE-5)", "config", mailCfg.String())
-	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Hosts: strings.Split(*hosts, ","), Logger: log, Mail: mailCfg})
+	srv, err := registry.Open(ctx, registry.Config{DataDir: *data, Database: *database, Hosts: strings.Split(*hosts, ","), Logger: log, Mail: mailCfg,
+		TrustAnchors: trustAnchors})
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,8 @@ func TestServeEnrolAdmin(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- registryd.Run(ctx, []string{"serve", "-data", dir, "-listen", addr, "-admin", adminAddr, "-seed", "ST-CLI",
-			"-console-anchors", p.anchors, "-console-roles", roles, "-console-allow-unsynced-clock", "-metrics", metricsAddr}, io.Discard, io.Discard)
+			"-console-anchors", p.anchors, "-console-roles", roles, "-console-allow-unsynced-clock", "-metrics", metricsAddr,
+			"-trust-anchors", p.anchors}, io.Discard, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -163,12 +164,17 @@ func TestServeEnrolAdmin(t *testing.T) {
 	if _, err := enrol.Enrol(ctx, url, "AAAA-BBBB-CCCC-DDDD", fp[1], t.TempDir()); !isCode(err, protocol.CodeBadCode) {
 		t.Errorf("enrolment with an unknown code: got %v, want %s", err, protocol.CodeBadCode)
 	}
-	id, err := enrol.Enrol(ctx, url, code[1], fp[1], t.TempDir())
+	idDir := t.TempDir()
+	id, err := enrol.Enrol(ctx, url, code[1], fp[1], idDir)
 	if err != nil {
 		t.Fatalf("enrol: %v", err)
 	}
 	if id.StationID != "ST-CLI" {
 		t.Errorf("enrolled as %q, want ST-CLI", id.StationID)
+	}
+	// The station got the SITHS roots registryd was given (-trust-anchors).
+	if got, err := os.ReadFile(enrol.TrustAnchorsFile(idDir)); err != nil || !bytes.Equal(got, p.root.PEM()) {
+		t.Errorf("station's trust anchors after enrolment: %v; want the roots of -trust-anchors", err)
 	}
 	if _, err := enrol.Enrol(ctx, url, code[1], fp[1], t.TempDir()); !isCode(err, protocol.CodeBadCode) {
 		t.Errorf("a code used twice: got %v, want %s", err, protocol.CodeBadCode)
@@ -394,4 +400,60 @@ func isStatus(err error, status int) bool {
 func isCode(err error, code string) bool {
 	var pe *protocol.Error
 	return errors.As(err, &pe) && pe.Code == code
+}
+
+// TestServeRefusesWithoutTrustAnchors: registryd serve fails closed
+// without usable SITHS roots for the stations (-trust-anchors): missing,
+// a card's own certificate (not a CA), or a file that is not PEM. It stops
+// before the registry is opened, and says which flag.
+func TestServeRefusesWithoutTrustAnchors(t *testing.T) {
+	keys := t.TempDir()
+	p := newAdminPKI(t, keys)
+	leaf := filepath.Join(keys, "leaf.pem")
+	garbage := filepath.Join(keys, "garbage.pem")
+	if err := errors.Join(
+		os.WriteFile(leaf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: readPEMCert(t, p.cert).Raw}), 0o600),
+		os.WriteFile(garbage, []byte("not a certificate\n"), 0o600)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"no -trust-anchors", nil},
+		{"a file that does not exist", []string{"-trust-anchors", filepath.Join(keys, "missing.pem")}},
+		{"a card certificate, not a CA", []string{"-trust-anchors", leaf}},
+		{"not PEM", []string{"-trust-anchors", garbage}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			args := append([]string{"serve", "-data", dir, "-listen", freeAddr(t), "-admin", "-", "-metrics", "-"}, c.args...)
+			err := registryd.Run(ctx, args, io.Discard, io.Discard)
+			if !errors.Is(err, registryd.ErrNoTrustAnchors) || !strings.Contains(err.Error(), "-trust-anchors") {
+				t.Fatalf("got %v, want ErrNoTrustAnchors naming -trust-anchors", err)
+			}
+			if _, statErr := os.Stat(filepath.Join(dir, "registry.db")); statErr == nil {
+				t.Error("the registry was opened without usable trust anchors")
+			}
+		})
+	}
+}
+
+func readPEMCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: no PEM", path)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

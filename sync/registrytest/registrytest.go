@@ -90,6 +90,10 @@ type Registry struct {
 	Addr     string // host:port of the TLS listener
 	URL      string // https://Addr
 	Log      *slog.Logger
+	// TrustAnchors are the SITHS roots (PEM) the registry hands out at
+	// enrolment: by default a throwaway root CA made for the test (whose
+	// key is discarded); NewWith's mod may set others.
+	TrustAnchors []byte
 	// Wrap, when set before Start, wraps the station handler (fault
 	// injection at the HTTP level, still behind real TLS).
 	Wrap func(http.Handler) http.Handler
@@ -136,6 +140,17 @@ func RawDB(tb testing.TB, dir string) *sql.DB {
 	return db
 }
 
+// testRoot is a throwaway root CA certificate (PEM) for a test
+// registry's trust anchors.
+func testRoot(t testing.TB) []byte {
+	t.Helper()
+	ca, _, err := pki.NewCA("Registrytest SITHS root (test)", 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.CertPEM
+}
+
 // Start opens a registry in a temporary directory and serves it on a free
 // loopback port; it is stopped at the end of the test.
 func Start(t testing.TB) *Registry {
@@ -156,7 +171,7 @@ func New(t testing.TB, dir string) *Registry {
 func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	t.Helper()
 	log := Logger(t)
-	cfg := registry.Config{DataDir: dir, Database: Database(t, dir), Logger: log, MaxWait: 5 * time.Second}
+	cfg := registry.Config{DataDir: dir, Database: Database(t, dir), Logger: log, MaxWait: 5 * time.Second, TrustAnchors: testRoot(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -164,7 +179,7 @@ func NewWith(t testing.TB, dir string, mod func(*registry.Config)) *Registry {
 	if err != nil {
 		t.Fatalf("open registry: %v", err)
 	}
-	r := &Registry{Server: srv, Dir: dir, Database: cfg.Database, Log: log}
+	r := &Registry{Server: srv, Dir: dir, Database: cfg.Database, Log: log, TrustAnchors: cfg.TrustAnchors}
 	t.Cleanup(func() {
 		r.Stop()
 		srv.Close()

@@ -33,6 +33,10 @@ const (
 	CAFileName   = "registry-ca.pem"
 	CertFileName = "station.pem"
 	KeyFileName  = "station-key.pem"
+	// TrustAnchorsFileName holds the SITHS root certificates the registry
+	// gave at enrolment (kioskd's card trust when trust-anchors is not
+	// set). Only enrolment writes it; sync never does.
+	TrustAnchorsFileName = "trust-anchors.pem"
 )
 
 // InDir is the identity whose files live in dir.
@@ -44,6 +48,10 @@ func InDir(dir, stationID, url string) Identity {
 		KeyFile:  filepath.Join(dir, KeyFileName),
 	}
 }
+
+// TrustAnchorsFile is where enrolment leaves the SITHS roots in the
+// identity directory dir.
+func TrustAnchorsFile(dir string) string { return filepath.Join(dir, TrustAnchorsFileName) }
 
 // ErrNotEnrolled is returned when the identity's files are missing.
 var ErrNotEnrolled = errors.New("station is not enrolled")
@@ -104,10 +112,13 @@ func (id Identity) Validate(now time.Time) error {
 // ErrFingerprint is returned when the registry's CA is not the pinned one.
 var ErrFingerprint = errors.New("registry CA does not match the pinned fingerprint")
 
-// Enrol obtains a station certificate with a one-time code. The registry
+// Enrol obtains a station certificate, and the SITHS roots its cards must
+// chain to, with a one-time code. The registry
 // is trusted only if its chain's CA has the SHA-256 fingerprint
 // caFingerprint (hex, as `registryd admin enrol-code` prints it). The
-// identity files are written to dir; the key never leaves the station.
+// identity files and the roots (TrustAnchorsFileName, each a CA certificate
+// by pki.ParseTrustAnchors, else nothing is written) are written to dir;
+// the key never leaves the station.
 func Enrol(ctx context.Context, url, code, caFingerprint, dir string) (Identity, error) {
 	want := strings.ToLower(strings.ReplaceAll(caFingerprint, ":", ""))
 	var pinned *x509.Certificate
@@ -140,6 +151,12 @@ func Enrol(ctx context.Context, url, code, caFingerprint, dir string) (Identity,
 	if err := protocol.Post(ctx, hc, strings.TrimRight(url, "/")+protocol.PathEnrol, protocol.EnrolRequest{Code: code, CSRPEM: string(csr)}, &resp); err != nil {
 		return Identity{}, fmt.Errorf("enrol: %w", err)
 	}
+	// The SITHS roots are checked before anything is stored: a registry
+	// that sends none, or anything but CA certificates, enrols nothing
+	// here (the code is spent; the technician needs a new one).
+	if _, err := pki.ParseTrustAnchors([]byte(resp.TrustAnchorsPEM)); err != nil {
+		return Identity{}, fmt.Errorf("enrol: the registry's SITHS roots: %w", err)
+	}
 	ca, err := pki.ParseCertPEM([]byte(resp.CAPEM))
 	if err != nil || pinned == nil || !ca.Equal(pinned) {
 		return Identity{}, fmt.Errorf("enrol: CA in the answer: %w", ErrFingerprint)
@@ -151,6 +168,12 @@ func Enrol(ctx context.Context, url, code, caFingerprint, dir string) (Identity,
 		return Identity{}, fmt.Errorf("enrol: %w", err)
 	}
 	id := InDir(dir, resp.StationID, url)
+	// The roots first: a station certificate on disk means its roots are
+	// there too (a power cut in between leaves the station unenrolled,
+	// never enrolled without roots).
+	if err := pki.WriteFileAtomic(TrustAnchorsFile(dir), []byte(resp.TrustAnchorsPEM), 0o644); err != nil {
+		return Identity{}, err
+	}
 	if err := pki.WriteFileAtomic(id.KeyFile, key, 0o600); err != nil {
 		return Identity{}, err
 	}
