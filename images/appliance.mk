@@ -9,6 +9,7 @@
 #   make image         bin/image/kortstation-<version>-rpi-arm64.img + layout test
 #   make bundle        bin/bundle/kortstation-<version>.raucb: the signed update
 #   make qemu-boot     boots that image three times under QEMU (minutes; not in make test)
+#   make qemu-boot-pi  boots it twice on QEMU 10's Raspberry Pi 3 with its emulated OTP
 
 GO      ?= go
 BIN     ?= bin
@@ -31,7 +32,7 @@ CROSS_ENV_arm64 := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gc
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 CROSS_ENV_amd64 := CGO_ENABLED=1 GOOS=linux GOARCH=amd64
 
-.PHONY: appliance-deps image-deps bundle-deps boot-deps qemu-boot cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
+.PHONY: appliance-deps image-deps bundle-deps boot-deps qemu-boot qemu-boot-pi cross cross-amd64 deb rootfs-check image bundle rauc-dev-keys
 
 # The update signing keys (docs/appliance.md, "Key handling"). The image
 # trusts RAUC_KEYRING (the update CA); bundles are signed with RAUC_KEY and
@@ -119,3 +120,16 @@ QEMU_BOOT_FLAGS ?=
 qemu-boot: boot-deps
 	@[ -r '$(QEMU_BOOT_IMAGE)' ] || { echo "qemu-boot: no $(QEMU_BOOT_IMAGE): run make image first (or set QEMU_BOOT_IMAGE=)" >&2; exit 1; }
 	nice -n 10 images/qemu-boot.sh $(QEMU_BOOT_FLAGS) '$(QEMU_BOOT_IMAGE)'
+
+## qemu-boot-pi: the same image on QEMU 10's Raspberry Pi 3 (from
+## bookworm-backports, built by images/qemu-root.sh into the appliance
+## cache; the host's QEMU stays), whose emulated firmware has the OTP: a
+## new Pi's first boot programs its OTP key through kortstation_otp and
+## encrypts the data partition; the card in another Pi is refused with
+## nothing programmed. Minutes; not part of `make test`.
+QEMU10_ROOT ?= $(APPLIANCE_CACHE)/qemu10
+qemu-boot-pi: boot-deps appliance-deps
+	@[ -r '$(QEMU_BOOT_IMAGE)' ] || { echo "qemu-boot-pi: no $(QEMU_BOOT_IMAGE): run make image first (or set QEMU_BOOT_IMAGE=)" >&2; exit 1; }
+	rm -rf '$(QEMU10_ROOT)'
+	images/qemu-root.sh -o '$(QEMU10_ROOT)' -c '$(APPLIANCE_CACHE)' > '$(QEMU10_ROOT).cmd'
+	nice -n 10 images/qemu-boot.sh -m raspi3b -Q "$$(cat '$(QEMU10_ROOT).cmd')" '$(QEMU_BOOT_IMAGE)'

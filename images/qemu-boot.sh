@@ -23,13 +23,13 @@
 # Pi, and grows to the next power of two (QEMU's SD cards need one), so the
 # first boot's growth of partition 7 runs too.
 #
-# The box's secret: a Pi's OTP key cannot be emulated, and a TPM cannot be
-# seen (QEMU's virt machine offers only a TIS TPM on MMIO, tpm-tis-device,
+# The box's secret: Debian 12's QEMU emulates no OTP (see -m raspi3b), and
+# a TPM cannot be seen (QEMU's virt machine offers only a TIS TPM on MMIO, tpm-tis-device,
 # for which Debian's arm64 kernel has no driver: CONFIG_TCG_TIS is not set).
 # So the host gives each "box" a random secret through QEMU's firmware
 # configuration device (-fw_cfg name=opt/kortstation/device-secret), which
 # the image's unit picks up itself (kortstation-unlock -key-source auto:
-# no OTP tool, no TPM, a QEMU host's secret). Like the OTP it belongs to
+# not a Raspberry Pi, no TPM, a QEMU host's secret). Like the OTP it belongs to
 # the machine, not the card. The virt machine has no GPIO, reader or
 # printer: kioskd runs with simulated hardware (systemd.setenv= on the
 # kernel command line). Nothing answers at the provisioned registry
@@ -37,7 +37,26 @@
 # shut down from the outside (the power key is ignored), so each boot ends
 # with a power cut (QEMU quits).
 #
-#   images/qemu-boot.sh [-p] IMAGE [TIMEOUT_SECONDS_PER_BOOT]
+# With -m raspi3b the machine is instead QEMU's Raspberry Pi 3 (QEMU 10,
+# given with -Q as images/qemu-root.sh prints it: Debian 12's QEMU 7.2
+# does not emulate the OTP), booted from the same card with the Pi's own
+# device tree, and the secret is the emulated firmware's OTP private key,
+# reached through the image's kortstation_otp module exactly as on a Pi:
+#
+#   1. first boot, a new Pi (blank OTP): kortstation-unlock loads the
+#      module, programs a key into the OTP, grows, formats and opens the
+#      data partition; kioskd starts.
+#   2. the card in another new Pi (QEMU's OTP starts blank each run, so
+#      every run is a new board): the unit refuses the volume, programs
+#      nothing into that Pi's OTP, partition 7 is unchanged.
+#
+# A second boot on the same Pi cannot be shown there (the emulated OTP
+# does not persist between runs); the virt machine's second boot covers
+# opening the volume again. (QEMU 10's raspi4b machine would be the
+# station's SoC, but Debian's 6.1 kernel faults on its unemulated L2
+# interrupt controller.)
+#
+#   images/qemu-boot.sh [-p] [-m virt|raspi3b -Q QEMU_COMMAND] IMAGE [TIMEOUT_SECONDS_PER_BOOT]
 #
 # -p  patch the copy's root for images built before the TPM key source
 #     and QEMU's secret worked: this checkout's kortstation-unlock
@@ -52,18 +71,26 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-patch=
-while getopts p opt; do
+patch= machine=virt qemu_cmd=qemu-system-aarch64
+usage() { echo "usage: $0 [-p] [-m virt|raspi3b -Q QEMU_COMMAND] IMAGE [TIMEOUT_SECONDS]" >&2; exit 2; }
+while getopts pm:Q: opt; do
 	case $opt in
 	p) patch=1 ;;
-	*) echo "usage: $0 [-p] IMAGE [TIMEOUT_SECONDS]" >&2; exit 2 ;;
+	m) machine=$OPTARG ;;
+	Q) qemu_cmd=$OPTARG ;;
+	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-p] IMAGE [TIMEOUT_SECONDS]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+case $machine in virt | raspi3b) ;; *) usage ;; esac
+# shellcheck disable=SC2206 # the command is words, as qemu-root.sh prints it
+qemu_argv=($qemu_cmd)
 img=$1 timeout=${2:-900}
 [ -r "$img" ] || { echo "qemu-boot: no image $img (make image)" >&2; exit 1; }
-for c in qemu-system-aarch64 openssl mcopy sfdisk cryptsetup; do
+[ "$machine" = virt ] || "${qemu_argv[@]}" -machine help | grep -q "^$machine " ||
+	{ echo "qemu-boot: $qemu_cmd has no $machine machine (use images/qemu-root.sh's QEMU 10)" >&2; exit 1; }
+for c in "${qemu_argv[0]}" openssl mcopy sfdisk cryptsetup; do
 	command -v "$c" >/dev/null || { echo "qemu-boot: $c is missing (scripts/install-deps.sh image)" >&2; exit 1; }
 done
 logs=${QEMU_BOOT_LOGS:-/tmp/kortstation-qemu-boot}
@@ -103,6 +130,10 @@ k=$(bootfile vmlinuz-) i=$(bootfile initrd.img-)
 [ -n "$k" ] && [ -n "$i" ] || fail "no kernel or initrd in partition 2"
 mcopy -i "$disk@@$p2" "::/$k" "$work/vmlinuz"
 mcopy -i "$disk@@$p2" "::/$i" "$work/initrd"
+if [ "$machine" = raspi3b ]; then
+	mcopy -i "$disk@@$p2" ::/bcm2837-rpi-3-b.dtb "$work/machine.dtb" ||
+		fail "no bcm2837-rpi-3-b.dtb in partition 2"
+fi
 cmdline=$(mtype -i "$disk@@$p2" ::/cmdline.txt | tr -d '\r\n')
 # The Pi's consoles become the virt machine's serial port; quiet off so
 # systemd's status lines show.
@@ -113,6 +144,10 @@ cmdline="$cmdline console=ttyAMA0 systemd.show_status=1 systemd.journald.forward
 for v in KIOSK_SIMULATION=true KIOSK_READER=sim KIOSK_PRINTER=sim KIOSK_DRAWER=sim; do
 	cmdline="$cmdline systemd.setenv=$v"
 done
+# QEMU's Raspberry Pi power manager resets the machine as soon as the
+# watchdog driver arms it (it emulates the reset, not the countdown):
+# without its driver, systemd finds no hardware watchdog to pet there.
+[ "$machine" = virt ] || cmdline="$cmdline modprobe.blacklist=bcm2835_wdt"
 grep -q 'root=/dev/mmcblk0p5' <<<"$cmdline" || fail "cmdline.txt does not boot slot A's root: $cmdline"
 
 # A technician's provisioning: kortstation-provision.conf on partition 1.
@@ -164,11 +199,19 @@ boot() {
 	local start end plain
 	: >"$log"
 	start=$(date +%s%N)
-	qemu-system-aarch64 -M virt -cpu max -smp 2 -m 2048 -nographic -no-reboot \
-		-kernel "$work/vmlinuz" -initrd "$work/initrd" -append "$cmdline" \
-		-device sdhci-pci -drive if=none,id=card,file="$disk",format=raw -device sd-card,drive=card \
-		-fw_cfg name=opt/kortstation/device-secret,file="$work/secret-$t" \
-		-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= >"$log" 2>&1 &
+	if [ "$machine" = raspi3b ]; then
+		# The Pi's own device tree and SD slot; its OTP is the secret
+		# (blank at every start: each run is a new board).
+		"${qemu_argv[@]}" -M raspi3b -nographic -no-reboot \
+			-kernel "$work/vmlinuz" -initrd "$work/initrd" -dtb "$work/machine.dtb" -append "$cmdline" \
+			-drive if=sd,file="$disk",format=raw >"$log" 2>&1 &
+	else
+		"${qemu_argv[@]}" -M virt -cpu max -smp 2 -m 2048 -nographic -no-reboot \
+			-kernel "$work/vmlinuz" -initrd "$work/initrd" -append "$cmdline" \
+			-device sdhci-pci -drive if=none,id=card,file="$disk",format=raw -device sd-card,drive=card \
+			-fw_cfg name=opt/kortstation/device-secret,file="$work/secret-$t" \
+			-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= >"$log" 2>&1 &
+	fi
 	qemu=$!
 	result=timeout
 	while kill -0 "$qemu" 2>/dev/null; do
@@ -200,6 +243,26 @@ console() { tr -d '\0' < "$logs/console-$1.log" | sed 's/\x1b\[[0-9;]*[mK]//g'; 
 # has BOOT PATTERN: the boot's console shows PATTERN (grep -c reads it all:
 # grep -q would end the pipe early, which pipefail counts as a failure).
 has() { console "$1" | grep -c -- "$2" >/dev/null; }
+
+if [ "$machine" = raspi3b ]; then
+	boot 1-first-boot-pi - ready
+	[ "$result" = ok ] || fail "first boot on a new Pi: kioskd did not start"
+	has 1-first-boot-pi 'key source.*source=rpi-otp' || fail "first boot on a new Pi: the key source was not the OTP"
+	has 1-first-boot-pi 'kortstation_otp: private key programmed' || fail "first boot on a new Pi: the module did not program the OTP"
+	has 1-first-boot-pi 'data partition ready.*formatted=true.*provisioned=true' || fail "first boot on a new Pi: not formatted with a newly provisioned key"
+	uuid1=$(luks_uuid)
+	[ -n "$uuid1" ] || fail "after the first boot partition 7 is not LUKS"
+	grown=$(console 1-first-boot-pi | grep -o 'grown=[a-z]*' | tail -1)
+	before=$(p7 | sha256sum)
+	boot 2-other-pi - closed
+	[ "$result" = ok ] || fail "another Pi: the data partition was not refused ($result)"
+	has 2-other-pi 'kortstation-unlock:' || fail "another Pi: no refusal from kortstation-unlock on the console"
+	if has 2-other-pi 'kortstation_otp: private key programmed'; then fail "another Pi: a key was programmed into its OTP for a volume it cannot open"; fi
+	[ "$(p7 | sha256sum)" = "$before" ] || fail "another Pi: partition 7 changed"
+	if has 2-other-pi 'Started kioskd.service'; then fail "another Pi: kioskd started"; fi
+	echo "qemu-boot: ok (raspi3b): LUKS2 $uuid1 made at a new Pi's first boot with a key programmed into its OTP ($grown), refused in another Pi with nothing programmed and partition 7 unchanged"
+	exit 0
+fi
 
 box a
 boot 1-first-boot a ready
