@@ -150,15 +150,7 @@ func qemu10(t *testing.T) []string {
 		libs := r + "/usr/lib/x86_64-linux-gnu:" + r + "/lib/x86_64-linux-gnu"
 		return []string{"env", "QEMU_MODULE_DIR=" + r + "/usr/lib/x86_64-linux-gnu/qemu", r + "/lib64/ld-linux-x86-64.so.2", "--library-path", libs, r + "/usr/bin/qemu-system-aarch64", "-L", r + "/usr/share/qemu"}
 	}
-	dir, err := os.MkdirTemp("", "kortstation-qemu-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("remove %s: %v", dir, err)
-		}
-	})
+	dir := bigTempDir(t, "kortstation-qemu-")
 	args := []string{"-o", filepath.Join(dir, "root")}
 	if c := os.Getenv("KORTSTATION_CACHE"); c != "" {
 		args = append(args, "-c", c)
@@ -206,15 +198,7 @@ func kernelRoot(t *testing.T) string {
 	if r := os.Getenv("KORTSTATION_KERNEL_ROOT"); r != "" {
 		return r
 	}
-	dir, err := os.MkdirTemp("", "kortstation-kernel-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("remove %s: %v", dir, err)
-		}
-	})
+	dir := bigTempDir(t, "kortstation-kernel-")
 	root := filepath.Join(dir, "root")
 	mirror := strings.TrimSpace(run(t, time.Minute, nil, filepath.Join(built.repo, "images/debian-mirror.sh"), "bookworm"))
 	security := strings.TrimSpace(run(t, time.Minute, nil, filepath.Join(built.repo, "images/debian-mirror.sh"), "bookworm-security"))
@@ -261,6 +245,23 @@ func modinfo(t *testing.T, ko string) map[string]string {
 		}
 	}
 	return info
+}
+
+// bigTempDir is a directory for a root file system (prefix names it in
+// the system's temporary directory, for whoever looks), removed after the
+// test.
+func bigTempDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("remove %s: %v", dir, err)
+		}
+	})
+	return dir
 }
 
 func oneKernel(t *testing.T, root string) string {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -235,24 +234,6 @@ func writeCard(t *testing.T, path string, ca *trusttest.CA) string {
 	return path
 }
 
-// lockedBuffer collects kioskd's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestProvisionedStationFirstStartServes is the appliance's very first
 // start, `kioskd serve` as kioskd.service runs it (the image's kioskd.json
 // as shipped, provisioning.env; the drawer's GPIO pin a test pin, the
@@ -279,7 +260,7 @@ func TestProvisionedStationFirstStartServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := readEnvFile(t, filepath.Join(dir, provision.EnvFile))
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
