@@ -323,13 +323,22 @@ func (b raspiBoot) run(t *testing.T, qemu []string, machine, dtb string) (string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var console bytes.Buffer
-	cmd.Stderr = &console
+	// QEMU's own messages: read only once it has exited (stop).
+	var console, qemuErr bytes.Buffer
+	cmd.Stderr = &qemuErr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}
+	defer stop()
 	var rep otpReport
 	found := false
 	sc := bufio.NewScanner(stdout)
@@ -346,7 +355,8 @@ func (b raspiBoot) run(t *testing.T, qemu []string, machine, dtb string) (string
 		}
 	}
 	if !found {
-		t.Fatalf("no report from the init on %s after %s:\n%s", machine, time.Since(start).Round(time.Second), tail(console.Bytes(), 6000))
+		stop()
+		t.Fatalf("no report from the init on %s after %s:\n%s\n%s", machine, time.Since(start).Round(time.Second), tail(console.Bytes(), 6000), tail(qemuErr.Bytes(), 2000))
 	}
 	t.Logf("%s boot to report: %s", machine, time.Since(start).Round(100*time.Millisecond))
 	t.Logf("report: %+v", rep)
