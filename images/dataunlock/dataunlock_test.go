@@ -237,8 +237,24 @@ func TestNeverFormatsOverData(t *testing.T) {
 			if after, _ := os.ReadFile(dev); !bytes.Equal(before, after) || len(mkfs) != 0 {
 				t.Error("the partition was changed")
 			}
+			// The OTP can be written once: no key is made for a
+			// partition this boot will not encrypt.
+			if _, err := otp.Secret(ctx); !errors.Is(err, dataunlock.ErrNoSecret) {
+				t.Errorf("a key was programmed for a partition that was refused (%v)", err)
+			}
 		})
 	}
+	t.Run("a missing device: an error, and no key made", func(t *testing.T) {
+		otp, _ := fakeOTP(t)
+		var mkfs []string
+		_, err := dataunlock.Unlock(ctx, config(filepath.Join(t.TempDir(), "absent"), otp, &fileVolume{Cryptsetup: fast}, &mkfs))
+		if err == nil || len(mkfs) != 0 {
+			t.Fatalf("err = %v, mkfs %v; want an error and nothing made", err, mkfs)
+		}
+		if _, err := otp.Secret(ctx); !errors.Is(err, dataunlock.ErrNoSecret) {
+			t.Errorf("a key was programmed for a device that does not exist (%v)", err)
+		}
+	})
 }
 
 // TestKeyRotation: a new key slot is added with the old key, the old slot

@@ -77,10 +77,20 @@ func (c Cryptsetup) must(ctx context.Context, what string, key, extra []byte, ar
 	return fmt.Errorf("dataunlock: %s: cryptsetup exit %d: %s", what, code, out)
 }
 
-// IsLUKS2 reports whether dev holds a LUKS2 header.
+// IsLUKS2 reports whether dev holds a LUKS2 header. Only cryptsetup's
+// "not LUKS" (exit 1) is false; a device it cannot read (exit 4: missing,
+// no access) is an error, never taken for a blank partition.
 func (c Cryptsetup) IsLUKS2(ctx context.Context, dev string) (bool, error) {
-	code, _, err := c.run(ctx, nil, nil, "isLuks", "--type", "luks2", dev)
-	return err == nil && code == 0, err
+	code, out, err := c.run(ctx, nil, nil, "isLuks", "--type", "luks2", dev)
+	switch {
+	case err != nil:
+		return false, err
+	case code == 0:
+		return true, nil
+	case code == 1:
+		return false, nil
+	}
+	return false, fmt.Errorf("dataunlock: is %s LUKS2: cryptsetup exit %d: %s", dev, code, out)
 }
 
 // Format makes dev a LUKS2 volume with label and one key slot for key.

@@ -69,6 +69,19 @@ func Unlock(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// A partition that is neither encrypted nor blank is refused before
+	// the key source is touched: a device's first secret (the Pi's OTP
+	// key, which can never be written again) is made only for a partition
+	// this boot will really encrypt.
+	if !encrypted {
+		empty, err := blank(cfg.Device)
+		if err != nil {
+			return res, err
+		}
+		if !empty {
+			return res, fmt.Errorf("%w: %s", ErrNotBlank, cfg.Device)
+		}
+	}
 	secret, err := cfg.Source.Secret(ctx)
 	if errors.Is(err, ErrNoSecret) {
 		if encrypted {
@@ -97,13 +110,6 @@ func Unlock(ctx context.Context, cfg Config) (Result, error) {
 		}
 		log.Info("data partition opened", "device", cfg.Device, "mapped", res.Mapped)
 		return res, nil
-	}
-	empty, err := blank(cfg.Device)
-	if err != nil {
-		return res, err
-	}
-	if !empty {
-		return res, fmt.Errorf("%w: %s", ErrNotBlank, cfg.Device)
 	}
 	if cfg.Grow != nil {
 		g, err := cfg.Grow(ctx, cfg.Device)

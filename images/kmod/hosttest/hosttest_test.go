@@ -56,6 +56,8 @@ var scenarios = []string{
 	"bad_writes_are_einval_without_program",
 	"stuck_bit_is_eio_on_read_back",
 	"firmware_refusing_program_is_an_error",
+	"program_reported_failed_but_burnt_is_success",
+	"partial_program_with_error_is_eio",
 	"firmware_without_tag_is_enodev_and_puts_firmware",
 	"firmware_leaving_tag_unanswered_is_enodev",
 	"firmware_answering_part_of_the_key_is_enodev",

@@ -87,7 +87,7 @@ static void ks_key_from_rows(u8 key[KS_OTP_BYTES], const u32 rows[KS_OTP_ROWS])
  * ks_call runs one tag over the mailbox. A read must be answered in full:
  * a firmware that does not know the tag answers the buffer but not the
  * tag, which must not read as a blank key. A program is judged only by the
- * read-back that follows it: what the firmware answers for one is not
+ * read-back that follows it (ks_write), whatever the firmware answers: what the firmware answers for one is not
  * documented (QEMU's emulation answers 4 bytes, echoing nothing), and a
  * key burnt but reported as a failure would leave the board with a key
  * nothing was ever encrypted with.
@@ -170,6 +170,7 @@ static ssize_t ks_write(struct file *file, const char __user *buf,
 {
 	u8 want[KS_OTP_BYTES], have[KS_OTP_BYTES];
 	ssize_t ret;
+	int prog;
 
 	if (*ppos != 0 || len != KS_OTP_BYTES)
 		return -EINVAL;
@@ -192,17 +193,25 @@ static ssize_t ks_write(struct file *file, const char __user *buf,
 		ret = -EEXIST;
 		goto unlock;
 	}
-	ret = ks_call(KS_OTP_TAG_SET, want);
-	if (ret)
-		goto unlock;
+	/* Whatever the program's answer, the read-back decides: a mailbox
+	 * that times out or reports an error may do so after the rows were
+	 * burnt, and a key burnt but reported lost would never be used. */
+	prog = ks_call(KS_OTP_TAG_SET, want);
 	ret = ks_call(KS_OTP_TAG_GET, have);
 	if (ret)
 		goto unlock;
 	if (memcmp(have, want, KS_OTP_BYTES)) {
-		pr_err("kortstation_otp: the key read back differs from the key programmed\n");
-		ret = -EIO;
+		if (!ks_blank(have)) {
+			pr_err("kortstation_otp: the key read back differs from the key programmed\n");
+			ret = -EIO;
+		} else {
+			/* Nothing burnt: the firmware's refusal, or a silent no. */
+			ret = prog ? prog : -EIO;
+		}
 		goto unlock;
 	}
+	if (prog)
+		pr_warn("kortstation_otp: the firmware reported %d, but the key reads back as programmed\n", prog);
 	pr_info("kortstation_otp: private key programmed\n");
 	*ppos = KS_OTP_BYTES;
 	ret = KS_OTP_BYTES;

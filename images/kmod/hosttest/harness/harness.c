@@ -49,6 +49,7 @@ static struct {
 	bool unknown_tag;	/* answers 0x80000000, data untouched (QEMU 7.2) */
 	bool tag_ignored;	/* answers the buffer, the tag untouched */
 	bool refuse_program;	/* answers a program with an error status */
+	int burn_then_error;	/* programs this many rows, then answers an error */
 	u32 set_answer_len;	/* value length it reports for a program */
 	u32 rows_answered;	/* rows a read answers at most (0: all) */
 
@@ -271,7 +272,13 @@ static void firmware(u32 *buf)
 			return;
 		}
 	for (i = 0; i < count; i++)
-		sim.rows[start + i] |= value[2 + i] & ~sim.stuck[start + i];
+		if (!sim.burn_then_error || (int)i < sim.burn_then_error)
+			sim.rows[start + i] |= value[2 + i] & ~sim.stuck[start + i];
+	if (sim.burn_then_error) {
+		/* A timeout or error status after the rows were burnt. */
+		buf[1] = FW_STATUS_ERROR;
+		return;
+	}
 	*resp = 0x80000000u | sim.set_answer_len;
 }
 
@@ -631,6 +638,30 @@ static void firmware_refusing_program_is_an_error(void)
 	unload();
 }
 
+static void program_reported_failed_but_burnt_is_success(void)
+{
+	sim.burn_then_error = KS_OTP_ROWS;
+	load();
+	expect_eq("write burnt but answered with an error", write_key(key_a), 32);
+	expect_eq("mailbox programs", sim.set_calls, 1);
+	expect_rows(__LINE__, "rows hold the key", rows_a);
+	unload();
+}
+
+static void partial_program_with_error_is_eio(void)
+{
+	u32 want[KS_OTP_ROWS] = { 0 };
+
+	memcpy(want, rows_a, 4 * sizeof(u32));
+	sim.burn_then_error = 4;
+	load();
+	expect_eq("write half burnt, answered with an error", write_key(key_a), -EIO);
+	expect_rows(__LINE__, "rows: the first half of the key", want);
+	expect_eq("a retry (the OTP is no longer blank)", write_key(key_a), -EEXIST);
+	expect_eq("mailbox programs after the retry", sim.set_calls, 1);
+	unload();
+}
+
 static void firmware_without_tag_is_enodev_and_puts_firmware(void)
 {
 	sim.unknown_tag = true;
@@ -820,6 +851,8 @@ static const struct {
 	S(bad_writes_are_einval_without_program),
 	S(stuck_bit_is_eio_on_read_back),
 	S(firmware_refusing_program_is_an_error),
+	S(program_reported_failed_but_burnt_is_success),
+	S(partial_program_with_error_is_eio),
 	S(firmware_without_tag_is_enodev_and_puts_firmware),
 	S(firmware_leaving_tag_unanswered_is_enodev),
 	S(firmware_answering_part_of_the_key_is_enodev),
